@@ -1,0 +1,88 @@
+"""Deterministic node ids derived from natural keys.
+
+An id is ``<prefix>:<part>/<part>...``, e.g. ``batch:alder/A-2207``. Parts are
+percent-encoded, so a batch number containing ``/`` or ``:`` still gives one
+unambiguous, reversible id. Because the id is a pure function of the key, the same
+lot named by two exports (or by one export ingested twice) lands on one node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from urllib.parse import quote, unquote
+
+
+class NodeKind(StrEnum):
+    """Node kinds of the lineage graph; the value is also the Neo4j label."""
+
+    ORGANIZATION = "Organization"
+    SITE = "Site"
+    PRODUCT = "Product"
+    MATERIAL = "Material"
+    BATCH = "Batch"
+    QUALITY_AGREEMENT = "QualityAgreement"
+    QUALIFICATION = "Qualification"
+    TEST_RESULT = "TestResult"
+    DEVIATION = "Deviation"
+    EXPERIMENT = "Experiment"
+
+
+# prefix, number of key parts (None: one or more, for optional trailing parts)
+ID_PREFIXES: dict[NodeKind, tuple[str, tuple[int, ...]]] = {
+    NodeKind.ORGANIZATION: ("org", (1,)),
+    NodeKind.SITE: ("site", (2,)),
+    NodeKind.PRODUCT: ("product", (2,)),
+    NodeKind.MATERIAL: ("material", (2,)),
+    NodeKind.BATCH: ("batch", (2,)),
+    NodeKind.QUALITY_AGREEMENT: ("agreement", (2,)),
+    NodeKind.QUALIFICATION: ("qualification", (1, 2)),
+    NodeKind.TEST_RESULT: ("result", (2,)),
+    NodeKind.DEVIATION: ("deviation", (2,)),
+    NodeKind.EXPERIMENT: ("experiment", (2,)),
+}
+KIND_BY_PREFIX: dict[str, NodeKind] = {prefix: kind for kind, (prefix, _) in ID_PREFIXES.items()}
+
+
+class InvalidNodeId(ValueError):
+    """A string that is not a well-formed PartnerHub node id."""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRef:
+    """A parsed node id: its kind and the natural-key parts it encodes."""
+
+    kind: NodeKind
+    parts: tuple[str, ...]
+
+    @property
+    def id(self) -> str:
+        return make_id(self.kind, *self.parts)
+
+
+def make_id(kind: NodeKind, *parts: str) -> str:
+    prefix, arities = ID_PREFIXES[kind]
+    if len(parts) not in arities:
+        raise InvalidNodeId(f"{kind} ids take {arities} key parts, got {len(parts)}")
+    if any(part == "" for part in parts):
+        raise InvalidNodeId(f"{kind} id has an empty key part: {parts!r}")
+    return prefix + ":" + "/".join(quote(part, safe="") for part in parts)
+
+
+def parse_id(node_id: str) -> NodeRef:
+    """Split an id back into kind and key parts; raise InvalidNodeId naming what is wrong."""
+    prefix, sep, rest = node_id.partition(":")
+    if not sep:
+        raise InvalidNodeId(f"{node_id!r} has no kind prefix (expected e.g. 'batch:alder/A-1')")
+    kind = KIND_BY_PREFIX.get(prefix)
+    if kind is None:
+        known = ", ".join(sorted(KIND_BY_PREFIX))
+        raise InvalidNodeId(f"{node_id!r} has unknown kind prefix {prefix!r} (known: {known})")
+    parts = tuple(unquote(part) for part in rest.split("/"))
+    if len(parts) not in ID_PREFIXES[kind][1] or any(part == "" for part in parts):
+        raise InvalidNodeId(f"{node_id!r} does not have the key parts a {kind} id needs")
+    return NodeRef(kind, parts)
+
+
+def kind_of(node_id: str) -> NodeKind:
+    return parse_id(node_id).kind

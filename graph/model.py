@@ -1,0 +1,505 @@
+"""The canonical model: the typed records every connector produces and every store keeps.
+
+A record is either a node (one of the ten kinds below) or an edge. Every record carries
+the provenance of the export it came from. Key fields name the node; every other field
+is optional, because partners know different things about the same lot, and a node
+first named only as the far end of an edge (an input lot, say) exists before any
+export describes it.
+
+References to other nodes held in key fields or id fields (a batch's maker, material
+and site, a result's batch, ...) are turned into edges by ``implied_edges``, so a
+connector states a fact once and the graph gets both the node and its links.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+
+from graph.ids import InvalidNodeId, NodeKind, make_id, parse_id
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=64)]
+KeyPart = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+NonNegative = Annotated[float, Field(ge=0)]
+
+
+class OrgKind(StrEnum):
+    SPONSOR = "SPONSOR"
+    CMO = "CMO"
+    CDMO = "CDMO"
+    TESTING_LAB = "TESTING_LAB"
+    SUPPLIER = "SUPPLIER"
+    DISTRIBUTOR = "DISTRIBUTOR"
+
+
+class BatchStatus(StrEnum):
+    PLANNED = "PLANNED"
+    IN_PROCESS = "IN_PROCESS"
+    QUARANTINE = "QUARANTINE"
+    RELEASED = "RELEASED"
+    REJECTED = "REJECTED"
+    RECALLED = "RECALLED"
+
+
+class AgreementStatus(StrEnum):
+    DRAFT = "DRAFT"
+    EFFECTIVE = "EFFECTIVE"
+    EXPIRED = "EXPIRED"
+    TERMINATED = "TERMINATED"
+
+
+class Activity(StrEnum):
+    MANUFACTURE = "MANUFACTURE"
+    PACKAGING = "PACKAGING"
+    TESTING = "TESTING"
+    STORAGE = "STORAGE"
+    DISTRIBUTION = "DISTRIBUTION"
+    SUPPLY = "SUPPLY"
+
+
+class QualificationStatus(StrEnum):
+    APPROVED = "APPROVED"
+    CONDITIONAL = "CONDITIONAL"
+    DISQUALIFIED = "DISQUALIFIED"
+
+
+class Verdict(StrEnum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    OOS = "OOS"
+
+
+class DeviationClass(StrEnum):
+    MINOR = "MINOR"
+    MAJOR = "MAJOR"
+    CRITICAL = "CRITICAL"
+
+
+class DeviationStatus(StrEnum):
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+
+
+class EdgeKind(StrEnum):
+    """Relationship types; the value is also the Neo4j relationship type."""
+
+    CONSUMED = "CONSUMED"  # output batch -> input batch
+    SAME_LOT = "SAME_LOT"  # lot as received at a partner -> the same lot at its maker
+    OF_MATERIAL = "OF_MATERIAL"
+    MADE_BY = "MADE_BY"
+    MADE_AT = "MADE_AT"
+    FOR_PRODUCT = "FOR_PRODUCT"
+    OWNED_BY = "OWNED_BY"
+    PARTY_TO = "PARTY_TO"  # organization -> agreement
+    COVERS = "COVERS"  # agreement -> product or site
+    QUALIFIES = "QUALIFIES"  # qualification -> organization or site
+    TESTED = "TESTED"  # result -> batch
+    AFFECTS = "AFFECTS"  # deviation -> batch
+    SHIPPED_TO = "SHIPPED_TO"  # batch -> organization or site
+    USED = "USED"  # experiment -> batch or material
+    PRODUCED = "PRODUCED"  # experiment -> batch
+
+
+# The edges that carry genealogy. Both point upstream: from a lot towards where it came from.
+LINEAGE_EDGES: tuple[EdgeKind, ...] = (EdgeKind.CONSUMED, EdgeKind.SAME_LOT)
+
+N = NodeKind
+ALLOWED_ENDPOINTS: dict[EdgeKind, tuple[frozenset[NodeKind], frozenset[NodeKind]]] = {
+    EdgeKind.CONSUMED: (frozenset({N.BATCH}), frozenset({N.BATCH})),
+    EdgeKind.SAME_LOT: (frozenset({N.BATCH}), frozenset({N.BATCH})),
+    EdgeKind.OF_MATERIAL: (frozenset({N.BATCH}), frozenset({N.MATERIAL})),
+    EdgeKind.MADE_BY: (frozenset({N.BATCH}), frozenset({N.ORGANIZATION})),
+    EdgeKind.MADE_AT: (frozenset({N.BATCH}), frozenset({N.SITE})),
+    EdgeKind.FOR_PRODUCT: (frozenset({N.MATERIAL, N.BATCH}), frozenset({N.PRODUCT})),
+    EdgeKind.OWNED_BY: (
+        frozenset({N.SITE, N.PRODUCT, N.MATERIAL, N.TEST_RESULT, N.DEVIATION, N.EXPERIMENT}),
+        frozenset({N.ORGANIZATION}),
+    ),
+    EdgeKind.PARTY_TO: (frozenset({N.ORGANIZATION}), frozenset({N.QUALITY_AGREEMENT})),
+    EdgeKind.COVERS: (frozenset({N.QUALITY_AGREEMENT}), frozenset({N.PRODUCT, N.SITE})),
+    EdgeKind.QUALIFIES: (frozenset({N.QUALIFICATION}), frozenset({N.ORGANIZATION, N.SITE})),
+    EdgeKind.TESTED: (frozenset({N.TEST_RESULT}), frozenset({N.BATCH})),
+    EdgeKind.AFFECTS: (frozenset({N.DEVIATION}), frozenset({N.BATCH})),
+    EdgeKind.SHIPPED_TO: (frozenset({N.BATCH}), frozenset({N.ORGANIZATION, N.SITE})),
+    EdgeKind.USED: (frozenset({N.EXPERIMENT}), frozenset({N.BATCH, N.MATERIAL})),
+    EdgeKind.PRODUCED: (frozenset({N.EXPERIMENT}), frozenset({N.BATCH})),
+}
+del N
+
+
+class Provenance(BaseModel):
+    """Where a record came from: the ingestion and the place inside its payload."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ingestion_id: KeyPart
+    connector: KeyPart
+    location: str = ""  # line number, XPath or JSON pointer inside the payload
+
+    @property
+    def ref(self) -> str:
+        """The form kept on nodes and edges: ``<ingestion id>#<location>``."""
+        return f"{self.ingestion_id}#{self.location}"
+
+
+class MissingProvenance(ValueError):
+    """A record offered for writing that does not say where it came from."""
+
+
+class NodeRecord(BaseModel):
+    """Base of the ten node kinds. Subclasses declare their kind and key fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
+
+    KIND: ClassVar[NodeKind]
+    KEY_FIELDS: ClassVar[tuple[str, ...]]
+    # Fields holding ids of other nodes, with the kinds each may name.
+    REF_FIELDS: ClassVar[dict[str, tuple[NodeKind, ...]]] = {}
+
+    record: Literal["node"] = "node"
+    # Required on everything written (the store refuses a record without it); None on
+    # records read back, whose provenance is the node's list of sources.
+    provenance: Provenance | None = None
+
+    @field_validator("*")
+    @classmethod
+    def _references_name_the_right_kind(cls, value: Any, info: ValidationInfo) -> Any:
+        expected = cls.REF_FIELDS.get(info.field_name or "")
+        if expected and value is not None:
+            for node_id in (value,) if isinstance(value, str) else value:
+                kind = parse_id(node_id).kind  # InvalidNodeId is a ValueError: reported
+                if kind not in expected:
+                    raise ValueError(f"must be a {' or '.join(expected)} id, got {node_id!r}")
+        return value
+
+    @property
+    def key_parts(self) -> tuple[str, ...]:
+        return tuple(getattr(self, name) for name in self.KEY_FIELDS if getattr(self, name))
+
+    @property
+    def id(self) -> str:
+        return make_id(self.KIND, *self.key_parts)
+
+    def implied_edges(self) -> list[Edge]:
+        """Edges that the node's own reference fields state."""
+        return []
+
+    def _edge(self, kind: EdgeKind, target: str) -> Edge:
+        return Edge(kind=kind, source=self.id, target=target, provenance=self.provenance)
+
+    def require_provenance(self) -> Provenance:
+        if self.provenance is None:
+            raise MissingProvenance(f"{self.KIND} {self.id} has no provenance")
+        return self.provenance
+
+    def properties(self) -> dict[str, Any]:
+        """Flat, JSON- and Neo4j-friendly attributes (no provenance, no unknowns)."""
+        data = self.model_dump(mode="json", exclude={"provenance", "record"}, exclude_none=True)
+        return {key: value for key, value in data.items() if value != []}
+
+
+class Organization(NodeRecord):
+    KIND = NodeKind.ORGANIZATION
+    KEY_FIELDS = ("org_id",)
+
+    org_id: Slug
+    name: str | None = None
+    kind: OrgKind | None = None
+    country: str | None = None
+
+
+class Site(NodeRecord):
+    KIND = NodeKind.SITE
+    KEY_FIELDS = ("org", "code")
+
+    org: Slug
+    code: KeyPart
+    name: str | None = None
+    country: str | None = None
+    fei_number: str | None = None
+
+    def implied_edges(self) -> list[Edge]:
+        return [self._edge(EdgeKind.OWNED_BY, make_id(NodeKind.ORGANIZATION, self.org))]
+
+
+class Product(NodeRecord):
+    KIND = NodeKind.PRODUCT
+    KEY_FIELDS = ("sponsor", "code")
+
+    sponsor: Slug
+    code: KeyPart
+    name: str | None = None
+    dosage_form: str | None = None
+
+    def implied_edges(self) -> list[Edge]:
+        return [self._edge(EdgeKind.OWNED_BY, make_id(NodeKind.ORGANIZATION, self.sponsor))]
+
+
+class Material(NodeRecord):
+    KIND = NodeKind.MATERIAL
+    KEY_FIELDS = ("org", "code")
+
+    org: Slug
+    code: KeyPart
+    name: str | None = None
+    product_id: str | None = None  # the sponsor's Product this partner item code makes
+
+    REF_FIELDS = {"product_id": (NodeKind.PRODUCT,)}
+
+    def implied_edges(self) -> list[Edge]:
+        edges = [self._edge(EdgeKind.OWNED_BY, make_id(NodeKind.ORGANIZATION, self.org))]
+        if self.product_id:
+            edges.append(self._edge(EdgeKind.FOR_PRODUCT, self.product_id))
+        return edges
+
+
+class Batch(NodeRecord):
+    """A lot as known at one partner. A number is unique only within its maker."""
+
+    KIND = NodeKind.BATCH
+    KEY_FIELDS = ("maker", "number")
+
+    maker: Slug
+    number: KeyPart
+    material_code: KeyPart | None = None
+    site_code: KeyPart | None = None
+    product_id: str | None = None
+    status: BatchStatus | None = None
+    manufactured_on: date | None = None
+    released_on: date | None = None
+    expires_on: date | None = None
+    quantity: NonNegative | None = None
+    unit: str | None = None
+
+    REF_FIELDS = {"product_id": (NodeKind.PRODUCT,)}
+
+    def implied_edges(self) -> list[Edge]:
+        edges = [self._edge(EdgeKind.MADE_BY, make_id(NodeKind.ORGANIZATION, self.maker))]
+        if self.material_code:
+            material = make_id(NodeKind.MATERIAL, self.maker, self.material_code)
+            edges.append(self._edge(EdgeKind.OF_MATERIAL, material))
+        if self.site_code:
+            site = make_id(NodeKind.SITE, self.maker, self.site_code)
+            edges.append(self._edge(EdgeKind.MADE_AT, site))
+        if self.product_id:
+            edges.append(self._edge(EdgeKind.FOR_PRODUCT, self.product_id))
+        return edges
+
+
+class QualityAgreement(NodeRecord):
+    KIND = NodeKind.QUALITY_AGREEMENT
+    KEY_FIELDS = ("agreement_id", "version")
+
+    agreement_id: KeyPart
+    version: KeyPart
+    sponsor: Slug
+    vendor: Slug
+    product_ids: tuple[str, ...] = ()
+    site_ids: tuple[str, ...] = ()
+    activities: tuple[Activity, ...] = ()
+    effective_from: date | None = None
+    effective_to: date | None = None
+    status: AgreementStatus | None = None
+
+    REF_FIELDS = {"product_ids": (NodeKind.PRODUCT,), "site_ids": (NodeKind.SITE,)}
+
+    def implied_edges(self) -> list[Edge]:
+        party = EdgeKind.PARTY_TO
+        edges = [
+            Edge(kind=party, source=org_id, target=self.id, provenance=self.provenance)
+            for org_id in (
+                make_id(NodeKind.ORGANIZATION, self.sponsor),
+                make_id(NodeKind.ORGANIZATION, self.vendor),
+            )
+        ]
+        edges += [self._edge(EdgeKind.COVERS, target) for target in self.product_ids]
+        edges += [self._edge(EdgeKind.COVERS, target) for target in self.site_ids]
+        return edges
+
+
+class Qualification(NodeRecord):
+    KIND = NodeKind.QUALIFICATION
+    KEY_FIELDS = ("vendor", "site_code")
+
+    vendor: Slug
+    site_code: KeyPart | None = None
+    status: QualificationStatus | None = None
+    valid_until: date | None = None
+    last_audit_on: date | None = None
+
+    def implied_edges(self) -> list[Edge]:
+        target = (
+            make_id(NodeKind.SITE, self.vendor, self.site_code)
+            if self.site_code
+            else make_id(NodeKind.ORGANIZATION, self.vendor)
+        )
+        return [self._edge(EdgeKind.QUALIFIES, target)]
+
+
+class TestResult(NodeRecord):
+    __test__ = False  # not a pytest test class, despite the name
+
+    KIND = NodeKind.TEST_RESULT
+    KEY_FIELDS = ("lab", "result_id")
+
+    lab: Slug
+    result_id: KeyPart
+    batch_id: str | None = None
+    test: str | None = None  # the test or critical quality attribute, e.g. "assay"
+    method: str | None = None
+    value: float | None = None
+    text_value: str | None = None
+    unit: str | None = None
+    spec_low: float | None = None
+    spec_high: float | None = None
+    verdict: Verdict | None = None
+    tested_on: date | None = None
+
+    REF_FIELDS = {"batch_id": (NodeKind.BATCH,)}
+
+    def implied_edges(self) -> list[Edge]:
+        edges = [self._edge(EdgeKind.OWNED_BY, make_id(NodeKind.ORGANIZATION, self.lab))]
+        if self.batch_id:
+            edges.append(self._edge(EdgeKind.TESTED, self.batch_id))
+        return edges
+
+
+class Deviation(NodeRecord):
+    KIND = NodeKind.DEVIATION
+    KEY_FIELDS = ("org", "deviation_id")
+
+    org: Slug
+    deviation_id: KeyPart
+    title: str | None = None
+    classification: DeviationClass | None = None
+    status: DeviationStatus | None = None
+    opened_on: date | None = None
+    closed_on: date | None = None
+    batch_ids: tuple[str, ...] = ()
+
+    REF_FIELDS = {"batch_ids": (NodeKind.BATCH,)}
+
+    def implied_edges(self) -> list[Edge]:
+        edges = [self._edge(EdgeKind.OWNED_BY, make_id(NodeKind.ORGANIZATION, self.org))]
+        edges += [self._edge(EdgeKind.AFFECTS, batch) for batch in self.batch_ids]
+        return edges
+
+
+class Experiment(NodeRecord):
+    KIND = NodeKind.EXPERIMENT
+    KEY_FIELDS = ("org", "experiment_id")
+
+    org: Slug
+    experiment_id: KeyPart
+    title: str | None = None
+    performed_on: date | None = None
+    used_ids: tuple[str, ...] = ()  # batches or materials
+    produced_ids: tuple[str, ...] = ()  # batches
+
+    REF_FIELDS = {
+        "used_ids": (NodeKind.BATCH, NodeKind.MATERIAL),
+        "produced_ids": (NodeKind.BATCH,),
+    }
+
+    def implied_edges(self) -> list[Edge]:
+        edges = [self._edge(EdgeKind.OWNED_BY, make_id(NodeKind.ORGANIZATION, self.org))]
+        edges += [self._edge(EdgeKind.USED, target) for target in self.used_ids]
+        edges += [self._edge(EdgeKind.PRODUCED, target) for target in self.produced_ids]
+        return edges
+
+
+class Edge(BaseModel):
+    """A directed fact between two nodes, named by id. Unknown endpoints become
+    placeholder nodes until an export describes them."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    record: Literal["edge"] = "edge"
+    kind: EdgeKind
+    source: str
+    target: str
+    quantity: NonNegative | None = None
+    unit: str | None = None
+    provenance: Provenance | None = None
+
+    @field_validator("target")
+    @classmethod
+    def _endpoints_fit_kind(cls, target: str, info: ValidationInfo) -> str:
+        kind: EdgeKind | None = info.data.get("kind")
+        source: str | None = info.data.get("source")
+        if kind is None or source is None:
+            return target  # the missing field has its own error
+        allowed_sources, allowed_targets = ALLOWED_ENDPOINTS[kind]
+        try:
+            source_kind = parse_id(source).kind
+        except InvalidNodeId as error:
+            raise ValueError(f"source: {error}") from None
+        if source_kind not in allowed_sources:
+            raise ValueError(
+                f"a {kind} edge starts at {_names(allowed_sources)}, not at {source_kind} {source!r}"
+            )
+        target_kind = parse_id(target).kind
+        if target_kind not in allowed_targets:
+            raise ValueError(
+                f"a {kind} edge ends at {_names(allowed_targets)}, not at {target_kind} {target!r}"
+            )
+        return target
+
+    @property
+    def key(self) -> tuple[str, EdgeKind, str]:
+        return (self.source, self.kind, self.target)
+
+    def require_provenance(self) -> Provenance:
+        if self.provenance is None:
+            raise MissingProvenance(
+                f"{self.kind} edge {self.source} -> {self.target} has no provenance"
+            )
+        return self.provenance
+
+    def properties(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        if self.quantity is not None:
+            data["quantity"] = self.quantity
+        if self.unit is not None:
+            data["unit"] = self.unit
+        return data
+
+
+NODE_TYPES: dict[NodeKind, type[NodeRecord]] = {
+    cls.KIND: cls
+    for cls in (
+        Organization,
+        Site,
+        Product,
+        Material,
+        Batch,
+        QualityAgreement,
+        Qualification,
+        TestResult,
+        Deviation,
+        Experiment,
+    )
+}
+
+Record = NodeRecord | Edge
+
+
+def _names(kinds: frozenset[NodeKind]) -> str:
+    return " or ".join(sorted(kinds))
+
+
+def placeholder_properties(node_id: str) -> dict[str, str]:
+    """Key attributes of a node known only by id (named as an edge's far end)."""
+    ref = parse_id(node_id)
+    fields = NODE_TYPES[ref.kind].KEY_FIELDS
+    return dict(zip(fields, ref.parts, strict=False))

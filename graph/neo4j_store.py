@@ -1,0 +1,225 @@
+"""The production graph store: Neo4j through the official async driver.
+
+Every node carries the label ``Node`` (unique ``id``) and its kind's label; every
+edge is a relationship of its kind's type. Writes are batched ``UNWIND ... MERGE``
+statements inside one managed transaction per upsert, so a failure leaves the graph
+as it was and a retried transaction applies the same thing again. Labels and
+relationship types come from the model's enums, never from input; values are always
+bound parameters.
+
+Genealogy walks are one Cypher query each: a variable-length pattern aggregated with
+``min(length(p))``, which Neo4j plans as a pruning breadth-first expand (each batch
+visited once, so diamonds and cycles cost nothing extra).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
+from neo4j.exceptions import ServiceUnavailable, SessionExpired
+
+from graph.ids import NodeKind, parse_id
+from graph.lineage import Direction, LineageEdge, Walk
+from graph.model import LINEAGE_EDGES, EdgeKind, Record
+from graph.store import GraphCounts, GraphStore, StoredNode, StoreUnavailable
+from graph.write_plan import EdgeWrite, NodeWrite, WritePlan, WriteSummary, plan_write
+
+_LINEAGE_TYPES = "|".join(kind.value for kind in LINEAGE_EDGES)
+
+SCHEMA_STATEMENTS = ("CREATE CONSTRAINT node_id IF NOT EXISTS FOR (n:Node) REQUIRE n.id IS UNIQUE",)
+
+_MERGE_SOURCES = (
+    "coalesce({var}.sources, []) + [s IN row.sources WHERE NOT s IN coalesce({var}.sources, [])]"
+)
+
+
+def _node_upsert(kind: NodeKind) -> str:
+    return (
+        "UNWIND $rows AS row "
+        "MERGE (n:Node {id: row.id}) "
+        f"ON CREATE SET n:{kind.value} "
+        # A later export adds or corrects attributes; it never erases one it omits.
+        "SET n += row.properties, n.sources = " + _MERGE_SOURCES.format(var="n")
+    )
+
+
+def _placeholder_insert(kind: NodeKind) -> str:
+    return (
+        "UNWIND $rows AS row "
+        "MERGE (n:Node {id: row.id}) "
+        f"ON CREATE SET n:{kind.value}, n += row.properties, n.sources = []"
+    )
+
+
+def _edge_upsert(kind: EdgeKind) -> str:
+    return (
+        "UNWIND $rows AS row "
+        "MATCH (a:Node {id: row.source}) "
+        "MATCH (b:Node {id: row.target}) "
+        f"MERGE (a)-[r:{kind.value}]->(b) "
+        "SET r += row.properties, r.sources = " + _MERGE_SOURCES.format(var="r")
+    )
+
+
+def _walk_query(direction: Direction, max_depth: int) -> str:
+    left, right = ("-", "->") if direction is Direction.UPSTREAM else ("<-", "-")
+    if max_depth == 0:
+        reached = "WITH [{node: root, depth: 0}] AS reached "
+    else:
+        reached = (
+            f"OPTIONAL MATCH p = (root){left}[:{_LINEAGE_TYPES}*1..{max_depth}]{right}(m:Batch) "
+            "WITH root, m, min(length(p)) AS depth "
+            "WITH root, collect({node: m, depth: depth}) AS found "
+            "WITH [{node: root, depth: 0}] + [f IN found WHERE f.node IS NOT NULL] AS reached "
+        )
+    return (
+        "MATCH (root:Node {id: $root}) WHERE root:Batch " + reached + "UNWIND reached AS r "
+        "WITH r.node AS n, r.depth AS depth "
+        f"OPTIONAL MATCH (n){left}[e:{_LINEAGE_TYPES}]{right}(:Batch) "
+        "RETURN n.id AS id, depth, startNode(e).id AS source, endNode(e).id AS target, "
+        "type(e) AS kind, e.quantity AS quantity, e.unit AS unit"
+    )
+
+
+class Neo4jGraphStore(GraphStore):
+    def __init__(
+        self,
+        uri: str,
+        *,
+        user: str | None = None,
+        password: str | None = None,
+        database: str | None = None,
+    ) -> None:
+        auth = (user, password or "") if user else None
+        self.driver: AsyncDriver = AsyncGraphDatabase.driver(
+            uri, auth=auth, notifications_min_severity="OFF"
+        )
+        self.database = database
+
+    def _session(self) -> Any:
+        return self.driver.session(database=self.database)
+
+    async def setup(self) -> None:
+        async with self._session() as session:
+            for statement in SCHEMA_STATEMENTS:
+                await session.run(statement)
+
+    async def close(self) -> None:
+        await self.driver.close()
+
+    async def upsert(self, records: Iterable[Record]) -> WriteSummary:
+        plan, count = plan_write(records)
+        try:
+            async with self._session() as session:
+                await session.execute_write(_apply_plan, plan)
+        except (ServiceUnavailable, SessionExpired) as error:
+            raise StoreUnavailable(f"Neo4j: {error}") from error
+        return WriteSummary(records=count, nodes=len(plan.nodes), edges=len(plan.edges))
+
+    async def get_nodes(self, ids: Sequence[str]) -> dict[str, StoredNode]:
+        query = "UNWIND $ids AS id MATCH (n:Node {id: id}) RETURN n.id AS id, properties(n) AS p"
+        found: dict[str, StoredNode] = {}
+        for row in await self._read(query, ids=list(dict.fromkeys(ids))):
+            properties = dict(row["p"])
+            properties.pop("id", None)
+            sources = properties.pop("sources", [])
+            node_id = row["id"]
+            kind = parse_id(node_id).kind
+            found[node_id] = StoredNode.from_properties(node_id, kind, properties, sources)
+        return found
+
+    async def walk(self, batch_id: str, direction: Direction, max_depth: int) -> Walk | None:
+        rows = await self._read(_walk_query(direction, max_depth), root=batch_id)
+        if not rows:
+            return None
+        reached: dict[str, int] = {}
+        edges: list[LineageEdge] = []
+        for row in rows:
+            node_id, depth = row["id"], row["depth"]
+            if depth < reached.get(node_id, depth + 1):
+                reached[node_id] = depth
+            if row["kind"] is not None:
+                edges.append(
+                    LineageEdge(
+                        row["source"],
+                        row["target"],
+                        EdgeKind(row["kind"]),
+                        row["quantity"],
+                        row["unit"],
+                    )
+                )
+        return Walk(direction, reached, edges)
+
+    async def out_edges(
+        self, ids: Sequence[str], kinds: Sequence[EdgeKind]
+    ) -> list[tuple[str, EdgeKind, str]]:
+        types = "|".join(kind.value for kind in kinds)
+        query = (
+            f"UNWIND $ids AS id MATCH (a:Node {{id: id}})-[r:{types}]->(b) "
+            "RETURN a.id AS source, type(r) AS kind, b.id AS target"
+        )
+        rows = await self._read(query, ids=list(ids))
+        return [(row["source"], EdgeKind(row["kind"]), row["target"]) for row in rows]
+
+    async def counts(self) -> GraphCounts:
+        # One count per label and type: each is answered from Neo4j's count store.
+        nodes: dict[NodeKind, int] = {}
+        for kind in NodeKind:
+            rows = await self._read(f"MATCH (n:{kind.value}) RETURN count(n) AS c")
+            if rows[0]["c"]:
+                nodes[kind] = rows[0]["c"]
+        edges: dict[EdgeKind, int] = {}
+        for edge_kind in EdgeKind:
+            rows = await self._read(f"MATCH ()-[r:{edge_kind.value}]->() RETURN count(r) AS c")
+            if rows[0]["c"]:
+                edges[edge_kind] = rows[0]["c"]
+        return GraphCounts(nodes, edges)
+
+    async def wipe(self) -> None:
+        async with self._session() as session:
+            result = await session.run(
+                "MATCH (n:Node) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+            )
+            await result.consume()
+
+    async def _read(self, query: str, **parameters: Any) -> list[Any]:
+        async def work(tx: AsyncManagedTransaction) -> list[Any]:
+            result = await tx.run(query, parameters)
+            return [record async for record in result]
+
+        try:
+            async with self._session() as session:
+                rows: list[Any] = await session.execute_read(work)
+                return rows
+        except (ServiceUnavailable, SessionExpired) as error:
+            raise StoreUnavailable(f"Neo4j: {error}") from error
+
+
+async def _apply_plan(tx: AsyncManagedTransaction, plan: WritePlan) -> None:
+    """The whole plan in one transaction; safe to retry (every statement is a MERGE)."""
+    for kind, nodes in plan.nodes_by_kind(plan.nodes).items():
+        await _run(tx, _node_upsert(kind), [_node_row(node) for node in nodes])
+    for kind, nodes in plan.nodes_by_kind(plan.placeholders).items():
+        await _run(tx, _placeholder_insert(kind), [_node_row(node) for node in nodes])
+    for edge_kind, edges in plan.edges_by_kind().items():
+        await _run(tx, _edge_upsert(edge_kind), [_edge_row(edge) for edge in edges])
+
+
+async def _run(tx: AsyncManagedTransaction, query: str, rows: list[dict[str, Any]]) -> None:
+    result = await tx.run(query, rows=rows)
+    await result.consume()
+
+
+def _node_row(node: NodeWrite) -> dict[str, Any]:
+    return {"id": node.id, "properties": node.properties, "sources": node.sources}
+
+
+def _edge_row(edge: EdgeWrite) -> dict[str, Any]:
+    return {
+        "source": edge.source,
+        "target": edge.target,
+        "properties": edge.properties,
+        "sources": edge.sources,
+    }

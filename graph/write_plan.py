@@ -1,0 +1,131 @@
+"""What one batched write does, worked out once for every store.
+
+Both stores receive the same plan: nodes merged by id (later assertions win per
+attribute, sources accumulate), the edges the records state or imply, and the
+placeholder nodes that edges name before any export describes them. Planning in one
+place is what keeps the two stores' answers identical.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from graph.ids import NodeKind, parse_id
+from graph.model import (
+    NODE_TYPES,
+    Edge,
+    EdgeKind,
+    NodeRecord,
+    Provenance,
+    Record,
+    placeholder_properties,
+)
+
+
+@dataclass(slots=True)
+class NodeWrite:
+    id: str
+    kind: NodeKind
+    properties: dict[str, Any]
+    sources: list[str]
+
+
+@dataclass(slots=True)
+class EdgeWrite:
+    source: str
+    kind: EdgeKind
+    target: str
+    properties: dict[str, Any]
+    sources: list[str]
+    provenance: Provenance  # the first assertion, for placeholders this edge names
+
+
+@dataclass(slots=True)
+class WritePlan:
+    nodes: dict[str, NodeWrite] = field(default_factory=dict)
+    placeholders: dict[str, NodeWrite] = field(default_factory=dict)
+    edges: dict[tuple[str, EdgeKind, str], EdgeWrite] = field(default_factory=dict)
+
+    def nodes_by_kind(self, nodes: dict[str, NodeWrite]) -> dict[NodeKind, list[NodeWrite]]:
+        grouped: dict[NodeKind, list[NodeWrite]] = {}
+        for node in nodes.values():
+            grouped.setdefault(node.kind, []).append(node)
+        return grouped
+
+    def edges_by_kind(self) -> dict[EdgeKind, list[EdgeWrite]]:
+        grouped: dict[EdgeKind, list[EdgeWrite]] = {}
+        for edge in self.edges.values():
+            grouped.setdefault(edge.kind, []).append(edge)
+        return grouped
+
+
+@dataclass(frozen=True, slots=True)
+class WriteSummary:
+    """What one upsert applied: records received, distinct nodes and edges written."""
+
+    records: int
+    nodes: int
+    edges: int
+
+
+def plan_write(records: Iterable[Record]) -> tuple[WritePlan, int]:
+    plan = WritePlan()
+    count = 0
+    for record in records:
+        count += 1
+        if isinstance(record, NodeRecord):
+            _add_node(plan, record)
+            for edge in record.implied_edges():
+                _add_edge(plan, edge)
+        else:
+            _add_edge(plan, record)
+    _add_placeholders(plan)
+    return plan, count
+
+
+def _add_placeholders(plan: WritePlan) -> None:
+    """Create a node for every edge end no record describes, with the edges its key
+    implies (a lot named only as an input is still made by the maker in its id)."""
+    pending = list(plan.edges.values())
+    while pending:
+        edge = pending.pop()
+        for endpoint in (edge.source, edge.target):
+            if endpoint in plan.nodes or endpoint in plan.placeholders:
+                continue
+            kind = parse_id(endpoint).kind
+            placeholder = NODE_TYPES[kind].model_validate(
+                {**placeholder_properties(endpoint), "provenance": edge.provenance}
+            )
+            plan.placeholders[endpoint] = NodeWrite(endpoint, kind, placeholder.properties(), [])
+            for implied in placeholder.implied_edges():
+                pending.extend(_add_edge(plan, implied))
+
+
+def _add_node(plan: WritePlan, record: NodeRecord) -> None:
+    node_id = record.id
+    source = record.require_provenance().ref
+    existing = plan.nodes.get(node_id)
+    if existing is None:
+        plan.nodes[node_id] = NodeWrite(node_id, record.KIND, record.properties(), [source])
+        return
+    existing.properties.update(record.properties())
+    if source not in existing.sources:
+        existing.sources.append(source)
+
+
+def _add_edge(plan: WritePlan, edge: Edge) -> list[EdgeWrite]:
+    """Add or merge an edge; return it if it is new (its ends may need placeholders)."""
+    provenance = edge.require_provenance()
+    existing = plan.edges.get(edge.key)
+    if existing is None:
+        added = EdgeWrite(
+            edge.source, edge.kind, edge.target, edge.properties(), [provenance.ref], provenance
+        )
+        plan.edges[edge.key] = added
+        return [added]
+    existing.properties.update(edge.properties())
+    if provenance.ref not in existing.sources:
+        existing.sources.append(provenance.ref)
+    return []
