@@ -66,7 +66,7 @@ class Walk:
 
     direction: Direction
     reached: dict[str, int]  # batch id -> shortest distance from the root
-    edges: list[LineageEdge]  # genealogy edges leaving reached batches, walking direction
+    edges: list[LineageEdge]  # genealogy edges leaving reached batches (or touching them)
 
     def far_end(self, edge: LineageEdge) -> str:
         return edge.target if self.direction is Direction.UPSTREAM else edge.source

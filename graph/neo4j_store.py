@@ -63,8 +63,10 @@ def _edge_upsert(kind: EdgeKind) -> str:
     )
 
 
-def _walk_query(direction: Direction, max_depth: int) -> str:
+def _walk_query(direction: Direction, max_depth: int, incident: bool) -> str:
     left, right = ("-", "->") if direction is Direction.UPSTREAM else ("<-", "-")
+    # With ``incident``, edges touching a reached batch count in either orientation.
+    edge_left, edge_right = ("-", "-") if incident else (left, right)
     if max_depth == 0:
         reached = "WITH [{node: root, depth: 0}] AS reached "
     else:
@@ -77,7 +79,7 @@ def _walk_query(direction: Direction, max_depth: int) -> str:
     return (
         "MATCH (root:Node {id: $root}) WHERE root:Batch " + reached + "UNWIND reached AS r "
         "WITH r.node AS n, r.depth AS depth "
-        f"OPTIONAL MATCH (n){left}[e:{_LINEAGE_TYPES}]{right}(:Batch) "
+        f"OPTIONAL MATCH (n){edge_left}[e:{_LINEAGE_TYPES}]{edge_right}(:Batch) "
         "RETURN n.id AS id, depth, startNode(e).id AS source, endNode(e).id AS target, "
         "type(e) AS kind, e.quantity AS quantity, e.unit AS unit"
     )
@@ -130,8 +132,10 @@ class Neo4jGraphStore(GraphStore):
             found[node_id] = StoredNode.from_properties(node_id, kind, properties, sources)
         return found
 
-    async def walk(self, batch_id: str, direction: Direction, max_depth: int) -> Walk | None:
-        rows = await self._read(_walk_query(direction, max_depth), root=batch_id)
+    async def walk(
+        self, batch_id: str, direction: Direction, max_depth: int, *, incident: bool = False
+    ) -> Walk | None:
+        rows = await self._read(_walk_query(direction, max_depth, incident), root=batch_id)
         if not rows:
             return None
         reached: dict[str, int] = {}

@@ -81,13 +81,26 @@ _LINEAGE_KINDS = ", ".join(f"'{kind.value}'" for kind in LINEAGE_EDGES)  # const
 _IN_CHUNK = 500  # ids per IN (...) list, well under SQLite's bound-parameter limit
 
 
-def _walk_sql(near: str, far: str) -> str:
+def _walk_sql(near: str, far: str, *, incident: bool) -> str:
     """A recursive CTE walking from ``near`` to ``far`` ends of genealogy edges.
 
     UNION (not UNION ALL) drops repeated (batch, depth) pairs and the depth bound stops
-    the recursion, so cyclic bad data terminates. The outer LEFT JOIN returns every
-    reached batch once per edge leaving it, or once with NULLs if none does.
+    the recursion, so cyclic bad data terminates. The outer joins return every reached
+    batch once per genealogy edge leaving it (with ``incident``, also entering it), or
+    once with NULLs if there is none.
     """
+    edges_of_reached = f"""
+        SELECT r.id, r.depth, e.source, e.target, e.kind, e.properties
+        FROM reached AS r
+        LEFT JOIN graph_edges AS e ON e.{near} = r.id AND e.kind IN ({_LINEAGE_KINDS})
+    """
+    if incident:
+        edges_of_reached += f"""
+        UNION ALL
+        SELECT r.id, r.depth, e.source, e.target, e.kind, e.properties
+        FROM reached AS r
+        JOIN graph_edges AS e ON e.{far} = r.id AND e.kind IN ({_LINEAGE_KINDS})
+        """
     return f"""
         WITH RECURSIVE walk(id, depth) AS (
             SELECT :root, 0
@@ -97,15 +110,17 @@ def _walk_sql(near: str, far: str) -> str:
             WHERE e.kind IN ({_LINEAGE_KINDS}) AND w.depth < :max_depth
         ),
         reached AS (SELECT id, MIN(depth) AS depth FROM walk GROUP BY id)
-        SELECT r.id, r.depth, e.source, e.target, e.kind, e.properties
-        FROM reached AS r
-        LEFT JOIN graph_edges AS e ON e.{near} = r.id AND e.kind IN ({_LINEAGE_KINDS})
+        {edges_of_reached}
     """
 
 
 _WALK_SQL = {
-    Direction.UPSTREAM: text(_walk_sql("source", "target")),
-    Direction.DOWNSTREAM: text(_walk_sql("target", "source")),
+    (direction, incident): text(_walk_sql(near, far, incident=incident))
+    for direction, near, far in (
+        (Direction.UPSTREAM, "source", "target"),
+        (Direction.DOWNSTREAM, "target", "source"),
+    )
+    for incident in (False, True)
 }
 
 
@@ -164,13 +179,15 @@ class SqlGraphStore(GraphStore):
                     )
         return found
 
-    async def walk(self, batch_id: str, direction: Direction, max_depth: int) -> Walk | None:
+    async def walk(
+        self, batch_id: str, direction: Direction, max_depth: int, *, incident: bool = False
+    ) -> Walk | None:
         async with self.engine.connect() as conn:
             kind = await conn.scalar(select(graph_nodes.c.kind).where(graph_nodes.c.id == batch_id))
             if kind != NodeKind.BATCH.value:
                 return None
             rows = await conn.execute(
-                _WALK_SQL[direction], {"root": batch_id, "max_depth": max_depth}
+                _WALK_SQL[direction, incident], {"root": batch_id, "max_depth": max_depth}
             )
             reached: dict[str, int] = {}
             edges: list[LineageEdge] = []

@@ -81,8 +81,15 @@ class GraphStore(ABC):
         """The nodes that exist among ``ids``; unknown ids are simply absent."""
 
     @abstractmethod
-    async def walk(self, batch_id: str, direction: Direction, max_depth: int) -> Walk | None:
-        """One direction's genealogy walk (see graph.lineage); None if no such batch."""
+    async def walk(
+        self, batch_id: str, direction: Direction, max_depth: int, *, incident: bool = False
+    ) -> Walk | None:
+        """One direction's genealogy walk (see graph.lineage); None if no such batch.
+
+        With ``incident``, the walk reports genealogy edges touching a reached batch in
+        either orientation, not only those leading on: a BOTH answer needs them to
+        show every edge between its nodes.
+        """
 
     @abstractmethod
     async def out_edges(
@@ -95,7 +102,7 @@ class GraphStore(ABC):
         check_depth(max_depth)
         walks = []
         for each in walk_directions(direction):
-            walk = await self.walk(batch_id, each, max_depth)
+            walk = await self.walk(batch_id, each, max_depth, incident=direction is Direction.BOTH)
             if walk is None:
                 return None
             walks.append(walk)

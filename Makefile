@@ -1,0 +1,51 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Everything they need
+# is installed here, pinned: Python packages from uv.lock, Neo4j from Maven Central.
+
+UV_VERSION := 0.13.9
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+UV := .tools/bin/uv
+export UV_PYTHON := $(PYTHON)
+export UV_PYTHON_DOWNLOADS := never
+NEO4J_BUILT := deploy/neo4j/target/.built
+
+.PHONY: demo test lint typecheck install neo4j neo4j-server clean
+
+demo: install
+	.venv/bin/partnerhub demo
+
+test: install $(NEO4J_BUILT) lint typecheck
+	.venv/bin/pytest
+
+lint: install
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+typecheck: install
+	.venv/bin/mypy
+
+install: .venv/.synced
+
+.tools/.bootstrapped: deploy/bootstrap.sh
+	./deploy/bootstrap.sh
+	@mkdir -p .tools && touch $@
+
+$(UV): .tools/.bootstrapped
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+.venv/.synced: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen
+	@touch $@
+
+neo4j: $(NEO4J_BUILT)
+
+$(NEO4J_BUILT): .tools/.bootstrapped deploy/neo4j/pom.xml $(wildcard deploy/neo4j/src/main/java/partnerhub/neo4j/*.java)
+	cd deploy/neo4j && mvn -B -q package
+	@touch $@
+
+# A Neo4j for development in the foreground: bolt://127.0.0.1:7687, data in var/neo4j.
+neo4j-server: install $(NEO4J_BUILT)
+	.venv/bin/python -m deploy.neo4j.launcher --port 7687 --home var/neo4j
+
+clean:
+	rm -rf .venv .tools deploy/neo4j/target var

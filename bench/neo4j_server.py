@@ -1,0 +1,19 @@
+"""The Neo4j server a benchmark runs against: HUB_BENCH_NEO4J_URI, or one started here."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from deploy.neo4j.launcher import Neo4jDevServer, free_port
+
+
+@contextmanager
+def bench_neo4j(heap: str = "4g", pagecache: str = "6g") -> Iterator[str]:
+    given = os.environ.get("HUB_BENCH_NEO4J_URI")
+    if given:
+        yield given
+        return
+    with Neo4jDevServer(port=free_port(), heap=heap, pagecache=pagecache) as server:
+        yield server.uri

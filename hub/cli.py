@@ -1,0 +1,142 @@
+"""The ``partnerhub`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+from graph.lineage import Direction
+from graph.loading import load
+from graph.model import NodeRecord
+from graph.store import GraphStore
+from hub import demo
+from hub.generator import generate_network
+from hub.render import counts_table, impact_table, lineage_tree
+from hub.settings import Settings
+from hub.stores import open_graph_store
+
+app = typer.Typer(
+    help="PartnerHub: partner exports linked into one lineage graph.", no_args_is_help=True
+)
+store_app = typer.Typer(help="Manage the configured graph store (HUB_STORE).", no_args_is_help=True)
+app.add_typer(store_app, name="store")
+console = Console()
+T = TypeVar("T")
+
+
+def _with_store(work: Callable[[GraphStore], Awaitable[T]]) -> T:
+    async def run() -> T:
+        store = open_graph_store(Settings())
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+@store_app.command("setup")
+def store_setup() -> None:
+    """Create the store's tables, or Neo4j's constraints and indexes (safe to repeat)."""
+
+    async def work(store: GraphStore) -> None:
+        await store.setup()
+
+    _with_store(work)
+    console.print(f"store ready: {Settings().store}")
+
+
+@store_app.command("summary")
+def store_summary() -> None:
+    """Count nodes and edges by kind."""
+
+    async def work(store: GraphStore) -> None:
+        console.print(counts_table(await store.counts(), Settings().store))
+
+    _with_store(work)
+
+
+@app.command()
+def generate(
+    batches: Annotated[int, typer.Option(min=1, help="How many batches to generate.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Same seed, same network.")] = 1,
+    jsonl: Annotated[
+        Path | None,
+        typer.Option(help="Write records to this JSON-lines file instead of the store."),
+    ] = None,
+) -> None:
+    """Generate a realistic, deterministic supply network into HUB_STORE (or a file)."""
+    records = generate_network(batches, seed)
+    if jsonl is not None:
+        with jsonl.open("w") as out:
+            for record in records:
+                kind = {"node": record.KIND.value} if isinstance(record, NodeRecord) else {}
+                out.write(
+                    json.dumps({**kind, **record.model_dump(mode="json", exclude_none=True)}) + "\n"
+                )
+        console.print(f"wrote {jsonl}")
+        return
+
+    async def work(store: GraphStore) -> None:
+        await store.setup()
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            task = progress.add_task("records", total=None)
+            summary = await load(store, records, on_chunk=lambda n: progress.advance(task, n))
+        console.print(f"loaded {summary.records:,} records in {summary.chunks} transactions")
+        console.print(counts_table(await store.counts(), Settings().store))
+
+    _with_store(work)
+
+
+@app.command()
+def lineage(
+    batch_id: Annotated[str, typer.Argument(help="e.g. batch:cedar/F-2501")],
+    direction: Annotated[Direction, typer.Option(case_sensitive=False)] = Direction.UPSTREAM,
+    depth: Annotated[int, typer.Option(min=0, max=50)] = 10,
+) -> None:
+    """Print where a lot came from (or went to)."""
+
+    async def work(store: GraphStore) -> None:
+        found = await store.lineage(batch_id, direction, depth)
+        if found is None:
+            console.print(f"[red]no batch {batch_id!r} in {Settings().store}[/red]")
+            raise typer.Exit(1)
+        nodes = await store.get_nodes([node.id for node in found.nodes])
+        console.print(lineage_tree(found, nodes))
+
+    _with_store(work)
+
+
+@app.command()
+def impact(batch_id: Annotated[str, typer.Argument(help="e.g. batch:dogwood/EX-1")]) -> None:
+    """Print every batch, product, vendor and agreement downstream of a lot."""
+
+    async def work(store: GraphStore) -> None:
+        found = await store.impact(batch_id)
+        if found is None:
+            console.print(f"[red]no batch {batch_id!r} in {Settings().store}[/red]")
+            raise typer.Exit(1)
+        console.print(impact_table(found))
+
+    _with_store(work)
+
+
+@app.command("demo")
+def demo_command(
+    db: Annotated[Path, typer.Option(help="The embedded store's file.")] = Path("var/demo.sqlite"),
+) -> None:
+    """Load the demo network into the embedded store and show what it answers."""
+    asyncio.run(demo.run(db, console))

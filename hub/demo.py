@@ -1,0 +1,39 @@
+"""``partnerhub demo``: the demo network in the embedded store, and what it answers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from graph.lineage import Direction
+from graph.sql_store import SqlGraphStore
+from hub.demo_story import CONTAMINATED_EXCIPIENT_LOT_ID, FINISHED_LOT_ID, demo_records
+from hub.render import counts_table, impact_table, lineage_tree
+
+
+async def run(db: Path, console: Console) -> None:
+    db.parent.mkdir(parents=True, exist_ok=True)
+    store = SqlGraphStore(f"sqlite+aiosqlite:///{db}")
+    try:
+        await store.setup()
+        await store.wipe()  # the demo always starts from the same story
+        await store.upsert(demo_records())
+        console.print(counts_table(await store.counts(), f"demo network in {db}"))
+
+        lineage = await store.lineage(FINISHED_LOT_ID, Direction.UPSTREAM, 10)
+        assert lineage is not None, "the demo story names its finished lot"
+        nodes = await store.get_nodes([node.id for node in lineage.nodes])
+        console.print(lineage_tree(lineage, nodes))
+
+        impact = await store.impact(CONTAMINATED_EXCIPIENT_LOT_ID)
+        assert impact is not None, "the demo story names its contaminated lot"
+        console.print(impact_table(impact))
+    finally:
+        await store.close()
+    console.print(
+        "\nAsk it more, e.g.:\n"
+        f"  HUB_STORE=sqlite:///{db} .venv/bin/partnerhub lineage '{CONTAMINATED_EXCIPIENT_LOT_ID}'"
+        " --direction downstream\n"
+        f"  HUB_STORE=sqlite:///{db} .venv/bin/partnerhub impact '{CONTAMINATED_EXCIPIENT_LOT_ID}'"
+    )

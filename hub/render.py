@@ -1,0 +1,72 @@
+"""Readable terminal output for lineage, impact and store summaries (rich)."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.tree import Tree
+
+from graph.lineage import Direction, Impact, Lineage
+from graph.model import Batch
+from graph.store import GraphCounts, StoredNode
+
+
+def counts_table(counts: GraphCounts, title: str) -> Table:
+    table = Table(title=title)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for kind, count in sorted(counts.nodes.items()):
+        table.add_row(f"{kind} nodes", f"{count:,}")
+    for edge_kind, count in sorted(counts.edges.items()):
+        table.add_row(f"{edge_kind} edges", f"{count:,}")
+    return table
+
+
+def describe(node_id: str, nodes: dict[str, StoredNode]) -> str:
+    stored = nodes.get(node_id)
+    if stored is None or not isinstance(stored.record, Batch):
+        return node_id
+    lot = stored.record
+    details = [
+        str(value)
+        for value in (lot.material_code, lot.status, lot.manufactured_on)
+        if value is not None
+    ]
+    suffix = f"  [dim]{' · '.join(details)}[/dim]" if details else ""
+    return f"[bold]{lot.number}[/bold] at {lot.maker}{suffix}  [dim]{node_id}[/dim]"
+
+
+def lineage_tree(lineage: Lineage, nodes: dict[str, StoredNode]) -> Tree:
+    """The genealogy as a tree from the root; a lot reached twice is shown once."""
+    upstream = lineage.direction is not Direction.DOWNSTREAM
+    children: dict[str, list[tuple[str, str]]] = {}
+    for edge in lineage.edges:
+        parent, child = (edge.source, edge.target) if upstream else (edge.target, edge.source)
+        amount = f" {edge.quantity:g} {edge.unit or ''}".rstrip() if edge.quantity else ""
+        children.setdefault(parent, []).append((child, f"{edge.kind}{amount}"))
+    title = "upstream" if upstream else "downstream"
+    tree = Tree(f"{title} lineage of {describe(lineage.root, nodes)}")
+    shown = {lineage.root}
+
+    def grow(branch: Tree, node_id: str) -> None:
+        for child, label in sorted(children.get(node_id, [])):
+            if child in shown:
+                branch.add(f"[dim]{label} → {child} (shown above)[/dim]")
+                continue
+            shown.add(child)
+            grow(branch.add(f"[cyan]{label}[/cyan] → {describe(child, nodes)}"), child)
+
+    grow(tree, lineage.root)
+    if lineage.truncated:
+        tree.add(f"[yellow]… cut at depth {lineage.max_depth}[/yellow]")
+    return tree
+
+
+def impact_table(impact: Impact) -> Table:
+    table = Table(title=f"impact of {impact.root}")
+    table.add_column("affected")
+    table.add_column("ids")
+    table.add_row(f"batches ({len(impact.batches)})", "\n".join(n.id for n in impact.batches))
+    table.add_row("products", "\n".join(impact.products))
+    table.add_row("vendors", "\n".join(impact.vendors))
+    table.add_row("agreements", "\n".join(impact.agreements))
+    return table

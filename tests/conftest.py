@@ -1,0 +1,55 @@
+"""Real parts for the suite: a Neo4j server started once per run.
+
+Set HUB_TEST_NEO4J_URI (e.g. bolt://127.0.0.1:7687) to use a server that is already
+running; otherwise the suite builds and starts one from deploy/neo4j. If neither
+works, every test that needs Neo4j fails with the reason: nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from deploy.neo4j.launcher import Neo4jDevServer, free_port
+from graph.neo4j_store import Neo4jGraphStore
+from graph.sql_store import SqlGraphStore
+from graph.store import GraphStore
+
+STORE_KINDS = ("sqlite", "neo4j")
+
+
+@pytest.fixture(scope="session")
+def neo4j_uri() -> Iterator[str]:
+    given = os.environ.get("HUB_TEST_NEO4J_URI")
+    if given:
+        yield given
+        return
+    server = Neo4jDevServer(port=free_port(), heap="1g", pagecache="256m")
+    server.start()  # raises Neo4jLaunchError with the server's log: the test errors, never skips
+    try:
+        yield server.uri
+    finally:
+        server.stop()
+
+
+async def open_store(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> GraphStore:
+    if kind == "sqlite":
+        store: GraphStore = SqlGraphStore(f"sqlite+aiosqlite:///{tmp_path / 'graph.sqlite'}")
+    else:
+        store = Neo4jGraphStore(request.getfixturevalue("neo4j_uri"))
+    await store.setup()
+    await store.wipe()
+    return store
+
+
+@pytest.fixture(params=STORE_KINDS)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[GraphStore]:
+    """A fresh, empty graph store of each kind in turn."""
+    opened = await open_store(request.param, tmp_path, request)
+    try:
+        yield opened
+    finally:
+        await opened.close()
