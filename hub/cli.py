@@ -140,3 +140,7 @@ def demo_command(
 ) -> None:
     """Load the demo network into the embedded store and show what it answers."""
     asyncio.run(demo.run(db, console))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,44 @@
+"""The demo story answers the questions it is there to show, on both stores."""
+
+from __future__ import annotations
+
+from graph.lineage import Direction
+from graph.model import Batch
+from graph.store import GraphStore
+from hub.demo_story import (
+    CONTAMINATED_EXCIPIENT_LOT_ID,
+    FINISHED_LOT_ID,
+    OAKRIDGE_BATCH_ID,
+    TABLET_PRODUCT_ID,
+    demo_records,
+)
+
+
+async def test_a_finished_lot_traces_back_across_three_vendors(store: GraphStore) -> None:
+    await store.upsert(demo_records())
+
+    lineage = await store.lineage(FINISHED_LOT_ID, Direction.UPSTREAM, 10)
+
+    assert lineage is not None
+    makers = {node_id.split(":")[1].split("/")[0] for node_id in lineage.ids}
+    assert {"cedar", "birch", "alder", "dogwood"} <= makers
+    assert not lineage.truncated
+    nodes = await store.get_nodes(sorted(lineage.ids))
+    assert all(isinstance(node.record, Batch) for node in nodes.values())
+    assert all(node.sources for node in nodes.values()), "every lot traces to its record"
+
+
+async def test_the_contaminated_excipient_reaches_northwind_but_not_oakridge(
+    store: GraphStore,
+) -> None:
+    await store.upsert(demo_records())
+
+    impact = await store.impact(CONTAMINATED_EXCIPIENT_LOT_ID)
+
+    assert impact is not None
+    affected = {node.id for node in impact.batches}
+    assert FINISHED_LOT_ID in affected
+    assert OAKRIDGE_BATCH_ID not in affected
+    assert TABLET_PRODUCT_ID in impact.products
+    assert {"org:birch", "org:cedar"} <= set(impact.vendors)
+    assert impact.agreements, "the affected vendors' Northwind agreements are named"

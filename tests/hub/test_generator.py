@@ -1,0 +1,57 @@
+"""The generated network: deterministic, the size asked for, and shaped like a supply chain."""
+
+from __future__ import annotations
+
+from collections import Counter
+from itertools import islice
+
+from graph.lineage import Direction
+from graph.loading import load
+from graph.model import Batch, Edge, EdgeKind
+from graph.store import GraphStore
+from hub.generator import Tier, generate_network, sample_batch_ids
+
+
+def fingerprint(batches: int, seed: int, first: int = 3_000) -> list[str]:
+    return [record.model_dump_json() for record in islice(generate_network(batches, seed), first)]
+
+
+def test_the_same_seed_gives_the_same_network_and_another_seed_another() -> None:
+    assert fingerprint(5_000, 3) == fingerprint(5_000, 3)
+    assert fingerprint(5_000, 3) != fingerprint(5_000, 4)
+
+
+def test_it_makes_exactly_the_batches_asked_for_with_realistic_fan_in() -> None:
+    records = list(generate_network(4_000, 11))
+    batches = [record for record in records if isinstance(record, Batch)]
+    inputs_per_output = Counter(
+        record.source
+        for record in records
+        if isinstance(record, Edge) and record.kind is EdgeKind.CONSUMED
+    )
+    tablet_ids = set(sample_batch_ids(4_000, 11, Tier.DRUG_PRODUCT, 50))
+    excipient_uses = Counter(
+        record.target
+        for record in records
+        if isinstance(record, Edge)
+        and record.kind is EdgeKind.CONSUMED
+        and "/XR-" in record.target  # excipient lots as received at a CDMO
+    )
+
+    assert len(batches) == 4_000
+    assert len({batch.id for batch in batches}) == 4_000, "batch numbers are unique per maker"
+    assert tablet_ids and all(3 <= inputs_per_output[t] <= 20 for t in tablet_ids)
+    assert max(excipient_uses.values()) >= 50, "an excipient lot feeds many batches"
+
+
+async def test_a_finished_lot_goes_back_to_raw_material_across_vendors(store: GraphStore) -> None:
+    await load(store, generate_network(3_000, 5))
+    finished = sample_batch_ids(3_000, 5, Tier.FINISHED, 3)
+    raw = set(sample_batch_ids(3_000, 5, Tier.RAW, 10_000))
+
+    for lot_id in finished:
+        lineage = await store.lineage(lot_id, Direction.UPSTREAM, 10)
+        assert lineage is not None
+        assert max(node.depth for node in lineage.nodes) >= 7
+        assert raw & lineage.ids, "the genealogy reaches a supplier's raw-material lot"
+        assert len({node_id.split("/")[0] for node_id in lineage.ids}) >= 4, "several makers"
