@@ -14,6 +14,7 @@ visited once, so diamonds and cycles cost nothing extra).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -23,12 +24,29 @@ from neo4j.exceptions import ServiceUnavailable, SessionExpired
 from graph.ids import NodeKind, parse_id
 from graph.lineage import Direction, LineageEdge, Walk
 from graph.model import LINEAGE_EDGES, EdgeKind, Record
-from graph.store import GraphCounts, GraphStore, StoredNode, StoreUnavailable
+from graph.queries import Between, Condition, Equals, LinkedTo
+from graph.store import GraphCounts, GraphStore, NodePage, StoredNode, StoreUnavailable
 from graph.write_plan import EdgeWrite, NodeWrite, WritePlan, WriteSummary, plan_write
 
 _LINEAGE_TYPES = "|".join(kind.value for kind in LINEAGE_EDGES)
 
-SCHEMA_STATEMENTS = ("CREATE CONSTRAINT node_id IF NOT EXISTS FOR (n:Node) REQUIRE n.id IS UNIQUE",)
+# Listings page through one kind in id order and filter on a few attributes; range
+# indexes on those let Neo4j seek and read in order instead of scanning and sorting.
+_LISTED_INDEXES = {
+    NodeKind.BATCH: ("id", "maker", "status", "manufactured_on"),
+    NodeKind.PRODUCT: ("id", "sponsor"),
+    NodeKind.ORGANIZATION: ("id", "kind"),
+    NodeKind.QUALITY_AGREEMENT: ("id", "sponsor", "vendor"),
+}
+SCHEMA_STATEMENTS = (
+    "CREATE CONSTRAINT node_id IF NOT EXISTS FOR (n:Node) REQUIRE n.id IS UNIQUE",
+    *(
+        f"CREATE INDEX {kind.value.lower()}_{name} IF NOT EXISTS FOR (n:{kind.value}) ON (n.{name})"
+        for kind, names in _LISTED_INDEXES.items()
+        for name in names
+    ),
+)
+_PROPERTY_NAME = re.compile(r"^[a-z][a-z_]*$")
 
 _MERGE_SOURCES = (
     "coalesce({var}.sources, []) + [s IN row.sources WHERE NOT s IN coalesce({var}.sources, [])]"
@@ -103,6 +121,12 @@ class Neo4jGraphStore(GraphStore):
     def _session(self) -> Any:
         return self.driver.session(database=self.database)
 
+    async def ping(self) -> None:
+        try:
+            await self.driver.verify_connectivity()
+        except (ServiceUnavailable, SessionExpired, OSError) as error:
+            raise StoreUnavailable(f"Neo4j: {error}") from error
+
     async def setup(self) -> None:
         async with self._session() as session:
             for statement in SCHEMA_STATEMENTS:
@@ -122,15 +146,8 @@ class Neo4jGraphStore(GraphStore):
 
     async def get_nodes(self, ids: Sequence[str]) -> dict[str, StoredNode]:
         query = "UNWIND $ids AS id MATCH (n:Node {id: id}) RETURN n.id AS id, properties(n) AS p"
-        found: dict[str, StoredNode] = {}
-        for row in await self._read(query, ids=list(dict.fromkeys(ids))):
-            properties = dict(row["p"])
-            properties.pop("id", None)
-            sources = properties.pop("sources", [])
-            node_id = row["id"]
-            kind = parse_id(node_id).kind
-            found[node_id] = StoredNode.from_properties(node_id, kind, properties, sources)
-        return found
+        rows = await self._read(query, ids=list(dict.fromkeys(ids)))
+        return {node.id: node for node in map(_stored_node, rows)}
 
     async def walk(
         self, batch_id: str, direction: Direction, max_depth: int, *, incident: bool = False
@@ -159,13 +176,36 @@ class Neo4jGraphStore(GraphStore):
     async def out_edges(
         self, ids: Sequence[str], kinds: Sequence[EdgeKind]
     ) -> list[tuple[str, EdgeKind, str]]:
+        return await self._edges_at("(a:Node {id: id})-[r:{types}]->(b)", ids, kinds)
+
+    async def in_edges(
+        self, ids: Sequence[str], kinds: Sequence[EdgeKind]
+    ) -> list[tuple[str, EdgeKind, str]]:
+        return await self._edges_at("(a)-[r:{types}]->(b:Node {id: id})", ids, kinds)
+
+    async def _edges_at(
+        self, pattern: str, ids: Sequence[str], kinds: Sequence[EdgeKind]
+    ) -> list[tuple[str, EdgeKind, str]]:
         types = "|".join(kind.value for kind in kinds)
         query = (
-            f"UNWIND $ids AS id MATCH (a:Node {{id: id}})-[r:{types}]->(b) "
-            "RETURN a.id AS source, type(r) AS kind, b.id AS target"
+            f"UNWIND $ids AS id MATCH {pattern.replace('{types}', types)} "
+            "RETURN a.id AS source, type(r) AS kind, b.id AS target "
+            "ORDER BY source, kind, target"
         )
-        rows = await self._read(query, ids=list(ids))
+        rows = await self._read(query, ids=list(dict.fromkeys(ids)))
         return [(row["source"], EdgeKind(row["kind"]), row["target"]) for row in rows]
+
+    async def list_nodes(
+        self, kind: NodeKind, conditions: Sequence[Condition], first: int, after: str | None
+    ) -> NodePage:
+        where, parameters = _cypher_conditions(conditions)
+        query = (
+            f"MATCH (n:{kind.value}) WHERE n.id > $after {where} "
+            "RETURN n.id AS id, properties(n) AS p ORDER BY n.id LIMIT $limit"
+        )
+        # One more than asked says whether another page follows.
+        rows = await self._read(query, after=after or "", limit=first + 1, **parameters)
+        return NodePage(tuple(map(_stored_node, rows[:first])), has_next=len(rows) > first)
 
     async def counts(self) -> GraphCounts:
         # One count per label and type: each is answered from Neo4j's count store.
@@ -199,6 +239,47 @@ class Neo4jGraphStore(GraphStore):
                 return rows
         except (ServiceUnavailable, SessionExpired) as error:
             raise StoreUnavailable(f"Neo4j: {error}") from error
+
+
+def _stored_node(row: Any) -> StoredNode:
+    properties = dict(row["p"])
+    properties.pop("id", None)
+    sources = properties.pop("sources", [])
+    node_id = row["id"]
+    return StoredNode.from_properties(node_id, parse_id(node_id).kind, properties, sources)
+
+
+def _cypher_conditions(conditions: Sequence[Condition]) -> tuple[str, dict[str, Any]]:
+    """``AND ...`` clauses on ``n`` and their parameters. Property names and edge types
+    come from code (checked anyway, as they are spliced in); values are parameters."""
+    clauses: list[str] = []
+    parameters: dict[str, Any] = {}
+    for index, condition in enumerate(conditions):
+        name = f"c{index}"
+        if isinstance(condition, LinkedTo):
+            paths = [
+                "EXISTS { MATCH (n)"
+                + "()".join(f"-[:{kind.value}]->" for kind in path)
+                + f"(:Node {{id: ${name}}}) }}"
+                for path in condition.paths
+            ]
+            clauses.append("(" + " OR ".join(paths) + ")")
+            parameters[name] = condition.target
+            continue
+        if not _PROPERTY_NAME.match(condition.field):
+            raise ValueError(f"not a property name: {condition.field!r}")
+        if isinstance(condition, Equals):
+            clauses.append(f"n.{condition.field} = ${name}")
+            parameters[name] = condition.value
+        elif isinstance(condition, Between):
+            clauses.append(f"n.{condition.field} IS NOT NULL")
+            if condition.low is not None:
+                clauses.append(f"n.{condition.field} >= ${name}_low")
+                parameters[f"{name}_low"] = condition.low.isoformat()
+            if condition.high is not None:
+                clauses.append(f"n.{condition.field} <= ${name}_high")
+                parameters[f"{name}_high"] = condition.high.isoformat()
+    return "".join(f"AND {clause} " for clause in clauses), parameters
 
 
 async def _apply_plan(tx: AsyncManagedTransaction, plan: WritePlan) -> None:

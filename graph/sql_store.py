@@ -15,15 +15,19 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Column,
+    ColumnElement,
     Index,
     Integer,
     MetaData,
     String,
     Table,
     UniqueConstraint,
+    and_,
     delete,
     event,
     func,
+    literal,
+    or_,
     select,
     text,
 )
@@ -35,7 +39,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from graph.ids import NodeKind
 from graph.lineage import Direction, LineageEdge, Walk
 from graph.model import LINEAGE_EDGES, EdgeKind, Record
-from graph.store import GraphCounts, GraphStore, StoredNode, StoreUnavailable
+from graph.queries import Condition, Equals, LinkedTo
+from graph.store import GraphCounts, GraphStore, NodePage, StoredNode, StoreUnavailable
 from graph.write_plan import WriteSummary, plan_write
 
 metadata = MetaData()
@@ -46,7 +51,8 @@ graph_nodes = Table(
     Column("id", String, primary_key=True),
     Column("kind", String, nullable=False),
     Column("properties", JSON, nullable=False),
-    Index("ix_graph_nodes_kind", "kind"),
+    # Listings page through one kind in id order.
+    Index("ix_graph_nodes_kind_id", "kind", "id"),
 )
 graph_node_sources = Table(
     "graph_node_sources",
@@ -145,6 +151,13 @@ class SqlGraphStore(GraphStore):
                 "supported (use the Neo4j store in production)"
             )
 
+    async def ping(self) -> None:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except OperationalError as error:
+            raise StoreUnavailable(f"SQL graph store: {error.orig}") from error
+
     async def setup(self) -> None:
         async with self.engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
@@ -200,18 +213,51 @@ class SqlGraphStore(GraphStore):
     async def out_edges(
         self, ids: Sequence[str], kinds: Sequence[EdgeKind]
     ) -> list[tuple[str, EdgeKind, str]]:
+        return await self._edges_at(graph_edges.c.source, ids, kinds)
+
+    async def in_edges(
+        self, ids: Sequence[str], kinds: Sequence[EdgeKind]
+    ) -> list[tuple[str, EdgeKind, str]]:
+        return await self._edges_at(graph_edges.c.target, ids, kinds)
+
+    async def _edges_at(
+        self, end: Column[str], ids: Sequence[str], kinds: Sequence[EdgeKind]
+    ) -> list[tuple[str, EdgeKind, str]]:
         found: list[tuple[str, EdgeKind, str]] = []
         kind_values = [kind.value for kind in kinds]
+        wanted = list(dict.fromkeys(ids))
         async with self.engine.connect() as conn:
-            for start in range(0, len(ids), _IN_CHUNK):
+            for start in range(0, len(wanted), _IN_CHUNK):
                 rows = await conn.execute(
-                    select(graph_edges.c.source, graph_edges.c.kind, graph_edges.c.target).where(
-                        graph_edges.c.source.in_(ids[start : start + _IN_CHUNK]),
+                    select(graph_edges.c.source, graph_edges.c.kind, graph_edges.c.target)
+                    .where(
+                        end.in_(wanted[start : start + _IN_CHUNK]),
                         graph_edges.c.kind.in_(kind_values),
                     )
+                    .order_by(graph_edges.c.source, graph_edges.c.kind, graph_edges.c.target)
                 )
                 found += [(source, EdgeKind(kind), target) for source, kind, target in rows]
         return found
+
+    async def list_nodes(
+        self, kind: NodeKind, conditions: Sequence[Condition], first: int, after: str | None
+    ) -> NodePage:
+        query = (
+            select(graph_nodes.c.id, graph_nodes.c.properties)
+            .where(graph_nodes.c.kind == kind.value, graph_nodes.c.id > (after or ""))
+            .where(*(_sql_condition(condition) for condition in conditions))
+            .order_by(graph_nodes.c.id)
+            .limit(first + 1)  # one more than asked says whether another page follows
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+            page = rows[:first]
+            sources = await _sources_of(conn, [node_id for node_id, _ in page])
+        nodes = tuple(
+            StoredNode.from_properties(node_id, kind, properties, sources.get(node_id, []))
+            for node_id, properties in page
+        )
+        return NodePage(nodes, has_next=len(rows) > first)
 
     async def counts(self) -> GraphCounts:
         async with self.engine.connect() as conn:
@@ -230,6 +276,33 @@ class SqlGraphStore(GraphStore):
         async with self.engine.begin() as conn:
             for table in (graph_edge_sources, graph_edges, graph_node_sources, graph_nodes):
                 await conn.execute(delete(table))
+
+
+def _sql_condition(condition: Condition) -> ColumnElement[bool]:
+    if isinstance(condition, LinkedTo):
+        return or_(*(_path_exists(path, condition.target) for path in condition.paths))
+    # The JSON path is built from a model field name (code), never from client input.
+    value = func.json_extract(graph_nodes.c.properties, f"$.{condition.field}")
+    if isinstance(condition, Equals):
+        return value == condition.value
+    bounds: list[ColumnElement[bool]] = []
+    if condition.low is not None:
+        bounds.append(value >= condition.low.isoformat())
+    if condition.high is not None:
+        bounds.append(value <= condition.high.isoformat())
+    return and_(value.is_not(None), *bounds)
+
+
+def _path_exists(path: Sequence[EdgeKind], target: str) -> ColumnElement[bool]:
+    """EXISTS a chain of edges of the path's kinds from the listed node to ``target``."""
+    hops = [graph_edges.alias(f"hop{index}") for index in range(len(path))]
+    clauses: list[ColumnElement[bool]] = [hops[0].c.source == graph_nodes.c.id]
+    for index, (hop, kind) in enumerate(zip(hops, path, strict=True)):
+        clauses.append(hop.c.kind == kind.value)
+        if index:
+            clauses.append(hop.c.source == hops[index - 1].c.target)
+    clauses.append(hops[-1].c.target == target)
+    return select(literal(1)).select_from(*hops).where(*clauses).exists()
 
 
 def _lineage_edge(source: str, target: str, kind: str, properties: Any) -> LineageEdge:

@@ -24,6 +24,7 @@ from graph.lineage import (
     walk_directions,
 )
 from graph.model import NODE_TYPES, EdgeKind, NodeRecord, Record
+from graph.queries import Condition
 from graph.write_plan import WriteSummary
 
 
@@ -58,12 +59,24 @@ class GraphCounts:
         return sum(self.edges.values())
 
 
+@dataclass(frozen=True, slots=True)
+class NodePage:
+    """One page of a listing, in id order; ``has_next`` says whether more follow."""
+
+    nodes: tuple[StoredNode, ...]
+    has_next: bool
+
+
 class StoreUnavailable(RuntimeError):
     """The store cannot be reached; the operation may succeed if tried again later."""
 
 
 class GraphStore(ABC):
     """Batched, idempotent writes and batch reads over the lineage graph."""
+
+    @abstractmethod
+    async def ping(self) -> None:
+        """Raise StoreUnavailable unless the store answers a trivial query."""
 
     @abstractmethod
     async def setup(self) -> None:
@@ -96,6 +109,18 @@ class GraphStore(ABC):
         self, ids: Sequence[str], kinds: Sequence[EdgeKind]
     ) -> list[tuple[str, EdgeKind, str]]:
         """(source, kind, target) of every edge of ``kinds`` leaving one of ``ids``."""
+
+    @abstractmethod
+    async def in_edges(
+        self, ids: Sequence[str], kinds: Sequence[EdgeKind]
+    ) -> list[tuple[str, EdgeKind, str]]:
+        """(source, kind, target) of every edge of ``kinds`` arriving at one of ``ids``."""
+
+    @abstractmethod
+    async def list_nodes(
+        self, kind: NodeKind, conditions: Sequence[Condition], first: int, after: str | None
+    ) -> NodePage:
+        """Up to ``first`` nodes of ``kind`` meeting every condition, with ids above ``after``."""
 
     async def lineage(self, batch_id: str, direction: Direction, max_depth: int) -> Lineage | None:
         """Genealogy around a batch; None when the batch is not in the graph."""

@@ -1,0 +1,129 @@
+"""Filtered, paged listings of one node kind: the conditions a store can apply.
+
+A listing is keyset-paged in id order: the caller passes the last id it has seen and
+gets the next ``first`` nodes after it, plus whether more follow. Ids are stable and
+unique, so pages never skip or repeat a node even while ingestion adds others.
+
+Conditions are a small closed set, so each store translates them into its own query
+language (SQL or Cypher) and filtering happens inside the database. Field names come
+from the filters below, never from the client; values are always bound parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from graph.ids import NodeKind, parse_id
+from graph.model import AgreementStatus, BatchStatus, EdgeKind, OrgKind
+
+
+@dataclass(frozen=True, slots=True)
+class Equals:
+    """The node's attribute ``field`` equals ``value``."""
+
+    field: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Between:
+    """The node's ISO-date attribute ``field`` lies in [low, high]; a missing bound is open."""
+
+    field: str
+    low: date | None
+    high: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedTo:
+    """Some path of edges (followed forwards) leads from the node to ``target``."""
+
+    paths: tuple[tuple[EdgeKind, ...], ...]
+    target: str
+
+
+Condition = Equals | Between | LinkedTo
+
+
+# A batch is for a product directly, or through the material it is a lot of.
+PRODUCT_OF_BATCH: tuple[tuple[EdgeKind, ...], ...] = (
+    (EdgeKind.FOR_PRODUCT,),
+    (EdgeKind.OF_MATERIAL, EdgeKind.FOR_PRODUCT),
+)
+
+
+def _org_slug(org_id: str) -> str:
+    ref = parse_id(org_id)
+    if ref.kind is not NodeKind.ORGANIZATION:
+        raise ValueError(f"{org_id!r} is not an organization id (expected e.g. 'org:alder')")
+    return ref.parts[0]
+
+
+def _require_kind(node_id: str, kind: NodeKind, example: str) -> str:
+    if parse_id(node_id).kind is not kind:
+        raise ValueError(f"{node_id!r} is not a {kind} id (expected e.g. {example!r})")
+    return node_id
+
+
+@dataclass(frozen=True, slots=True)
+class BatchFilter:
+    vendor: str | None = None  # organization id of the maker
+    number: str | None = None
+    product: str | None = None  # product id
+    status: BatchStatus | None = None
+    manufactured_from: date | None = None
+    manufactured_to: date | None = None
+
+    def conditions(self) -> tuple[Condition, ...]:
+        """Raise ValueError, naming the value, when an id is malformed or of the wrong kind."""
+        found: list[Condition] = []
+        if self.vendor is not None:
+            found.append(Equals("maker", _org_slug(self.vendor)))
+        if self.number is not None:
+            found.append(Equals("number", self.number))
+        if self.status is not None:
+            found.append(Equals("status", self.status.value))
+        if self.manufactured_from is not None or self.manufactured_to is not None:
+            found.append(Between("manufactured_on", self.manufactured_from, self.manufactured_to))
+        if self.product is not None:
+            product = _require_kind(self.product, NodeKind.PRODUCT, "product:northwind/NW-101")
+            found.append(LinkedTo(PRODUCT_OF_BATCH, product))
+        return tuple(found)
+
+
+@dataclass(frozen=True, slots=True)
+class ProductFilter:
+    sponsor: str | None = None  # organization id
+
+    def conditions(self) -> tuple[Condition, ...]:
+        return () if self.sponsor is None else (Equals("sponsor", _org_slug(self.sponsor)),)
+
+
+@dataclass(frozen=True, slots=True)
+class OrganizationFilter:
+    kind: OrgKind | None = None
+
+    def conditions(self) -> tuple[Condition, ...]:
+        return () if self.kind is None else (Equals("kind", self.kind.value),)
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementFilter:
+    sponsor: str | None = None  # organization id
+    vendor: str | None = None  # organization id
+    status: AgreementStatus | None = None
+    product: str | None = None  # product id the agreement covers
+
+    def conditions(self) -> tuple[Condition, ...]:
+        found: list[Condition] = []
+        if self.sponsor is not None:
+            found.append(Equals("sponsor", _org_slug(self.sponsor)))
+        if self.vendor is not None:
+            found.append(Equals("vendor", _org_slug(self.vendor)))
+        if self.status is not None:
+            found.append(Equals("status", self.status.value))
+        if self.product is not None:
+            product = _require_kind(self.product, NodeKind.PRODUCT, "product:northwind/NW-101")
+            found.append(LinkedTo(((EdgeKind.COVERS,),), product))
+        return tuple(found)
