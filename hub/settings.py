@@ -11,6 +11,9 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from graph.lineage import MAX_LINEAGE_DEPTH
+from schema.context import Limits
+
 DEFAULT_STORE = "sqlite:///var/partnerhub.sqlite"
 
 
@@ -25,6 +28,25 @@ class Settings(BaseSettings):
     neo4j_password: SecretStr | None = None
     neo4j_database: str | None = None
     log_level: str = "INFO"
+    # Loopback by default: until OAuth lands the API answers as the local operator.
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+
+    graphql_max_query_depth: int = Field(12, ge=1)
+    graphql_max_aliases: int = Field(30, ge=0)
+    graphql_max_tokens: int = Field(5_000, ge=100)
+    graphql_max_page_size: int = Field(500, ge=1)
+    graphql_max_lineage_depth: int = Field(20, ge=0, le=MAX_LINEAGE_DEPTH)
+
+    def limits(self) -> Limits:
+        return Limits(
+            max_query_depth=self.graphql_max_query_depth,
+            max_aliases=self.graphql_max_aliases,
+            max_tokens=self.graphql_max_tokens,
+            max_page_size=self.graphql_max_page_size,
+            default_page_size=min(50, self.graphql_max_page_size),
+            max_lineage_depth=self.graphql_max_lineage_depth,
+        )
 
     def sqlite_path(self) -> Path | None:
         if self.store.startswith("sqlite:///"):

@@ -1,0 +1,94 @@
+"""Request ids and Prometheus metrics, as plain ASGI middleware around the app.
+
+Every response carries ``X-Request-ID`` (the caller's, when it is a sane token, so a
+gateway's id follows the request through; otherwise a fresh one). The same id is in
+``scope["state"]["request_id"]`` for handlers and in every masked error message, so a
+client's report leads straight to the server's log line.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUEST_ID_HEADER = "x-request-id"
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def request_id_of(scope: Scope) -> str:
+    return str(scope.get("state", {}).get("request_id", "unknown"))
+
+
+class RequestIdMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        given = (
+            dict(scope.get("headers", [])).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
+        )
+        request_id = given if _SANE_REQUEST_ID.match(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+class HttpMetrics:
+    """Request counts and latencies per route; unknown paths share one label, so a
+    scanner cannot blow up the number of series."""
+
+    def __init__(self, registry: CollectorRegistry, routes: Iterable[str]) -> None:
+        self.routes = frozenset(routes)
+        self.requests = Counter(
+            "partnerhub_http_requests",
+            "HTTP requests answered, by route, method and status code.",
+            ("route", "method", "status"),
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "partnerhub_http_request_duration_seconds",
+            "Time to answer an HTTP request, by route.",
+            ("route",),
+            registry=registry,
+        )
+
+
+class MetricsMiddleware:
+    def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        route = path if path in self.metrics.routes else "other"
+        status = 500
+        started = time.perf_counter()
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            self.metrics.latency.labels(route).observe(time.perf_counter() - started)
+            self.metrics.requests.labels(route, scope["method"], str(status)).inc()

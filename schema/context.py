@@ -1,0 +1,47 @@
+"""What every resolver receives: the store, who is asking, loaders and limits.
+
+The HTTP layer builds one ``RequestContext`` per request. Resolvers read only from
+it, so authentication changes how the principal is found, never the resolvers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from strawberry.types import Info
+
+from auth.principal import Principal
+from graph.store import GraphStore
+from schema.loaders import Loaders
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one query may ask for; beyond these it gets a clear GraphQL error."""
+
+    max_query_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 5_000
+    max_page_size: int = 500
+    default_page_size: int = 50
+    max_lineage_depth: int = 20
+
+
+@dataclass
+class RequestContext:
+    store: GraphStore
+    principal: Principal
+    request_id: str
+    limits: Limits = field(default_factory=Limits)
+    loaders: Loaders = field(init=False)
+    # The HTTP request and response, for integrations that want them (strawberry sets them).
+    request: Any = None
+    response: Any = None
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.store)
+
+
+def context_of(info: Info[RequestContext, Any]) -> RequestContext:
+    return info.context

@@ -1,0 +1,58 @@
+"""Per-request DataLoaders over the store's batch reads.
+
+Resolvers never call the store per item: they ask a loader, and every key asked for
+in the same tick of the event loop becomes one store call. A request therefore costs
+a number of store round-trips bounded by the shape of the query, not by how many
+items come back. Loaders live for one request only, so nothing is cached across
+principals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from strawberry.dataloader import DataLoader
+
+from graph.model import EdgeKind
+from graph.store import GraphStore, StoredNode
+
+
+@dataclass
+class Loaders:
+    store: GraphStore
+    nodes: DataLoader[str, StoredNode | None] = field(init=False)
+    _outgoing: dict[EdgeKind, DataLoader[str, list[str]]] = field(default_factory=dict)
+    _incoming: dict[EdgeKind, DataLoader[str, list[str]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.nodes = DataLoader(load_fn=self._load_nodes)
+
+    def targets(self, kind: EdgeKind) -> DataLoader[str, list[str]]:
+        """Loader: node id -> ids at the far end of its outgoing ``kind`` edges."""
+        if kind not in self._outgoing:
+            self._outgoing[kind] = DataLoader(load_fn=self._edge_loader(kind, outgoing=True))
+        return self._outgoing[kind]
+
+    def sources(self, kind: EdgeKind) -> DataLoader[str, list[str]]:
+        """Loader: node id -> ids at the near end of its incoming ``kind`` edges."""
+        if kind not in self._incoming:
+            self._incoming[kind] = DataLoader(load_fn=self._edge_loader(kind, outgoing=False))
+        return self._incoming[kind]
+
+    async def _load_nodes(self, ids: Sequence[str]) -> list[StoredNode | None]:
+        found = await self.store.get_nodes(ids)
+        return [found.get(node_id) for node_id in ids]
+
+    def _edge_loader(
+        self, kind: EdgeKind, *, outgoing: bool
+    ) -> Callable[[Sequence[str]], Awaitable[list[list[str]]]]:
+        async def load(ids: Sequence[str]) -> list[list[str]]:
+            read = self.store.out_edges if outgoing else self.store.in_edges
+            neighbours: dict[str, list[str]] = {node_id: [] for node_id in ids}
+            for source, _, target in await read(ids, [kind]):
+                near, far = (source, target) if outgoing else (target, source)
+                neighbours[near].append(far)
+            return [neighbours[node_id] for node_id in ids]
+
+        return load

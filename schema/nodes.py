@@ -1,0 +1,320 @@
+"""GraphQL object types for the graph's nodes, built from what the store holds.
+
+Scalar attributes are copied from the stored record; every link to another node is a
+resolver that goes through the request's loaders (never the store directly), so a
+list of 500 batches with their vendors costs one read for all vendors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from datetime import date
+from typing import Any, Self, TypeVar
+
+import strawberry
+from strawberry.types import Info
+
+import schema.enums  # noqa: F401  (registers the model's enums with strawberry)
+from graph import model
+from graph.ids import NodeKind, make_id
+from graph.model import EdgeKind
+from graph.store import StoredNode
+from schema.context import context_of
+
+T = TypeVar("T", bound="GraphNode")
+
+
+@strawberry.type(description="Where a fact came from: an ingestion and the place in its payload.")
+class Provenance:
+    ingestion_id: strawberry.ID
+    location: str = strawberry.field(
+        description="Line number, XPath or JSON pointer inside the ingested payload."
+    )
+
+    @classmethod
+    def parse(cls, ref: str) -> Self:
+        ingestion_id, _, location = ref.partition("#")
+        return cls(ingestion_id=strawberry.ID(ingestion_id), location=location)
+
+
+@strawberry.interface(
+    name="Node", description="Anything in the graph: a global id and its sources."
+)
+class GraphNode:
+    """Built from a stored node by copying the record's same-named fields."""
+
+    id: strawberry.ID
+    stored: strawberry.Private[StoredNode]
+
+    @classmethod
+    def from_stored(cls, stored: StoredNode) -> Self:
+        record = stored.record
+        values = {
+            item.name: getattr(record, item.name)
+            for item in dataclasses.fields(cls)
+            if item.init and item.name in type(record).model_fields
+        }
+        return cls(id=strawberry.ID(stored.id), stored=stored, **values)
+
+    @strawberry.field(description="Every ingestion record that asserted this node, oldest first.")
+    def sources(self) -> list[Provenance]:
+        return [Provenance.parse(ref) for ref in self.stored.sources]
+
+
+async def load_as(info: Info, cls: type[T], ids: Iterable[str | None]) -> list[T]:
+    """The nodes of ``cls``'s kind among ``ids`` that exist, in the order given."""
+    wanted = [node_id for node_id in ids if node_id]
+    found = await context_of(info).loaders.nodes.load_many(wanted)
+    return [
+        cls.from_stored(stored)
+        for stored in found
+        if stored is not None and stored.kind is KIND_OF[cls]
+    ]
+
+
+async def load_one(info: Info, cls: type[T], node_id: str | None) -> T | None:
+    found = await load_as(info, cls, [node_id])
+    return found[0] if found else None
+
+
+async def linked(
+    info: Info, cls: type[T], node_id: str, kind: EdgeKind, *, outgoing: bool
+) -> list[T]:
+    loaders = context_of(info).loaders
+    loader = loaders.targets(kind) if outgoing else loaders.sources(kind)
+    return await load_as(info, cls, await loader.load(node_id))
+
+
+def org_id(slug: str | None) -> str | None:
+    return make_id(NodeKind.ORGANIZATION, slug) if slug else None
+
+
+@strawberry.federation.type(
+    keys=["id"], description="A partner: sponsor, CMO, CDMO, lab, supplier."
+)
+class Organization(GraphNode):
+    org_id: str
+    name: str | None = None
+    kind: model.OrgKind | None = None
+    country: str | None = None
+
+    @strawberry.field(description="Quality agreements this organization is party to.")
+    async def agreements(self, info: Info) -> list[QualityAgreement]:
+        return await linked(info, QualityAgreement, self.id, EdgeKind.PARTY_TO, outgoing=True)
+
+    @strawberry.field(description="Sites the organization owns.")
+    async def sites(self, info: Info) -> list[Site]:
+        return await linked(info, Site, self.id, EdgeKind.OWNED_BY, outgoing=False)
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, **representation: Any) -> Organization | None:
+        return await load_one(info, cls, str(representation.get("id", "")))
+
+
+@strawberry.type(description="A manufacturing, packaging or testing site of an organization.")
+class Site(GraphNode):
+    code: str
+    name: str | None = None
+    country: str | None = None
+    fei_number: str | None = strawberry.field(default=None, description="FDA FEI number.")
+
+    @strawberry.field
+    async def organization(self, info: Info) -> Organization | None:
+        return await load_one(info, Organization, org_id(self.stored.record.org))  # type: ignore[attr-defined]
+
+
+@strawberry.federation.type(
+    keys=["id"], description="A sponsor's product (drug substance or product)."
+)
+class Product(GraphNode):
+    code: str
+    name: str | None = None
+    dosage_form: str | None = None
+
+    @strawberry.field
+    async def sponsor(self, info: Info) -> Organization | None:
+        return await load_one(info, Organization, org_id(self.stored.record.sponsor))  # type: ignore[attr-defined]
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, **representation: Any) -> Product | None:
+        return await load_one(info, cls, str(representation.get("id", "")))
+
+
+@strawberry.type(description="A partner's item code; it may make one of the sponsor's products.")
+class Material(GraphNode):
+    code: str
+    name: str | None = None
+
+    @strawberry.field
+    async def owner(self, info: Info) -> Organization | None:
+        return await load_one(info, Organization, org_id(self.stored.record.org))  # type: ignore[attr-defined]
+
+    @strawberry.field
+    async def product(self, info: Info) -> Product | None:
+        return await load_one(info, Product, self.stored.record.product_id)  # type: ignore[attr-defined]
+
+
+@strawberry.federation.type(keys=["id"], description="A lot as known at one partner (its maker).")
+class Batch(GraphNode):
+    number: str
+    status: model.BatchStatus | None = None
+    manufactured_on: date | None = None
+    released_on: date | None = None
+    expires_on: date | None = None
+    quantity: float | None = None
+    unit: str | None = None
+
+    @property
+    def record(self) -> model.Batch:
+        assert isinstance(self.stored.record, model.Batch)
+        return self.stored.record
+
+    @strawberry.field(description="The organization that made this lot.")
+    async def vendor(self, info: Info) -> Organization | None:
+        return await load_one(info, Organization, org_id(self.record.maker))
+
+    @strawberry.field
+    async def site(self, info: Info) -> Site | None:
+        code = self.record.site_code
+        return await load_one(
+            info, Site, make_id(NodeKind.SITE, self.record.maker, code) if code else None
+        )
+
+    @strawberry.field
+    async def material(self, info: Info) -> Material | None:
+        code = self.record.material_code
+        material = make_id(NodeKind.MATERIAL, self.record.maker, code) if code else None
+        return await load_one(info, Material, material)
+
+    @strawberry.field(
+        description="The sponsor's product: named on the lot, or through its material."
+    )
+    async def product(self, info: Info) -> Product | None:
+        for_product = context_of(info).loaders.targets(EdgeKind.FOR_PRODUCT)
+        products = await for_product.load(self.id)
+        if not products and self.record.material_code:
+            material = make_id(NodeKind.MATERIAL, self.record.maker, self.record.material_code)
+            products = await for_product.load(material)
+        return await load_one(info, Product, products[0] if products else None)
+
+    @strawberry.field(description="Lots this lot consumed (one step upstream).")
+    async def inputs(self, info: Info) -> list[Batch]:
+        return await linked(info, Batch, self.id, EdgeKind.CONSUMED, outgoing=True)
+
+    @strawberry.field(description="Lots that consumed this lot (one step downstream).")
+    async def outputs(self, info: Info) -> list[Batch]:
+        return await linked(info, Batch, self.id, EdgeKind.CONSUMED, outgoing=False)
+
+    @strawberry.field(
+        description="The same physical lot as known at its maker (for a received lot)."
+    )
+    async def same_lot_as(self, info: Info) -> list[Batch]:
+        return await linked(info, Batch, self.id, EdgeKind.SAME_LOT, outgoing=True)
+
+    @strawberry.field(description="The same physical lot as received at other partners.")
+    async def received_as(self, info: Info) -> list[Batch]:
+        return await linked(info, Batch, self.id, EdgeKind.SAME_LOT, outgoing=False)
+
+    @strawberry.field
+    async def results(self, info: Info) -> list[TestResult]:
+        return await linked(info, TestResult, self.id, EdgeKind.TESTED, outgoing=False)
+
+    @strawberry.field
+    async def deviations(self, info: Info) -> list[Deviation]:
+        return await linked(info, Deviation, self.id, EdgeKind.AFFECTS, outgoing=False)
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, **representation: Any) -> Batch | None:
+        return await load_one(info, cls, str(representation.get("id", "")))
+
+
+@strawberry.federation.type(
+    keys=["id"], description="A sponsor-vendor quality agreement, one version."
+)
+class QualityAgreement(GraphNode):
+    agreement_id: str
+    version: str
+    activities: list[model.Activity]
+    effective_from: date | None = None
+    effective_to: date | None = None
+    status: model.AgreementStatus | None = None
+
+    @property
+    def record(self) -> model.QualityAgreement:
+        assert isinstance(self.stored.record, model.QualityAgreement)
+        return self.stored.record
+
+    @strawberry.field
+    async def sponsor(self, info: Info) -> Organization | None:
+        return await load_one(info, Organization, org_id(self.record.sponsor))
+
+    @strawberry.field
+    async def vendor(self, info: Info) -> Organization | None:
+        return await load_one(info, Organization, org_id(self.record.vendor))
+
+    @strawberry.field(description="Products the agreement covers.")
+    async def products(self, info: Info) -> list[Product]:
+        return await load_as(info, Product, self.record.product_ids)
+
+    @strawberry.field(description="Sites the agreement covers.")
+    async def sites(self, info: Info) -> list[Site]:
+        return await load_as(info, Site, self.record.site_ids)
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, **representation: Any) -> QualityAgreement | None:
+        return await load_one(info, cls, str(representation.get("id", "")))
+
+
+@strawberry.type(description="One test or critical quality attribute measured on a lot.")
+class TestResult(GraphNode):
+    __test__ = False  # not a pytest test class, despite the name
+
+    result_id: str
+    test: str | None = None
+    method: str | None = None
+    value: float | None = None
+    text_value: str | None = None
+    unit: str | None = None
+    spec_low: float | None = None
+    spec_high: float | None = None
+    verdict: model.Verdict | None = None
+    tested_on: date | None = None
+
+    @strawberry.field
+    async def lab(self, info: Info) -> Organization | None:
+        return await load_one(info, Organization, org_id(self.stored.record.lab))  # type: ignore[attr-defined]
+
+    @strawberry.field
+    async def batch(self, info: Info) -> Batch | None:
+        return await load_one(info, Batch, self.stored.record.batch_id)  # type: ignore[attr-defined]
+
+
+@strawberry.type(description="A deviation raised by a partner, and the lots it affects.")
+class Deviation(GraphNode):
+    deviation_id: str
+    title: str | None = None
+    classification: model.DeviationClass | None = None
+    status: model.DeviationStatus | None = None
+    opened_on: date | None = None
+    closed_on: date | None = None
+
+    @strawberry.field
+    async def organization(self, info: Info) -> Organization | None:
+        return await load_one(info, Organization, org_id(self.stored.record.org))  # type: ignore[attr-defined]
+
+    @strawberry.field
+    async def batches(self, info: Info) -> list[Batch]:
+        return await load_as(info, Batch, self.stored.record.batch_ids)  # type: ignore[attr-defined]
+
+
+KIND_OF: dict[type[GraphNode], NodeKind] = {
+    Organization: NodeKind.ORGANIZATION,
+    Site: NodeKind.SITE,
+    Product: NodeKind.PRODUCT,
+    Material: NodeKind.MATERIAL,
+    Batch: NodeKind.BATCH,
+    QualityAgreement: NodeKind.QUALITY_AGREEMENT,
+    TestResult: NodeKind.TEST_RESULT,
+    Deviation: NodeKind.DEVIATION,
+}

@@ -1,0 +1,161 @@
+"""The root Query: lookups, listings, lineage and impact.
+
+Resolvers are thin: check the arguments, call one store read or a loader, wrap the
+answer in its GraphQL type. Client mistakes become BAD_USER_INPUT errors that say
+what was expected.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from graph.ids import InvalidNodeId, NodeKind, parse_id
+from graph.lineage import Direction
+from schema.context import context_of
+from schema.errors import bad_input
+from schema.filters import AgreementFilter, BatchFilter, OrganizationFilter, ProductFilter
+from schema.lineage import Impact, Lineage
+from schema.nodes import (
+    KIND_OF,
+    Batch,
+    GraphNode,
+    Organization,
+    Product,
+    QualityAgreement,
+    T,
+    load_one,
+)
+from schema.pagination import Connection, decode_cursor, page_size
+
+TYPE_OF_KIND = {kind: cls for cls, kind in KIND_OF.items()}
+
+First = Annotated[
+    int | None, strawberry.argument(description="Page size (default 50, at most 500).")
+]
+After = Annotated[
+    str | None, strawberry.argument(description="The endCursor of the previous page.")
+]
+
+
+def checked_id(value: str, kind: NodeKind | None, argument: str) -> str:
+    try:
+        ref = parse_id(value)
+    except InvalidNodeId as error:
+        raise bad_input(f"{argument}: {error}") from None
+    if kind is not None and ref.kind is not kind:
+        raise bad_input(f"{argument}: {value!r} is a {ref.kind} id, not a {kind} id")
+    return value
+
+
+async def listing(
+    info: Info,
+    cls: type[T],
+    filter_: BatchFilter | ProductFilter | OrganizationFilter | AgreementFilter | None,
+    first: int | None,
+    after: str | None,
+) -> Connection[T]:
+    context = context_of(info)
+    size = page_size(first, context.limits)
+    after_id = decode_cursor(after)
+    try:
+        conditions = filter_.to_query().conditions() if filter_ is not None else ()
+    except ValueError as error:
+        raise bad_input(f"filter: {error}") from None
+    page = await context.store.list_nodes(KIND_OF[cls], conditions, size, after_id)
+    for stored in page.nodes:  # a later lookup of the same node needs no second read
+        context.loaders.nodes.prime(stored.id, stored)
+    return Connection.of(page, [cls.from_stored(stored) for stored in page.nodes], after=after)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Any node by its global id, e.g. batch:alder/A-2207.")
+    async def node(self, info: Info, id: strawberry.ID) -> GraphNode | None:
+        kind = parse_id(checked_id(id, None, "id")).kind
+        cls = TYPE_OF_KIND.get(kind)
+        return None if cls is None else await load_one(info, cls, id)
+
+    @strawberry.field(description="A lot by id, e.g. batch:alder/A-2207; null if unknown.")
+    async def batch(self, info: Info, id: strawberry.ID) -> Batch | None:
+        return await load_one(info, Batch, checked_id(id, NodeKind.BATCH, "id"))
+
+    @strawberry.field(description="Lots in id order, filtered.")
+    async def batches(
+        self,
+        info: Info,
+        filter: BatchFilter | None = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[Batch]:
+        return await listing(info, Batch, filter, first, after)
+
+    @strawberry.field
+    async def product(self, info: Info, id: strawberry.ID) -> Product | None:
+        return await load_one(info, Product, checked_id(id, NodeKind.PRODUCT, "id"))
+
+    @strawberry.field
+    async def products(
+        self,
+        info: Info,
+        filter: ProductFilter | None = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[Product]:
+        return await listing(info, Product, filter, first, after)
+
+    @strawberry.field
+    async def organization(self, info: Info, id: strawberry.ID) -> Organization | None:
+        return await load_one(info, Organization, checked_id(id, NodeKind.ORGANIZATION, "id"))
+
+    @strawberry.field
+    async def organizations(
+        self,
+        info: Info,
+        filter: OrganizationFilter | None = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[Organization]:
+        return await listing(info, Organization, filter, first, after)
+
+    @strawberry.field
+    async def agreement(self, info: Info, id: strawberry.ID) -> QualityAgreement | None:
+        return await load_one(
+            info, QualityAgreement, checked_id(id, NodeKind.QUALITY_AGREEMENT, "id")
+        )
+
+    @strawberry.field
+    async def agreements(
+        self,
+        info: Info,
+        filter: AgreementFilter | None = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[QualityAgreement]:
+        return await listing(info, QualityAgreement, filter, first, after)
+
+    @strawberry.field(description="Genealogy of a lot, across vendors; null if the lot is unknown.")
+    async def lineage(
+        self,
+        info: Info,
+        batch_id: strawberry.ID,
+        direction: Direction = Direction.UPSTREAM,
+        max_depth: int = 10,
+    ) -> Lineage | None:
+        context = context_of(info)
+        if not 0 <= max_depth <= context.limits.max_lineage_depth:
+            raise bad_input(
+                f"maxDepth: must be between 0 and {context.limits.max_lineage_depth}, got {max_depth}"
+            )
+        root = checked_id(batch_id, NodeKind.BATCH, "batchId")
+        found = await context.store.lineage(root, direction, max_depth)
+        return None if found is None else Lineage.of(found)
+
+    @strawberry.field(description="Downstream batches, products, vendors and agreements of a lot.")
+    async def impact(self, info: Info, batch_id: strawberry.ID) -> Impact | None:
+        context = context_of(info)
+        root = checked_id(batch_id, NodeKind.BATCH, "batchId")
+        found = await context.store.impact(root)
+        return None if found is None else Impact.of(found)
