@@ -1,5 +1,6 @@
 # Two commands on a fresh machine: `make demo` and `make test`. Everything they need
-# is installed here, pinned: Python packages from uv.lock, Neo4j from Maven Central.
+# is installed here, pinned: Python packages from uv.lock, Neo4j from Maven Central,
+# the npm packages of the federation tests from tests/federation/package-lock.json.
 
 UV_VERSION := 0.13.9
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -7,13 +8,14 @@ UV := .tools/bin/uv
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 NEO4J_BUILT := deploy/neo4j/target/.built
+FEDERATION_NPM := tests/federation/node_modules/.installed
 
 .PHONY: demo test lint typecheck install neo4j neo4j-server clean
 
 demo: install
 	.venv/bin/partnerhub demo
 
-test: install $(NEO4J_BUILT) lint typecheck
+test: install $(NEO4J_BUILT) $(FEDERATION_NPM) lint typecheck
 	.venv/bin/pytest
 
 lint: install
@@ -37,6 +39,11 @@ $(UV): .tools/.bootstrapped
 	$(UV) sync --frozen
 	@touch $@
 
+# Apollo composition, gateway and a stand-in subgraph for tests/federation (Node.js).
+$(FEDERATION_NPM): tests/federation/package-lock.json tests/federation/package.json
+	cd tests/federation && npm ci --no-audit --no-fund
+	@touch $@
+
 neo4j: $(NEO4J_BUILT)
 
 $(NEO4J_BUILT): .tools/.bootstrapped deploy/neo4j/pom.xml $(wildcard deploy/neo4j/src/main/java/partnerhub/neo4j/*.java)
@@ -48,4 +55,4 @@ neo4j-server: install $(NEO4J_BUILT)
 	.venv/bin/python -m deploy.neo4j.launcher --port 7687 --home var/neo4j
 
 clean:
-	rm -rf .venv .tools deploy/neo4j/target var
+	rm -rf .venv .tools deploy/neo4j/target var tests/federation/node_modules

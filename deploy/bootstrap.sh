@@ -6,6 +6,7 @@ set -euo pipefail
 missing=()
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || missing+=(python3 python3-venv)
 
 if [ ${#missing[@]} -gt 0 ]; then

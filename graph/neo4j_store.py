@@ -112,6 +112,7 @@ class Neo4jGraphStore(GraphStore):
         password: str | None = None,
         database: str | None = None,
     ) -> None:
+        self.uri = uri
         auth = (user, password or "") if user else None
         self.driver: AsyncDriver = AsyncGraphDatabase.driver(
             uri, auth=auth, notifications_min_severity="OFF"

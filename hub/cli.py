@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
+import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
@@ -17,10 +19,12 @@ from graph.loading import load
 from graph.model import NodeRecord
 from graph.store import GraphStore
 from hub import demo
+from hub.app import create_app
 from hub.generator import generate_network
 from hub.render import counts_table, impact_table, lineage_tree
 from hub.settings import Settings
 from hub.stores import open_graph_store
+from schema.build import build_schema
 
 app = typer.Typer(
     help="PartnerHub: partner exports linked into one lineage graph.", no_args_is_help=True
@@ -134,12 +138,44 @@ def impact(batch_id: Annotated[str, typer.Argument(help="e.g. batch:dogwood/EX-1
     _with_store(work)
 
 
+@app.command()
+def serve() -> None:
+    """Serve the GraphQL API on HUB_HOST:HUB_PORT over the configured store."""
+    settings = Settings()
+    _serve(settings)
+
+
+@app.command("schema")
+def print_schema() -> None:
+    """Print the GraphQL SDL (what schema/schema.graphql holds)."""
+    typer.echo(build_schema().as_str())
+
+
 @app.command("demo")
 def demo_command(
     db: Annotated[Path, typer.Option(help="The embedded store's file.")] = Path("var/demo.sqlite"),
+    serve: Annotated[bool, typer.Option(help="Serve the API once loaded.")] = True,
 ) -> None:
-    """Load the demo network into the embedded store and show what it answers."""
+    """Load the demo network into the embedded store, show what it answers, and serve it."""
     asyncio.run(demo.run(db, console))
+    if not serve:
+        return
+    settings = Settings(store=f"sqlite:///{db}")
+    console.print(demo.serving_banner(settings), soft_wrap=True)
+    _serve(settings)
+
+
+def _serve(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        proxy_headers=False,
+    )
 
 
 if __name__ == "__main__":

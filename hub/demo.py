@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from rich.console import Console
@@ -10,6 +11,7 @@ from graph.lineage import Direction
 from graph.sql_store import SqlGraphStore
 from hub.demo_story import CONTAMINATED_EXCIPIENT_LOT_ID, FINISHED_LOT_ID, demo_records
 from hub.render import counts_table, impact_table, lineage_tree
+from hub.settings import Settings
 
 
 async def run(db: Path, console: Console) -> None:
@@ -36,4 +38,21 @@ async def run(db: Path, console: Console) -> None:
         f"  HUB_STORE=sqlite:///{db} .venv/bin/partnerhub lineage '{CONTAMINATED_EXCIPIENT_LOT_ID}'"
         " --direction downstream\n"
         f"  HUB_STORE=sqlite:///{db} .venv/bin/partnerhub impact '{CONTAMINATED_EXCIPIENT_LOT_ID}'"
+    )
+
+
+EXAMPLE_QUERY = (
+    f'{{ lineage(batchId: "{FINISHED_LOT_ID}", direction: UPSTREAM, maxDepth: 10) '
+    "{ truncated nodes { depth batch { number vendor { name } product { name } } } "
+    "edges { from to kind quantity unit } } }"
+)
+
+
+def serving_banner(settings: Settings) -> str:
+    url = f"http://{settings.host}:{settings.port}/graphql"
+    body = json.dumps({"query": EXAMPLE_QUERY})
+    return (
+        f"\n[bold]Serving the demo network at {url}[/bold] (GraphiQL in a browser; Ctrl-C stops)\n"
+        "The finished lot's genealogy across Cedar, Birch, Alder and Dogwood:\n"
+        f"  curl -s {url} -H 'content-type: application/json' -d '{body}'\n"
     )

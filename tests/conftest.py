@@ -17,6 +17,7 @@ from deploy.neo4j.launcher import Neo4jDevServer, free_port
 from graph.neo4j_store import Neo4jGraphStore
 from graph.sql_store import SqlGraphStore
 from graph.store import GraphStore
+from hub.demo_story import demo_records
 
 STORE_KINDS = ("sqlite", "neo4j")
 
@@ -53,3 +54,10 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         yield opened
     finally:
         await opened.close()
+
+
+@pytest.fixture
+async def demo_store(store: GraphStore) -> GraphStore:
+    """The demo story loaded into each store in turn."""
+    await store.upsert(demo_records())
+    return store

@@ -26,7 +26,7 @@ from typing import Any, TypedDict
 FEDERATION_DIR = Path(__file__).resolve().parent
 NODE_MODULES = FEDERATION_DIR / "node_modules"
 INSTALLED_MARKER = NODE_MODULES / ".installed"  # the same marker the Makefile uses
-LOCKFILE = FEDERATION_DIR / "package-lock.json"
+MANIFESTS = (FEDERATION_DIR / "package-lock.json", FEDERATION_DIR / "package.json")
 
 COMPOSE_SCRIPT = "compose.mjs"
 ERP_SCRIPT = "erp_subgraph.mjs"
@@ -65,8 +65,11 @@ def _tool(name: str) -> str:
 
 
 def npm_ready() -> None:
-    """Install the pinned npm packages unless an install newer than the lockfile exists."""
-    if INSTALLED_MARKER.exists() and INSTALLED_MARKER.stat().st_mtime >= LOCKFILE.stat().st_mtime:
+    """Install the pinned npm packages (``npm ci``) unless an install newer than both
+    package-lock.json and package.json is there; raise RuntimeError if npm fails."""
+    if INSTALLED_MARKER.exists() and all(
+        INSTALLED_MARKER.stat().st_mtime >= manifest.stat().st_mtime for manifest in MANIFESTS
+    ):
         return
     command = [_tool("npm"), "ci", "--no-audit", "--no-fund"]
     result = subprocess.run(

@@ -1,0 +1,98 @@
+"""PartnerHub as an Apollo Federation 2 subgraph, through real Apollo parts.
+
+The hub is served by ``partnerhub serve`` over each store; a second subgraph (ERP,
+in Node.js) adds ``Batch.erpOrder`` by ``@key(fields: "id")``. Both SDLs are composed
+by ``@apollo/composition`` (any error or hint fails the test), and ``@apollo/gateway``
+answers queries that need both subgraphs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from graph.store import GraphStore
+from hub.demo_story import FINISHED_LOT_ID
+from tests.federation.harness import (
+    compose,
+    erp_order_for,
+    npm_ready,
+    post_graphql,
+    start_node_script,
+    stop,
+    subgraph_sdl,
+)
+from tests.served import served_hub, store_url
+
+
+@pytest.fixture
+def gateway(demo_store: GraphStore, tmp_path: Path) -> Iterator[str]:
+    """A gateway over the hub (serving the demo story) and the ERP subgraph; its URL."""
+    npm_ready()
+    with served_hub(store_url(demo_store)) as hub:
+        erp, erp_url = start_node_script("erp_subgraph.mjs", "0")
+        try:
+            hub_graphql = hub + "graphql"
+            supergraph = compose(
+                [
+                    {"name": "partnerhub", "url": hub_graphql, "sdl": subgraph_sdl(hub_graphql)},
+                    {"name": "erp", "url": erp_url, "sdl": subgraph_sdl(erp_url)},
+                ]
+            )  # raises CompositionFailed on any error or hint
+            supergraph_file = tmp_path / "supergraph.graphql"
+            supergraph_file.write_text(supergraph)
+            router, router_url = start_node_script("gateway.mjs", str(supergraph_file), "0")
+            try:
+                yield router_url
+            finally:
+                stop(router)
+        finally:
+            stop(erp)
+
+
+def test_a_query_joins_hub_lineage_with_erp_orders(gateway: str) -> None:
+    answer = post_graphql(
+        gateway,
+        """query ($id: ID!) {
+             batch(id: $id) { number vendor { name } erpOrder { orderNumber costCenter currency } }
+             lineage(batchId: $id, maxDepth: 10) {
+               nodes { id depth batch { vendor { orgId } erpOrder { orderNumber unitCost } } } } }""",
+        {"id": FINISHED_LOT_ID},
+    )
+
+    assert "errors" not in answer, answer
+    batch = answer["data"]["batch"]
+    assert batch["number"] == "P25-1214"
+    assert batch["vendor"]["name"] == "Cedar Packaging Solutions"
+    expected = erp_order_for(FINISHED_LOT_ID)
+    assert expected is not None
+    assert batch["erpOrder"]["orderNumber"] == expected["orderNumber"]
+    nodes = answer["data"]["lineage"]["nodes"]
+    assert {node["batch"]["vendor"]["orgId"] for node in nodes} >= {"cedar", "birch", "alder"}
+    for node in nodes:  # the gateway fetched every lot's order from ERP by the hub's key
+        order = erp_order_for(node["id"])
+        assert order is not None
+        assert node["batch"]["erpOrder"]["orderNumber"] == order["orderNumber"]
+        assert node["batch"]["erpOrder"]["unitCost"] == pytest.approx(order["unitCost"])
+
+
+def test_entities_resolve_in_one_page_through_the_gateway(gateway: str) -> None:
+    answer = post_graphql(
+        gateway,
+        """{ batches(first: 20, filter: {vendor: "org:birch"}) {
+               nodes { id number erpOrder { orderNumber } } } }""",
+    )
+
+    assert "errors" not in answer, answer
+    nodes = answer["data"]["batches"]["nodes"]
+    assert len(nodes) == 20
+    assert all(node["erpOrder"]["orderNumber"] == f"PO-{node['number']}" for node in nodes)
+
+
+def test_hub_errors_pass_through_the_gateway_unmasked_for_bad_input(gateway: str) -> None:
+    answer = post_graphql(gateway, '{ batch(id: "not-an-id") { number } }')
+
+    assert answer["data"]["batch"] is None
+    assert "has no kind prefix" in answer["errors"][0]["message"]

@@ -1,0 +1,280 @@
+"""Schemathesis fuzzing of the GraphQL schema, in-process over ASGI, on both stores.
+
+Every root field of the subgraph (the federation ones, ``_entities`` and ``_service``,
+included) gets generated queries, positive and negative, against the demo story. The
+generated values are steered so that a good share of them hit real data: ``ID``
+arguments are often real node ids, ``String`` arguments often real batch numbers or
+valid cursors, ``Date`` arguments usually ISO dates, and ``_Any`` representations
+usually ``{__typename, id}`` pairs of a real entity. The rest is junk on purpose.
+
+What must hold for every query: no 5xx, and no unexpected GraphQL error. An error is
+expected when it comes from parsing or validation (it has no ``path``) or when it is a
+client mistake the resolvers reject (``extensions.code == "BAD_USER_INPUT"``); an
+``INTERNAL_SERVER_ERROR`` is always a failure.
+
+Schemathesis serves every ASGI app from one event-loop thread of its own, and the async
+store drivers belong to the loop that opened them. So the demo is loaded once per store
+kind from the test's loop, and the app opens its own store on that data in its lifespan
+(as it does in production), inside schemathesis' loop.
+
+Examples per root field: ``HUB_FUZZ_EXAMPLES`` (default below); runs are derandomized,
+so a failure found in CI reproduces locally.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from base64 import urlsafe_b64encode
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import graphql
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from schemathesis.graphql import nodes
+from schemathesis.python.asgi import HOST as ASGI_HOST
+from schemathesis.python.asgi import shutdown_lifespans
+from schemathesis.specs.graphql.schemas import GraphQLSchema
+
+from graph import model
+from graph.ids import ID_PREFIXES
+from hub.app import create_app
+from hub.demo_story import demo_records
+from hub.settings import Settings
+from schema.build import ENTITY_NAMES, build_schema
+from tests.conftest import STORE_KINDS, open_store
+
+EXAMPLES_PER_FIELD = int(os.environ.get("HUB_FUZZ_EXAMPLES", "25"))
+
+DEMO = demo_records()
+NODES = [record for record in DEMO if isinstance(record, model.NodeRecord)]
+NODE_IDS = sorted(record.id for record in NODES)
+ENTITY_REFS = sorted(
+    (type(record).__name__, record.id) for record in NODES if type(record).__name__ in ENTITY_NAMES
+)
+# Real ids grouped by kind: entities one group each, every other kind together.
+IDS_BY_KIND = [
+    sorted(record.id for record in NODES if type(record).__name__ == typename)
+    for typename in sorted(ENTITY_NAMES)
+] + [sorted(record.id for record in NODES if type(record).__name__ not in ENTITY_NAMES)]
+BATCH_NUMBERS = sorted({record.number for record in NODES if isinstance(record, model.Batch)})
+
+# ---------------------------------------------------------------- value strategies
+# Each scalar's strategy gives a usable value three times out of four and junk otherwise,
+# so that queries reach the data (and the resolvers' deeper paths) as well as the checks.
+
+
+def mostly(usable: st.SearchStrategy[Any], junk: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(usable, usable, usable, junk)
+
+
+def cursor_of(payload: str) -> str:
+    """A cursor as the API hands them out: the opaque encoding of "v1:" and the last id."""
+    return urlsafe_b64encode(payload.encode()).decode()
+
+
+_text = st.text(max_size=24)
+_odd_ids = st.sampled_from(
+    [
+        "",
+        ":",
+        "batch:",
+        "batch:/",
+        "batch:birch/",
+        "batch:birch/BT-25-041/extra",
+        "batch:%",
+        "batch:%zz/%00",
+        "batch:birch%2FBT/25",
+        "batch:birch/BT-25-041 ",
+        "batch:birch/BT-25-041\x00",
+        "BATCH:birch/BT-25-041",
+        "batch:birch/" + "X" * 10_000,
+        "org:birch/extra",
+        "qualification:birch/CRK-1/x",
+        "experiment:elm/E-1",
+        "batch:nowhere/X-1",
+        "org:nobody",
+    ]
+)
+_prefixes = sorted(prefix for prefix, _ in ID_PREFIXES.values())
+ids = mostly(
+    # an entity of each kind as often as another, or any other node (sites, results...)
+    st.sampled_from(IDS_BY_KIND).flatmap(st.sampled_from),
+    st.one_of(_odd_ids, st.builds("{}:{}".format, st.sampled_from(_prefixes), _text), _text),
+)
+# Page sizes and depths in and around their ranges, and anything a 32-bit Int holds.
+ints = mostly(st.one_of(st.integers(0, 25), st.integers(1, 500)), st.integers(-(2**31), 2**31 - 1))
+# Batch numbers (the `number` filter) and cursors (`after`).
+strings = mostly(
+    st.one_of(
+        st.sampled_from(BATCH_NUMBERS),
+        st.sampled_from(NODE_IDS).map(lambda node_id: cursor_of("v1:" + node_id)),
+    ),
+    st.one_of(_text.map(lambda junk: cursor_of("v1:" + junk)), _text.map(cursor_of), _text),
+)
+dates = mostly(
+    st.dates(min_value=date(2024, 1, 1), max_value=date(2026, 12, 31)).map(nodes.String),
+    st.one_of(
+        st.dates().map(nodes.String),
+        st.sampled_from(["", "2025-02-30", "2025-13-01", "20250101", "2025-01-01T00:00:00"]).map(
+            nodes.String
+        ),
+        _text.map(nodes.String),
+        st.integers().map(nodes.Int),
+    ),
+)
+
+
+def _object(fields: dict[str, graphql.ValueNode]) -> graphql.ObjectValueNode:
+    return graphql.ObjectValueNode(
+        fields=tuple(
+            graphql.ObjectFieldNode(name=graphql.NameNode(value=name), value=value)
+            for name, value in fields.items()
+        )
+    )
+
+
+_junk_values: st.SearchStrategy[graphql.ValueNode] = st.one_of(
+    st.just(nodes.Null),
+    st.integers().map(nodes.Int),
+    st.booleans().map(nodes.Boolean),
+    _text.map(nodes.String),
+    st.lists(_text.map(nodes.String), max_size=2).map(nodes.List),
+    st.just(_object({"__typename": nodes.String("Batch"), "id": nodes.String(IDS_BY_KIND[0][0])})),
+)
+_typenames = st.one_of(
+    st.sampled_from(sorted(ENTITY_NAMES)),
+    st.sampled_from(["Site", "Material", "Node", "Query", "_Service", "batch", ""]),
+    _text,
+)
+
+
+@st.composite
+def representations(draw: st.DrawFn) -> graphql.ValueNode:
+    """An ``_Any`` literal for ``_entities``: usually ``{__typename, id}`` of a real entity;
+    else type names and ids mixed up, keys missing or extra, or not an object at all."""
+    if draw(st.integers(0, 9)) == 0:
+        return draw(_junk_values)
+    typename, node_id = draw(
+        mostly(
+            st.sampled_from(ENTITY_REFS).map(
+                lambda ref: (nodes.String(ref[0]), nodes.String(ref[1]))
+            ),
+            st.tuples(_typenames.map(nodes.String), st.one_of(ids.map(nodes.String), _junk_values)),
+        )
+    )
+    fields: dict[str, graphql.ValueNode] = {"__typename": typename, "id": node_id}
+    if draw(st.integers(0, 9)) == 0:
+        del fields[draw(st.sampled_from(sorted(fields)))]
+    if draw(st.integers(0, 9)) == 0:
+        fields[draw(st.sampled_from(["number", "extra", "__typename_"]))] = draw(_junk_values)
+    return _object(fields)
+
+
+# Built-in scalars too: a custom strategy replaces hypothesis-graphql's own for that name.
+schemathesis.graphql.scalar("ID", mostly(ids.map(nodes.String), st.integers().map(nodes.Int)))
+schemathesis.graphql.scalar("Int", ints.map(nodes.Int))
+schemathesis.graphql.scalar("String", strings.map(nodes.String))
+schemathesis.graphql.scalar("Date", dates)
+schemathesis.graphql.scalar("_Any", representations())
+
+# ---------------------------------------------------------------- the app under test
+
+
+@pytest.fixture(scope="module", params=STORE_KINDS)
+async def demo_store_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """The demo story loaded once into a store of each kind; the HUB_STORE that opens it."""
+    store = await open_store(request.param, tmp_path_factory.mktemp("fuzz"), request)
+    try:
+        await store.upsert(DEMO)
+    finally:
+        await store.close()
+    if request.param == "sqlite":
+        return "sqlite:///" + store.url.removeprefix("sqlite+aiosqlite:///")  # type: ignore[attr-defined]
+    return str(request.getfixturevalue("neo4j_uri"))
+
+
+@pytest.fixture(scope="module")
+def hub_app(demo_store_url: str) -> Iterator[Any]:
+    """The hub's ASGI app over the demo data; it opens its store in its lifespan."""
+    yield create_app(
+        Settings(store=demo_store_url, neo4j_user=None, neo4j_password=None, neo4j_database=None)
+    )
+    shutdown_lifespans()  # closes the app's store, in the loop that opened it
+
+
+def served_schema() -> GraphQLSchema:
+    """The schema as the app publishes it (introspection), for generating queries."""
+    introspection = build_schema().execute_sync(graphql.get_introspection_query())
+    assert introspection.data is not None, introspection.errors
+    loaded = schemathesis.graphql.from_dict(introspection.data)
+    loaded.config.update(base_url=f"http://{ASGI_HOST}/graphql")
+    # Federation's own fields are left out unless named: include every Query field.
+    return loaded.include(name_regex=r"^Query\.")
+
+
+fuzzed = served_schema()
+
+# ---------------------------------------------------------------- the check
+
+
+def is_expected(error: dict[str, Any]) -> bool:
+    code = (error.get("extensions") or {}).get("code")
+    if code == "INTERNAL_SERVER_ERROR":
+        return False
+    return "path" not in error or code == "BAD_USER_INPUT"
+
+
+def check_graphql_answer(query: str, status: int, text: str) -> None:
+    """No 5xx, and every GraphQL error a validation error or a BAD_USER_INPUT one."""
+    where = f"query:\n{query}\nstatus {status}, response:\n{text}"
+    assert status < 500, f"server error for {where}"
+    try:
+        body = json.loads(text)
+    except ValueError:
+        raise AssertionError(f"not JSON: {where}") from None
+    assert isinstance(body, dict), f"not a GraphQL response: {where}"
+    unexpected = [error for error in body.get("errors") or [] if not is_expected(error)]
+    assert not unexpected, (
+        f"unexpected GraphQL errors {json.dumps(unexpected, indent=1)}\nfor {where}"
+    )
+
+
+@fuzzed.parametrize()
+@settings(
+    max_examples=EXAMPLES_PER_FIELD,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_no_unexpected_errors(case: schemathesis.Case, hub_app: Any) -> None:
+    response = case.call(app=hub_app)
+    if os.environ.get("HUB_FUZZ_LOG"):  # TEMP
+        with open(os.environ["HUB_FUZZ_LOG"], "a") as log:
+            log.write(
+                json.dumps(
+                    {
+                        "label": case.operation.label,
+                        "query": str(case.body),
+                        "status": response.status_code,
+                        "text": response.text,
+                    }
+                )
+                + "\n"
+            )
+    check_graphql_answer(str(case.body), response.status_code, response.text)
+
+
+def test_every_root_field_is_fuzzed() -> None:
+    query_type = build_schema()._schema.query_type
+    assert query_type is not None
+    labels = {result.ok().label for result in fuzzed.get_all_operations()}
+    assert labels == {f"Query.{name}" for name in query_type.fields}
+    assert {"Query._entities", "Query._service"} <= labels
