@@ -8,7 +8,13 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.federation.schema import FederationAny
 from strawberry.types import ExecutionContext, Info
 
@@ -73,6 +79,9 @@ def build_schema(limits: Limits | None = None) -> PartnerHubSchema:
             partial(QueryDepthLimiter, max_depth=limits.max_query_depth),
             partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
             partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
+            # Clients repeat the same few documents: parse and validate each once.
+            partial(ParserCache, maxsize=512),
+            partial(ValidationCache, maxsize=512),
             MaskInternalErrors,
         ],
     )

@@ -1,0 +1,201 @@
+"""GraphQL API benchmarks on a generated network in Neo4j.
+
+    .venv/bin/python -m bench.graphql --batches 1000000
+    HUB_BENCH_NEO4J_URI=bolt://127.0.0.1:7687 .venv/bin/python -m bench.graphql --batches 1000000 --skip-load
+
+1. Overhead of the API on lineage: upstream lineage at depth 10 from finished lots,
+   through GraphQL (the ASGI app in process: parse, validate, execute, serialize) and
+   through ``store.lineage`` for the same answer, interleaved root by root so both see
+   the same noise. Reported as p50/p95 of each and the ratio of the p95s.
+2. Throughput of a read mix under concurrent clients: ``partnerhub serve`` (one
+   uvicorn worker process) against wrk (C, from the Debian package ``wrk``; one
+   thread) on loopback, rotating three requests: a batch by id with vendor and product,
+   a page of 50 batches filtered by vendor and status, and lineage at depth 5.
+   Requests/s and latency percentiles as wrk reports them; every answer is checked
+   for GraphQL errors by the Lua script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.neo4j_server import bench_neo4j
+from graph.lineage import Direction
+from graph.neo4j_store import Neo4jGraphStore
+from hub.app import create_app
+from hub.generator import Tier, sample_batch_ids
+from tests.served import served_hub
+
+SEED = 7  # the same network as bench.scale
+ROOTS = 200
+WARM_UP = 20
+LINEAGE_QUERY = """query ($id: ID!, $depth: Int!) {
+  lineage(batchId: $id, direction: UPSTREAM, maxDepth: $depth) {
+    root truncated nodes { id depth } edges { from to kind quantity unit } } }"""
+BATCH_QUERY = """query ($id: ID!) {
+  batch(id: $id) { number status manufacturedOn vendor { name country } product { name } } }"""
+PAGE_QUERY = """query ($vendor: ID!) {
+  batches(first: 50, filter: {vendor: $vendor, status: RELEASED}) {
+    nodes { id number manufacturedOn } pageInfo { hasNextPage endCursor } } }"""
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[round(fraction * 100) - 1]
+
+
+def load_network(uri: str, batches: int) -> None:
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hub.cli",
+            "generate",
+            "--batches",
+            str(batches),
+            "--seed",
+            str(SEED),
+        ],
+        env={**os.environ, "HUB_STORE": uri},
+        stdout=subprocess.DEVNULL,
+        check=False,
+    )
+    if child.returncode != 0:
+        raise SystemExit(f"partnerhub generate failed with status {child.returncode}")
+
+
+async def lineage_overhead(uri: str, roots: list[str], depth: int) -> list[str]:
+    store = Neo4jGraphStore(uri)
+    direct: list[float] = []
+    api: list[float] = []
+    transport = httpx.ASGITransport(app=create_app(store=store))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            for index, root in enumerate(roots):
+                started = time.perf_counter()
+                expected = await store.lineage(root, Direction.UPSTREAM, depth)
+                direct_ms = (time.perf_counter() - started) * 1000
+                started = time.perf_counter()
+                response = await client.post(
+                    "/graphql",
+                    json={"query": LINEAGE_QUERY, "variables": {"id": root, "depth": depth}},
+                )
+                api_ms = (time.perf_counter() - started) * 1000
+                answer = response.json()
+                assert "errors" not in answer and expected is not None, answer
+                assert len(answer["data"]["lineage"]["nodes"]) == len(expected.nodes)
+                if index >= WARM_UP:
+                    direct.append(direct_ms)
+                    api.append(api_ms)
+    finally:
+        await store.close()
+    ratio = percentile(api, 0.95) / percentile(direct, 0.95)
+    return [
+        f"| store.lineage | {percentile(direct, 0.5):.1f} | {percentile(direct, 0.95):.1f} | 1.00 |",
+        f"| GraphQL lineage | {percentile(api, 0.5):.1f} | {percentile(api, 0.95):.1f} | {ratio:.2f} |",
+    ]
+
+
+def wrk_script(folder: Path, batches: int) -> Path:
+    tablets = sample_batch_ids(batches, SEED, Tier.DRUG_PRODUCT, 50)
+    finished = sample_batch_ids(batches, SEED, Tier.FINISHED, 50)
+    vendors = sorted({"org:" + batch_id.split(":")[1].split("/")[0] for batch_id in tablets})
+    bodies = []
+    for index in range(50):
+        bodies.append({"query": BATCH_QUERY, "variables": {"id": tablets[index]}})
+        bodies.append({"query": PAGE_QUERY, "variables": {"vendor": vendors[index % len(vendors)]}})
+        bodies.append({"query": LINEAGE_QUERY, "variables": {"id": finished[index], "depth": 5}})
+    lua_bodies = ",\n".join("[[" + json.dumps(body) + "]]" for body in bodies)
+    script = folder / "mix.lua"
+    script.write_text(
+        f"""
+local bodies = {{ {lua_bodies} }}
+local counter = 0
+local failures = 0
+wrk.method = "POST"
+wrk.headers["content-type"] = "application/json"
+request = function()
+  counter = counter + 1
+  return wrk.format(nil, "/graphql", nil, bodies[(counter % #bodies) + 1])
+end
+response = function(status, headers, body)
+  if status ~= 200 or string.find(body, '"errors"', 1, true) then failures = failures + 1 end
+end
+done = function(summary, latency, requests)
+  io.write(string.format("failures %d\\n", failures))
+  for _, p in pairs({{50, 90, 99}}) do
+    io.write(string.format("p%d %.2f\\n", p, latency:percentile(p) / 1000))
+  end
+end
+"""
+    )
+    return script
+
+
+def throughput(uri: str, batches: int, connections: int, seconds: int) -> list[str]:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    rows = []
+    with tempfile.TemporaryDirectory() as folder, served_hub(uri) as base:
+        script = wrk_script(Path(folder), batches)
+        for clients in connections_steps(connections):
+            out = subprocess.run(
+                [wrk, "-t1", f"-c{clients}", f"-d{seconds}s", "-s", str(script), base + "graphql"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+            failures = int(re.search(r"failures (\d+)", out).group(1))  # type: ignore[union-attr]
+            p = {int(k): float(v) for k, v in re.findall(r"p(\d+) ([\d.]+)", out)}
+            rows.append(
+                f"| {clients} | {rate:,.0f} | {p[50]:.1f} | {p[90]:.1f} | {p[99]:.1f} | {failures} |"
+            )
+    return rows
+
+
+def connections_steps(top: int) -> list[int]:
+    return sorted({1, max(1, top // 4), top})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batches", type=int, default=100_000)
+    parser.add_argument("--skip-load", action="store_true", help="the server already holds it")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--seconds", type=int, default=30)
+    args = parser.parse_args()
+    with bench_neo4j() as uri:
+        if not args.skip_load:
+            load_network(uri, args.batches)
+        roots = sample_batch_ids(args.batches, SEED, Tier.FINISHED, ROOTS + WARM_UP)
+        overhead = asyncio.run(lineage_overhead(uri, roots, 10))
+        load_rows = throughput(uri, args.batches, args.connections, args.seconds)
+    print(f"Upstream lineage, depth 10, {args.batches:,} batches, {ROOTS} roots (ms):\n")
+    print("| path | p50 | p95 | p95 ratio to store |")
+    print("|---|---:|---:|---:|")
+    print("\n".join(overhead))
+    print(
+        f"\nRead mix through `partnerhub serve` (1 uvicorn worker) and wrk -t1, "
+        f"{args.seconds} s per step, {args.batches:,} batches:\n"
+    )
+    print("| connections | requests/s | p50 ms | p90 ms | p99 ms | failed answers |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    print("\n".join(load_rows))
+
+
+if __name__ == "__main__":
+    main()
