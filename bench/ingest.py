@@ -49,7 +49,7 @@ async def time_raw_unwind(uri: str, batches: list[list[Record]]) -> float:
     """The bare-driver baseline over the same nodes and edges."""
     prepared = []
     for chunk in batches:
-        plan, _ = plan_write(chunk)
+        plan = plan_write(chunk)
         nodes: dict[str, list[dict[str, Any]]] = {}
         for node in [*plan.nodes.values(), *plan.placeholders.values()]:
             nodes.setdefault(node.kind.value, []).append({"id": node.id, "p": node.properties})

@@ -15,7 +15,7 @@ visited once, so diamonds and cycles cost nothing extra).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
@@ -23,10 +23,10 @@ from neo4j.exceptions import ServiceUnavailable, SessionExpired
 
 from graph.ids import NodeKind, parse_id
 from graph.lineage import Direction, LineageEdge, Walk
-from graph.model import LINEAGE_EDGES, EdgeKind, Record
+from graph.model import LINEAGE_EDGES, EdgeKind
 from graph.queries import Between, Condition, Equals, LinkedTo
 from graph.store import GraphCounts, GraphStore, NodePage, StoredNode, StoreUnavailable
-from graph.write_plan import EdgeWrite, NodeWrite, WritePlan, WriteSummary, plan_write
+from graph.write_plan import EdgeWrite, NodeWrite, WritePlan, WriteSummary
 
 _LINEAGE_TYPES = "|".join(kind.value for kind in LINEAGE_EDGES)
 
@@ -136,14 +136,13 @@ class Neo4jGraphStore(GraphStore):
     async def close(self) -> None:
         await self.driver.close()
 
-    async def upsert(self, records: Iterable[Record]) -> WriteSummary:
-        plan, count = plan_write(records)
+    async def upsert_plan(self, plan: WritePlan) -> WriteSummary:
         try:
             async with self._session() as session:
                 await session.execute_write(_apply_plan, plan)
         except (ServiceUnavailable, SessionExpired) as error:
             raise StoreUnavailable(f"Neo4j: {error}") from error
-        return WriteSummary(records=count, nodes=len(plan.nodes), edges=len(plan.edges))
+        return plan.summary()
 
     async def get_nodes(self, ids: Sequence[str]) -> dict[str, StoredNode]:
         query = "UNWIND $ids AS id MATCH (n:Node {id: id}) RETURN n.id AS id, properties(n) AS p"

@@ -9,7 +9,7 @@ is an ``INSERT ... ON CONFLICT DO NOTHING`` rather than a read-modify-write.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -38,10 +38,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from graph.ids import NodeKind
 from graph.lineage import Direction, LineageEdge, Walk
-from graph.model import LINEAGE_EDGES, EdgeKind, Record
+from graph.model import LINEAGE_EDGES, EdgeKind
 from graph.queries import Condition, Equals, LinkedTo
 from graph.store import GraphCounts, GraphStore, NodePage, StoredNode, StoreUnavailable
-from graph.write_plan import WriteSummary, plan_write
+from graph.write_plan import WritePlan, WriteSummary
 
 metadata = MetaData()
 
@@ -165,14 +165,13 @@ class SqlGraphStore(GraphStore):
     async def close(self) -> None:
         await self.engine.dispose()
 
-    async def upsert(self, records: Iterable[Record]) -> WriteSummary:
-        plan, count = plan_write(records)
+    async def upsert_plan(self, plan: WritePlan) -> WriteSummary:
         try:
             async with self.engine.begin() as conn:
                 await conn.run_sync(_apply_plan_sync, plan)
         except OperationalError as error:
             raise StoreUnavailable(f"SQL graph store: {error.orig}") from error
-        return WriteSummary(records=count, nodes=len(plan.nodes), edges=len(plan.edges))
+        return plan.summary()
 
     async def get_nodes(self, ids: Sequence[str]) -> dict[str, StoredNode]:
         wanted = list(dict.fromkeys(ids))
@@ -322,7 +321,7 @@ async def _sources_of(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, li
     return sources
 
 
-def _apply_plan_sync(conn: Connection, plan: Any) -> None:
+def _apply_plan_sync(conn: Connection, plan: WritePlan) -> None:
     """Apply a WritePlan inside the caller's transaction (sync: run via run_sync)."""
     if plan.nodes:
         insert = sqlite_insert(graph_nodes)

@@ -25,7 +25,7 @@ from graph.lineage import (
 )
 from graph.model import NODE_TYPES, EdgeKind, NodeRecord, Record
 from graph.queries import Condition
-from graph.write_plan import WriteSummary
+from graph.write_plan import WritePlan, WriteSummary, plan_write
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +85,17 @@ class GraphStore(ABC):
     @abstractmethod
     async def close(self) -> None: ...
 
-    @abstractmethod
     async def upsert(self, records: Iterable[Record]) -> WriteSummary:
         """Write records in one transaction: all of them or, on failure, none."""
+        return await self.upsert_plan(plan_write(records))
+
+    @abstractmethod
+    async def upsert_plan(self, plan: WritePlan) -> WriteSummary:
+        """Write a plan made by ``plan_write`` in one transaction: all of it or none.
+
+        ``upsert`` is planning then this; a loader calls the two apart to plan the next
+        chunk while this one is written. Writing the same plan again changes nothing.
+        """
 
     @abstractmethod
     async def get_nodes(self, ids: Sequence[str]) -> dict[str, StoredNode]:

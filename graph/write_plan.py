@@ -4,6 +4,10 @@ Both stores receive the same plan: nodes merged by id (later assertions win per
 attribute, sources accumulate), the edges the records state or imply, and the
 placeholder nodes that edges name before any export describes them. Planning in one
 place is what keeps the two stores' answers identical.
+
+Planning is pure Python and touches no store, so a loader can plan the next chunk
+while a store writes the current one (``graph.loading``); ``GraphStore.upsert_plan``
+writes a plan made here.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ class EdgeWrite:
 
 @dataclass(slots=True)
 class WritePlan:
+    records: int = 0  # how many records the plan was made from
     nodes: dict[str, NodeWrite] = field(default_factory=dict)
     placeholders: dict[str, NodeWrite] = field(default_factory=dict)
     edges: dict[tuple[str, EdgeKind, str], EdgeWrite] = field(default_factory=dict)
@@ -60,6 +65,9 @@ class WritePlan:
             grouped.setdefault(edge.kind, []).append(edge)
         return grouped
 
+    def summary(self) -> WriteSummary:
+        return WriteSummary(records=self.records, nodes=len(self.nodes), edges=len(self.edges))
+
 
 @dataclass(frozen=True, slots=True)
 class WriteSummary:
@@ -70,11 +78,11 @@ class WriteSummary:
     edges: int
 
 
-def plan_write(records: Iterable[Record]) -> tuple[WritePlan, int]:
+def plan_write(records: Iterable[Record]) -> WritePlan:
+    """Everything one transaction writes for ``records`` (refusing any without provenance)."""
     plan = WritePlan()
-    count = 0
     for record in records:
-        count += 1
+        plan.records += 1
         if isinstance(record, NodeRecord):
             _add_node(plan, record)
             for edge in record.implied_edges():
@@ -82,7 +90,7 @@ def plan_write(records: Iterable[Record]) -> tuple[WritePlan, int]:
         else:
             _add_edge(plan, record)
     _add_placeholders(plan)
-    return plan, count
+    return plan
 
 
 def _add_placeholders(plan: WritePlan) -> None:

@@ -1,0 +1,86 @@
+"""What every connector is: a name, the media types it reads, an options model, and a
+generator from one payload to canonical records or located rejections.
+
+A connector does no I/O beyond reading the payload it is handed, and never touches a
+store. It reports two kinds of trouble:
+
+- a ``RecordRejection`` (yielded): one record is unusable (a missing lot number, a date
+  that is not a date); the records around it still land;
+- a ``PayloadError`` (raised): the payload as a whole cannot be read (malformed XML at
+  line 12, a CSV without the profile's columns); nothing of it lands.
+
+Both name where: a line, an XPath or a JSON pointer, and the field when there is one.
+Any other exception escaping a connector is a bug in the connector.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from graph.intake import RecordRejection
+from graph.model import Provenance, Record
+
+
+class PayloadError(Exception):
+    """The payload as a whole cannot be read; ``location`` says where it went wrong."""
+
+    def __init__(self, location: str, message: str) -> None:
+        super().__init__(f"{location}: {message}")
+        self.location = location
+        self.message = message
+
+
+class NoOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ParseContext:
+    """Who sent the payload and under which ingestion: what provenance is made of."""
+
+    ingestion_id: str
+    connector: str
+    org: str  # slug of the organization that pushed the payload (whose records these are)
+    filename: str = ""
+
+    def provenance(self, location: str) -> Provenance:
+        return Provenance(
+            ingestion_id=self.ingestion_id, connector=self.connector, location=location
+        )
+
+
+Outcome = Record | RecordRejection
+
+
+class Connector(ABC):
+    """Subclasses set ``name``, ``media_types`` and ``Options``, and implement ``parse``.
+
+    A subclass narrows ``options`` by annotation (``options: MyOptions``)."""
+
+    name: ClassVar[str]
+    media_types: ClassVar[tuple[str, ...]]
+    Options: ClassVar[type[BaseModel]] = NoOptions
+    description: ClassVar[str] = ""
+
+    def __init__(self, options: BaseModel | None = None) -> None:
+        self.options = options if options is not None else self.Options()
+
+    @classmethod
+    def with_options(cls, raw: dict[str, Any] | None) -> Connector:
+        """A connector configured from plain options; PayloadError names a bad option."""
+        try:
+            options = cls.Options.model_validate(raw or {})
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "options"
+            raise PayloadError(f"options.{where}", first["msg"]) from None
+        return cls(options)
+
+    @abstractmethod
+    def parse(self, payload: IO[bytes], context: ParseContext) -> Iterator[Outcome]:
+        """Records and rejections, in payload order; raise PayloadError if unreadable."""

@@ -1,0 +1,26 @@
+"""Connectors by name. Adding a connector is one module and one line here."""
+
+from __future__ import annotations
+
+from connectors.base import Connector
+
+
+class UnknownConnector(LookupError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no connector named {name!r}; known: {', '.join(sorted(CONNECTORS))}")
+        self.name = name
+
+
+def _all() -> dict[str, type[Connector]]:
+    found: list[type[Connector]] = []
+    return {connector.name: connector for connector in found}
+
+
+CONNECTORS: dict[str, type[Connector]] = _all()
+
+
+def connector_named(name: str) -> type[Connector]:
+    try:
+        return CONNECTORS[name]
+    except KeyError:
+        raise UnknownConnector(name) from None

@@ -1,0 +1,45 @@
+"""Running a connector over a file or bytes in tests, and where the shared samples are."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from connectors.base import Connector, ParseContext
+from graph.intake import RecordRejection
+from graph.model import Edge, EdgeKind, NodeRecord, Record
+
+# Real exports written by others; never copied into this repository (see SOURCES.md there).
+SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
+
+
+@dataclass
+class Parsed:
+    records: list[Record] = field(default_factory=list)
+    rejections: list[RecordRejection] = field(default_factory=list)
+
+    def nodes(self, kind: type[NodeRecord]) -> list[NodeRecord]:
+        return [record for record in self.records if isinstance(record, kind)]
+
+    def edges(self, kind: EdgeKind) -> list[Edge]:
+        return [r for r in self.records if isinstance(r, Edge) and r.kind is kind]
+
+
+def parse_bytes(
+    connector: Connector, payload: bytes, org: str = "acme", filename: str = ""
+) -> Parsed:
+    context = ParseContext("ing-test", connector.name, org, filename)
+    parsed = Parsed()
+    for outcome in connector.parse(io.BytesIO(payload), context):
+        if isinstance(outcome, RecordRejection):
+            parsed.rejections.append(outcome)
+        else:
+            parsed.records.append(outcome)
+    return parsed
+
+
+def parse_sample(connector: Connector, relative: str, org: str = "acme") -> Parsed:
+    path = SAMPLES / relative
+    assert path.exists(), f"shared sample {path} is missing: the suite needs ../shared/samples"
+    return parse_bytes(connector, path.read_bytes(), org, path.name)
