@@ -84,3 +84,14 @@ class Connector(ABC):
     @abstractmethod
     def parse(self, payload: IO[bytes], context: ParseContext) -> Iterator[Outcome]:
         """Records and rejections, in payload order; raise PayloadError if unreadable."""
+
+
+def org_slug(name: str) -> str:
+    """An organization id slug from a partner's own name or code for it
+    (``"Dogwood Excipients GmbH"`` -> ``"dogwood-excipients-gmbh"``); PayloadError-free:
+    raises ValueError when nothing usable is left, for the caller to reject the record."""
+    slug = "".join(char if char.isalnum() else "-" for char in name.strip().lower())
+    slug = "-".join(part for part in slug.split("-") if part)[:64]
+    if not slug or not slug[0].isalnum() or not slug.isascii():
+        raise ValueError(f"{name!r} does not give an organization id (letters and digits)")
+    return slug
