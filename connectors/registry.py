@@ -12,7 +12,9 @@ class UnknownConnector(LookupError):
 
 
 def _all() -> dict[str, type[Connector]]:
-    found: list[type[Connector]] = []
+    from connectors.canonical import CanonicalJsonLines
+
+    found: list[type[Connector]] = [CanonicalJsonLines]
     return {connector.name: connector for connector in found}
 
 

@@ -48,36 +48,44 @@ SCHEMA_STATEMENTS = (
 )
 _PROPERTY_NAME = re.compile(r"^[a-z][a-z_]*$")
 
+# Parameter rows are lists, not maps: the driver packs every map key of every row, and
+# packing is most of the client's work in a large write. Layouts (see _apply_plan):
+#   node        [id, properties, sources]
+#   placeholder [id, properties]
+#   edge        [source, target, sources, properties]
+# A new node or edge takes the row's sources as they are (the plan keeps them distinct);
+# an existing one keeps its own and appends the row's that it lacks, oldest first.
 _MERGE_SOURCES = (
-    "coalesce({var}.sources, []) + [s IN row.sources WHERE NOT s IN coalesce({var}.sources, [])]"
+    "coalesce({var}.sources, []) + [s IN {row} WHERE NOT s IN coalesce({var}.sources, [])]"
 )
 
 
 def _node_upsert(kind: NodeKind) -> str:
     return (
         "UNWIND $rows AS row "
-        "MERGE (n:Node {id: row.id}) "
-        f"ON CREATE SET n:{kind.value} "
+        "MERGE (n:Node {id: row[0]}) "
+        f"ON CREATE SET n:{kind.value}, n += row[1], n.sources = row[2] "
         # A later export adds or corrects attributes; it never erases one it omits.
-        "SET n += row.properties, n.sources = " + _MERGE_SOURCES.format(var="n")
+        "ON MATCH SET n += row[1], n.sources = " + _MERGE_SOURCES.format(var="n", row="row[2]")
     )
 
 
 def _placeholder_insert(kind: NodeKind) -> str:
     return (
         "UNWIND $rows AS row "
-        "MERGE (n:Node {id: row.id}) "
-        f"ON CREATE SET n:{kind.value}, n += row.properties, n.sources = []"
+        "MERGE (n:Node {id: row[0]}) "
+        f"ON CREATE SET n:{kind.value}, n += row[1], n.sources = []"
     )
 
 
 def _edge_upsert(kind: EdgeKind) -> str:
     return (
         "UNWIND $rows AS row "
-        "MATCH (a:Node {id: row.source}) "
-        "MATCH (b:Node {id: row.target}) "
+        "MATCH (a:Node {id: row[0]}) "
+        "MATCH (b:Node {id: row[1]}) "
         f"MERGE (a)-[r:{kind.value}]->(b) "
-        "SET r += row.properties, r.sources = " + _MERGE_SOURCES.format(var="r")
+        "ON CREATE SET r += row[3], r.sources = row[2] "
+        "ON MATCH SET r += row[3], r.sources = " + _MERGE_SOURCES.format(var="r", row="row[2]")
     )
 
 
@@ -287,24 +295,19 @@ async def _apply_plan(tx: AsyncManagedTransaction, plan: WritePlan) -> None:
     for kind, nodes in plan.nodes_by_kind(plan.nodes).items():
         await _run(tx, _node_upsert(kind), [_node_row(node) for node in nodes])
     for kind, nodes in plan.nodes_by_kind(plan.placeholders).items():
-        await _run(tx, _placeholder_insert(kind), [_node_row(node) for node in nodes])
+        await _run(tx, _placeholder_insert(kind), [[node.id, node.properties] for node in nodes])
     for edge_kind, edges in plan.edges_by_kind().items():
         await _run(tx, _edge_upsert(edge_kind), [_edge_row(edge) for edge in edges])
 
 
-async def _run(tx: AsyncManagedTransaction, query: str, rows: list[dict[str, Any]]) -> None:
+async def _run(tx: AsyncManagedTransaction, query: str, rows: list[list[Any]]) -> None:
     result = await tx.run(query, rows=rows)
     await result.consume()
 
 
-def _node_row(node: NodeWrite) -> dict[str, Any]:
-    return {"id": node.id, "properties": node.properties, "sources": node.sources}
+def _node_row(node: NodeWrite) -> list[Any]:
+    return [node.id, node.properties, node.sources]
 
 
-def _edge_row(edge: EdgeWrite) -> dict[str, Any]:
-    return {
-        "source": edge.source,
-        "target": edge.target,
-        "properties": edge.properties,
-        "sources": edge.sources,
-    }
+def _edge_row(edge: EdgeWrite) -> list[Any]:
+    return [edge.source, edge.target, edge.sources, edge.properties]

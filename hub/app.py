@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -17,30 +17,35 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.schemas import SchemaGenerator
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
-from auth.principal import LOCAL_OPERATOR, Principal
 from graph.store import GraphStore, StoreUnavailable
+from hub.ingest import IngestPipeline
+from hub.ingest_routes import ROUTES as INGEST_ROUTES
+from hub.ledger import Ledger
 from hub.observability import (
     HttpMetrics,
     MetricsMiddleware,
     RequestIdMiddleware,
     request_id_of,
 )
+from hub.principals import principal_of
 from hub.settings import Settings
 from hub.stores import open_graph_store
 from schema.build import build_schema
 from schema.context import Limits, RequestContext
 
 log = logging.getLogger("partnerhub.app")
-ROUTES = ("/graphql", "/healthz", "/readyz", "/metrics")
-
-
-def principal_of(request: Request | WebSocket) -> Principal:
-    """Who is asking. Until OAuth lands every request is the local operator, which is
-    why the hub binds to loopback by default."""
-    return LOCAL_OPERATOR
+METRIC_ROUTES = ("/graphql", "/healthz", "/readyz", "/metrics", "/openapi.json")
+OPENAPI = SchemaGenerator(
+    {
+        "openapi": "3.0.3",
+        "info": {"title": "PartnerHub ingest API", "version": "1"},
+        "paths": {},
+    }
+)
 
 
 class GraphQLApp(GraphQL[RequestContext, None]):
@@ -61,24 +66,31 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         )
 
 
-def create_app(settings: Settings | None = None, *, store: GraphStore | None = None) -> Starlette:
-    """The hub's ASGI app. With ``store`` given, the app uses it and leaves closing it to
-    the caller; otherwise it opens ``settings.store`` on start-up and closes it on exit."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    store: GraphStore | None = None,
+    ledger: Ledger | None = None,
+) -> Starlette:
+    """The hub's ASGI app. A ``store`` or ``ledger`` given is used as it is and left for
+    the caller to close; otherwise the app opens them from settings on start-up and
+    closes them on exit."""
     settings = settings or Settings()
     registry = CollectorRegistry()
-    metrics = HttpMetrics(registry, ROUTES)
+    metrics = HttpMetrics(registry, METRIC_ROUTES)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if store is not None:
+        async with AsyncExitStack() as opened:
+            if store is None:
+                app.state.store = open_graph_store(settings)
+                opened.push_async_callback(app.state.store.close)
+            if ledger is None:
+                app.state.ledger = Ledger(settings.database_url())
+                opened.push_async_callback(app.state.ledger.close)
+                await app.state.ledger.setup()
+            app.state.ingest = IngestPipeline(app.state.ledger, app.state.store)
             yield
-            return
-        opened = open_graph_store(settings)
-        app.state.store = opened
-        try:
-            yield
-        finally:
-            await opened.close()
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -94,6 +106,9 @@ def create_app(settings: Settings | None = None, *, store: GraphStore | None = N
     async def metrics_endpoint(request: Request) -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(OPENAPI.get_schema(routes=request.app.routes))
+
     graphql: Any = GraphQLApp(settings.limits())
     app = Starlette(
         routes=[
@@ -101,11 +116,18 @@ def create_app(settings: Settings | None = None, *, store: GraphStore | None = N
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
+            Route("/openapi.json", openapi, include_in_schema=False),
+            *INGEST_ROUTES,
         ],
         lifespan=lifespan,
     )
+    app.state.settings = settings
     if store is not None:
         app.state.store = store
+    if ledger is not None:
+        app.state.ledger = ledger
+    if store is not None and ledger is not None:
+        app.state.ingest = IngestPipeline(ledger, store)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
     return app

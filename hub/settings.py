@@ -15,6 +15,7 @@ from graph.lineage import MAX_LINEAGE_DEPTH
 from schema.context import Limits
 
 DEFAULT_STORE = "sqlite:///var/partnerhub.sqlite"
+DEFAULT_DATABASE = "sqlite:///var/partnerhub-ledger.sqlite"
 
 
 class Settings(BaseSettings):
@@ -28,6 +29,11 @@ class Settings(BaseSettings):
     neo4j_password: SecretStr | None = None
     neo4j_database: str | None = None
     log_level: str = "INFO"
+    database: str = Field(
+        DEFAULT_DATABASE,
+        description="SQL database of the ingest ledger: sqlite:///PATH (PostgreSQL in production).",
+    )
+    ingest_max_bytes: int = Field(100 * 2**20, ge=1, description="Largest payload accepted.")
     # Loopback by default: until OAuth lands the API answers as the local operator.
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
@@ -47,6 +53,14 @@ class Settings(BaseSettings):
             default_page_size=min(50, self.graphql_max_page_size),
             max_lineage_depth=self.graphql_max_lineage_depth,
         )
+
+    def database_url(self) -> str:
+        """The ledger's SQLAlchemy URL, with the async driver (and the folder) in place."""
+        if self.database.startswith("sqlite:///"):
+            path = Path(self.database.removeprefix("sqlite:///"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return f"sqlite+aiosqlite:///{path}"
+        return self.database
 
     def sqlite_path(self) -> Path | None:
         if self.store.startswith("sqlite:///"):

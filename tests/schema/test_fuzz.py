@@ -48,7 +48,7 @@ from hub.settings import Settings
 from schema.build import ENTITY_NAMES, build_schema
 from tests.conftest import STORE_KINDS, open_store
 
-EXAMPLES_PER_FIELD = int(os.environ.get("HUB_FUZZ_EXAMPLES", "25"))
+EXAMPLES_PER_FIELD = int(os.environ.get("HUB_FUZZ_EXAMPLES", "80"))
 
 DEMO = demo_records()
 NODES = [record for record in DEMO if isinstance(record, model.NodeRecord)]
@@ -252,23 +252,10 @@ def check_graphql_answer(query: str, status: int, text: str) -> None:
     deadline=None,
     derandomize=True,
     database=None,
-    suppress_health_check=list(HealthCheck),
+    suppress_health_check=[HealthCheck.too_slow],  # a slow CI machine is no bug of the API
 )
 def test_no_unexpected_errors(case: schemathesis.Case, hub_app: Any) -> None:
     response = case.call(app=hub_app)
-    if os.environ.get("HUB_FUZZ_LOG"):  # TEMP
-        with open(os.environ["HUB_FUZZ_LOG"], "a") as log:
-            log.write(
-                json.dumps(
-                    {
-                        "label": case.operation.label,
-                        "query": str(case.body),
-                        "status": response.status_code,
-                        "text": response.text,
-                    }
-                )
-                + "\n"
-            )
     check_graphql_answer(str(case.body), response.status_code, response.text)
 
 
