@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -14,6 +15,7 @@ import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+from auth.principal import LOCAL_OPERATOR
 from graph.lineage import Direction
 from graph.loading import load
 from graph.model import NodeRecord
@@ -21,7 +23,9 @@ from graph.store import GraphStore
 from hub import demo
 from hub.app import create_app
 from hub.generator import generate_network
-from hub.render import counts_table, impact_table, lineage_tree
+from hub.ingest import IngestPipeline, IngestReport, Submission
+from hub.ledger import IngestionStatus, Ledger
+from hub.render import counts_table, impact_table, ingest_table, lineage_tree
 from hub.settings import Settings
 from hub.stores import open_graph_store
 from schema.build import build_schema
@@ -90,13 +94,7 @@ def generate(
 
     async def work(store: GraphStore) -> None:
         await store.setup()
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-        ) as progress:
+        with _progress() as progress:
             task = progress.add_task("records", total=None)
             summary = await load(store, records, on_chunk=lambda n: progress.advance(task, n))
         console.print(f"loaded {summary.records:,} records in {summary.chunks} transactions")
@@ -136,6 +134,79 @@ def impact(batch_id: Annotated[str, typer.Argument(help="e.g. batch:dogwood/EX-1
         console.print(impact_table(found))
 
     _with_store(work)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Export files to ingest.", exists=True, dir_okay=False)
+    ],
+    connector: Annotated[str, typer.Option(help="Connector name, e.g. mes.b2mml.")],
+    org: Annotated[
+        str, typer.Option("--as", help="Slug of the organization whose records these are.")
+    ],
+    options: Annotated[str, typer.Option(help="Connector options as a JSON object.")] = "{}",
+    all_or_nothing: Annotated[
+        bool, typer.Option(help="Refuse a file if any record is rejected.")
+    ] = False,
+) -> None:
+    """Ingest export files into HUB_STORE through the ledger (HUB_DATABASE), as the operator."""
+    parsed_options = json.loads(options)
+
+    async def run() -> list[IngestReport]:
+        settings = Settings()
+        store = open_graph_store(settings)
+        ledger = Ledger(settings.database_url())
+        reports = []
+        try:
+            await store.setup()
+            await ledger.setup()
+            pipeline = IngestPipeline(ledger, store)
+            with _progress() as progress:
+                for path in paths:
+                    task = progress.add_task(path.name, total=None)
+                    submission = Submission(
+                        payload=path.read_bytes(),
+                        connector=connector,
+                        org=org,
+                        submitted_by=LOCAL_OPERATOR.org_id,
+                        filename=path.name,
+                        options=parsed_options,
+                        all_or_nothing=all_or_nothing,
+                    )
+                    report = await pipeline.ingest(
+                        submission, on_applied=partial(progress.advance, task)
+                    )
+                    progress.update(task, total=report.applied, completed=report.applied)
+                    reports.append(report)
+        finally:
+            await ledger.close()
+            await store.close()
+        return reports
+
+    reports = asyncio.run(run())
+    console.print(ingest_table(reports, paths))
+    for report, path in zip(reports, paths, strict=True):
+        for rejection in report.rejections[:20]:
+            console.print(f"[yellow]{path.name}: {rejection}[/yellow]")
+        if report.error is not None:
+            console.print(
+                f"[red]{path.name}: {report.error.location}: {report.error.message}[/red]"
+            )
+    if any(
+        report.status in (IngestionStatus.REJECTED, IngestionStatus.FAILED) for report in reports
+    ):
+        raise typer.Exit(1)
+
+
+def _progress() -> Progress:
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
 
 
 @app.command()

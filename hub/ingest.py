@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -80,7 +80,10 @@ class IngestPipeline:
         self.store = store
         self.chunk_size = chunk_size
 
-    async def ingest(self, submission: Submission) -> IngestReport:
+    async def ingest(
+        self, submission: Submission, on_applied: Callable[[int], None] | None = None
+    ) -> IngestReport:
+        """Ledger, parse, graph, report; ``on_applied`` hears each chunk's size as it lands."""
         received = await self.ledger.receive(
             submission.payload,
             connector=submission.connector,
@@ -94,7 +97,7 @@ class IngestPipeline:
             received.id, submission.connector, submission.org, IngestionStatus.RECEIVED
         )
         try:
-            await self._apply(submission, report)
+            await self._apply(submission, report, on_applied or (lambda _: None))
         except Exception as error:  # the payload is safe in the ledger; say so, keep serving
             log.exception("ingestion %s failed", received.id)
             report.status = IngestionStatus.FAILED
@@ -102,7 +105,9 @@ class IngestPipeline:
         await self.ledger.finish(received.id, report.status, report.to_json())
         return report
 
-    async def _apply(self, submission: Submission, report: IngestReport) -> None:
+    async def _apply(
+        self, submission: Submission, report: IngestReport, on_applied: Callable[[int], None]
+    ) -> None:
         try:
             connector = connector_named(submission.connector).with_options(submission.options)
         except UnknownConnector as error:
@@ -126,6 +131,7 @@ class IngestPipeline:
             while chunk := await asyncio.to_thread(next, chunks, None):
                 await self.store.upsert(chunk)
                 report.applied += len(chunk)
+                on_applied(len(chunk))
         except StoreUnavailable as error:
             report.status = IngestionStatus.FAILED
             report.error = IngestError("store_unavailable", "", str(error))

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
 from rich.table import Table
 from rich.tree import Tree
 
 from graph.lineage import Direction, Impact, Lineage
 from graph.model import Batch
 from graph.store import GraphCounts, StoredNode
+from hub.ingest import IngestReport
 
 
 def counts_table(counts: GraphCounts, title: str) -> Table:
@@ -69,4 +73,24 @@ def impact_table(impact: Impact) -> Table:
     table.add_row("products", "\n".join(impact.products))
     table.add_row("vendors", "\n".join(impact.vendors))
     table.add_row("agreements", "\n".join(impact.agreements))
+    return table
+
+
+def ingest_table(reports: Sequence[IngestReport], paths: Sequence[Path]) -> Table:
+    table = Table(title="ingestions")
+    for column in ("file", "ingestion", "status", "records", "applied", "rejected"):
+        table.add_column(
+            column, justify="right" if column in ("records", "applied", "rejected") else "left"
+        )
+    colours = {"APPLIED": "green", "PARTIAL": "yellow"}
+    for report, path in zip(reports, paths, strict=True):
+        colour = colours.get(report.status.value, "red")
+        table.add_row(
+            path.name,
+            report.ingestion_id,
+            f"[{colour}]{report.status.value}[/{colour}]",
+            f"{report.records:,}",
+            f"{report.applied:,}",
+            f"{report.rejected:,}",
+        )
     return table
