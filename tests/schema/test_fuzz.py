@@ -48,7 +48,7 @@ from hub.settings import Settings
 from schema.build import ENTITY_NAMES, build_schema
 from tests.conftest import STORE_KINDS, open_store
 
-EXAMPLES_PER_FIELD = int(os.environ.get("HUB_FUZZ_EXAMPLES", "80"))
+EXAMPLES_PER_FIELD = int(os.environ.get("HUB_FUZZ_EXAMPLES", "60"))
 
 DEMO = demo_records()
 NODES = [record for record in DEMO if isinstance(record, model.NodeRecord)]

@@ -1,0 +1,156 @@
+"""Pushing exports over HTTP: the ledger keeps every payload, the graph gets the good records."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from graph.ids import NodeKind, make_id
+from graph.lineage import Direction
+from graph.neo4j_store import Neo4jGraphStore
+from graph.store import GraphStore
+from hub.app import create_app
+from hub.ledger import Ledger
+from hub.settings import Settings
+
+
+def jsonl(*records: dict[str, object]) -> bytes:
+    return b"".join(json.dumps(record).encode() + b"\n" for record in records)
+
+
+LOTS = jsonl(
+    {"node": "Batch", "maker": "birch", "number": "T-1", "status": "RELEASED"},
+    {"node": "Batch", "maker": "birch", "number": "R-1"},
+    {
+        "edge": "CONSUMED",
+        "source": "batch:birch/T-1",
+        "target": "batch:birch/R-1",
+        "quantity": 12.5,
+        "unit": "kg",
+    },
+    {"edge": "SAME_LOT", "source": "batch:birch/R-1", "target": "batch:alder/A-1"},
+)
+BAD_LINES = b'{"node": "Batch", "maker": "birch", "number": "T-9"}\n{not json\n{"node": "Batch", "maker": "Birch Ltd", "number": "T-10"}\n'
+
+
+@pytest.fixture
+async def ledger(tmp_path: Path) -> AsyncIterator[Ledger]:
+    opened = Ledger(f"sqlite+aiosqlite:///{tmp_path / 'ledger.sqlite'}")
+    await opened.setup()
+    yield opened
+    await opened.close()
+
+
+async def client(store: GraphStore, ledger: Ledger, **settings: object) -> httpx.AsyncClient:
+    app = create_app(Settings(**settings), store=store, ledger=ledger)  # type: ignore[arg-type]
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub.test")
+
+
+async def test_a_pushed_export_lands_and_every_fact_traces_to_its_line(
+    store: GraphStore, ledger: Ledger
+) -> None:
+    async with await client(store, ledger) as http:
+        response = await http.post(
+            "/ingest/canonical.jsonl?org=birch&filename=lots.jsonl", content=LOTS
+        )
+        report = response.json()
+        status = (await http.get(f"/ingestions/{report['ingestion_id']}")).json()
+
+    assert response.status_code == 200
+    assert report["status"] == "APPLIED"
+    assert (report["records"], report["applied"], report["rejected"]) == (4, 4, 0)
+    assert status["status"] == "APPLIED"
+    assert status["sha256"] == hashlib.sha256(LOTS).hexdigest()
+    assert status["filename"] == "lots.jsonl" and status["org"] == "birch"
+    assert await ledger.payload(report["ingestion_id"]) == LOTS, "the payload is kept byte for byte"
+    stored = (await store.get_nodes(["batch:birch/T-1"]))["batch:birch/T-1"]
+    assert stored.sources == (f"{report['ingestion_id']}#line 1",)
+    lineage = await store.lineage("batch:birch/T-1", Direction.UPSTREAM, 5)
+    assert lineage is not None and "batch:alder/A-1" in lineage.ids
+
+
+async def test_the_same_file_twice_is_two_ingestions_and_one_graph(
+    store: GraphStore, ledger: Ledger
+) -> None:
+    async with await client(store, ledger) as http:
+        first = (await http.post("/ingest/canonical.jsonl?org=birch", content=LOTS)).json()
+        counts = await store.counts()
+        second = (await http.post("/ingest/canonical.jsonl?org=birch", content=LOTS)).json()
+
+    assert first["ingestion_id"] != second["ingestion_id"]
+    assert await ledger.get(first["ingestion_id"]) is not None
+    assert await ledger.get(second["ingestion_id"]) is not None
+    assert await store.counts() == counts
+
+
+async def test_bad_records_are_named_and_good_ones_still_land(
+    store: GraphStore, ledger: Ledger
+) -> None:
+    async with await client(store, ledger) as http:
+        report = (await http.post("/ingest/canonical.jsonl?org=birch", content=BAD_LINES)).json()
+
+    assert report["status"] == "PARTIAL"
+    assert report["applied"] == 1
+    assert [(r["location"], r["field"]) for r in report["rejections"]] == [
+        ("line 2", "column 2"),
+        ("line 3", "maker"),
+    ]
+    assert make_id(NodeKind.BATCH, "birch", "T-9") in await store.get_nodes(["batch:birch/T-9"])
+
+
+async def test_all_or_nothing_refuses_the_whole_payload(store: GraphStore, ledger: Ledger) -> None:
+    async with await client(store, ledger) as http:
+        response = await http.post(
+            "/ingest/canonical.jsonl?org=birch&all_or_nothing=true", content=BAD_LINES
+        )
+
+    assert response.status_code == 422
+    assert response.json()["status"] == "REJECTED"
+    assert (await store.counts()).total_nodes == 0, "nothing half-applied"
+    kept = await ledger.get(response.json()["ingestion_id"])
+    assert kept is not None and kept.status.value == "REJECTED"
+
+
+async def test_unreadable_unknown_and_oversized_payloads(store: GraphStore, ledger: Ledger) -> None:
+    async with await client(store, ledger, ingest_max_bytes=1_000) as http:
+        unreadable = await http.post(
+            "/ingest/canonical.jsonl?org=birch", content=b"\xff\xfe\x00bad"
+        )
+        unknown = await http.post("/ingest/lims.nothing?org=birch", content=LOTS)
+        oversized = await http.post("/ingest/canonical.jsonl?org=birch", content=b"x" * 1_001)
+        no_org = await http.post("/ingest/canonical.jsonl", content=LOTS)
+
+    assert unreadable.status_code == 422
+    assert unreadable.json()["error"]["location"] == "line 1"
+    assert unknown.status_code == 404
+    assert "canonical.jsonl" in unknown.json()["error"]["message"], "lists the known connectors"
+    assert await ledger.payload(unknown.json()["ingestion_id"]) == LOTS, "kept all the same"
+    assert oversized.status_code == 413
+    assert no_org.status_code == 422
+    assert (await store.counts()).total_nodes == 0
+
+
+async def test_a_store_outage_keeps_the_payload_for_later(ledger: Ledger) -> None:
+    unreachable = Neo4jGraphStore("bolt://127.0.0.1:9")
+    try:
+        async with await client(unreachable, ledger) as http:
+            response = await http.post("/ingest/canonical.jsonl?org=birch", content=LOTS)
+    finally:
+        await unreachable.close()
+
+    assert response.status_code == 503
+    report = response.json()
+    assert report["status"] == "FAILED" and report["error"]["kind"] == "store_unavailable"
+    assert await ledger.payload(report["ingestion_id"]) == LOTS
+
+
+async def test_openapi_describes_the_ingest_routes(store: GraphStore, ledger: Ledger) -> None:
+    async with await client(store, ledger) as http:
+        spec = (await http.get("/openapi.json")).json()
+    assert set(spec["paths"]) >= {"/ingest/{connector}", "/ingestions/{ingestion_id}"}
+    assert "413" in spec["paths"]["/ingest/{connector}"]["post"]["responses"]
