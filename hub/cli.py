@@ -25,7 +25,8 @@ from hub.app import create_app
 from hub.generator import generate_network
 from hub.ingest import IngestPipeline, IngestReport, Submission
 from hub.ledger import IngestionStatus, Ledger
-from hub.render import counts_table, impact_table, ingest_table, lineage_tree
+from hub.push import PushTarget, push_folder
+from hub.render import counts_table, impact_table, ingest_table, lineage_tree, push_table
 from hub.settings import Settings
 from hub.stores import open_graph_store
 from schema.build import build_schema
@@ -196,6 +197,24 @@ def ingest(
     if any(
         report.status in (IngestionStatus.REJECTED, IngestionStatus.FAILED) for report in reports
     ):
+        raise typer.Exit(1)
+
+
+@app.command()
+def push(
+    folder: Annotated[
+        Path, typer.Argument(help="Folder of export files.", exists=True, file_okay=False)
+    ],
+    hub: Annotated[str, typer.Option(help="The hub's base URL, e.g. https://hub.example.com")],
+    connector: Annotated[str, typer.Option(help="Connector name, e.g. lims.animl.")],
+    org: Annotated[str, typer.Option("--as", help="Your organization's slug.")],
+    options: Annotated[str, typer.Option(help="Connector options as a JSON object.")] = "{}",
+) -> None:
+    """Send the folder's new files to a hub, each once (remembered in the folder)."""
+    target = PushTarget(hub=hub, connector=connector, org=org, options=json.loads(options))
+    results = push_folder(folder, target)
+    console.print(push_table(results))
+    if any(result.outcome == "failed" for result in results):
         raise typer.Exit(1)
 
 

@@ -12,6 +12,7 @@ from graph.lineage import Direction, Impact, Lineage
 from graph.model import Batch
 from graph.store import GraphCounts, StoredNode
 from hub.ingest import IngestReport
+from hub.push import PushResult
 
 
 def counts_table(counts: GraphCounts, title: str) -> Table:
@@ -92,5 +93,21 @@ def ingest_table(reports: Sequence[IngestReport], paths: Sequence[Path]) -> Tabl
             f"{report.records:,}",
             f"{report.applied:,}",
             f"{report.rejected:,}",
+        )
+    return table
+
+
+def push_table(results: Sequence[PushResult]) -> Table:
+    table = Table(title="push")
+    for column in ("file", "outcome", "ingestion", "status", "detail"):
+        table.add_column(column, no_wrap=column == "ingestion")
+    for result in results:
+        colour = {"sent": "green", "already sent": "dim"}.get(result.outcome, "red")
+        table.add_row(
+            result.path.name,
+            f"[{colour}]{result.outcome}[/{colour}]",
+            result.ingestion_id or "",
+            result.status or "",
+            result.detail,
         )
     return table

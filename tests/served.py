@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -26,9 +27,17 @@ def store_url(store: GraphStore) -> str:
 
 @contextmanager
 def served_hub(hub_store: str, timeout: float = 60.0) -> Iterator[str]:
-    """``partnerhub serve`` on a free loopback port; yields its base URL."""
+    """``partnerhub serve`` on a free loopback port, with a ledger of its own in a
+    temporary folder; yields its base URL."""
     port = free_port()
-    env = {**os.environ, "HUB_STORE": hub_store, "HUB_PORT": str(port), "HUB_LOG_LEVEL": "WARNING"}
+    ledger_folder = tempfile.TemporaryDirectory(prefix="partnerhub-ledger-")
+    env = {
+        **os.environ,
+        "HUB_STORE": hub_store,
+        "HUB_DATABASE": f"sqlite:///{ledger_folder.name}/ledger.sqlite",
+        "HUB_PORT": str(port),
+        "HUB_LOG_LEVEL": "WARNING",
+    }
     child = subprocess.Popen(
         [sys.executable, "-m", "hub.cli", "serve"],
         env=env,
@@ -53,3 +62,4 @@ def served_hub(hub_store: str, timeout: float = 60.0) -> Iterator[str]:
     finally:
         child.terminate()
         child.wait(timeout=15)
+        ledger_folder.cleanup()

@@ -1,0 +1,151 @@
+"""The partner-side push agent: send a folder's new export files to a hub, once each.
+
+What was sent is remembered in ``.partnerhub-push.json`` inside the folder, keyed by
+the file's SHA-256, so a renamed or re-exported identical file is not sent again and
+an edited file is. The state is rewritten atomically after every accepted file, so a
+crash mid-run never forgets a delivery. Network errors and 5xx answers are retried
+with exponential backoff; a file still failing is left for the next run.
+
+"Accepted" means the hub kept the payload in its ledger and gave it an ingestion id,
+even when it rejected some or all of its records: sending the same bytes again would
+not change that answer, so the file counts as delivered and its report is shown.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+STATE_FILE = ".partnerhub-push.json"
+
+
+@dataclass(frozen=True, slots=True)
+class PushResult:
+    path: Path
+    outcome: str  # "sent", "already sent", "failed"
+    ingestion_id: str | None = None
+    status: str | None = None  # the hub's ingestion status
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PushTarget:
+    hub: str  # base URL, e.g. http://127.0.0.1:8000
+    connector: str
+    org: str
+    options: dict[str, Any] | None = None
+
+
+def files_to_consider(folder: Path) -> Iterator[Path]:
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and not path.name.startswith("."):
+            yield path
+
+
+def load_state(folder: Path) -> dict[str, Any]:
+    state_path = folder / STATE_FILE
+    if not state_path.exists():
+        return {}
+    state: dict[str, Any] = json.loads(state_path.read_text())
+    return state
+
+
+def save_state(folder: Path, state: dict[str, Any]) -> None:
+    temporary = folder / (STATE_FILE + ".tmp")
+    temporary.write_text(json.dumps(state, indent=2, sort_keys=True))
+    os.replace(temporary, folder / STATE_FILE)  # atomic: the old state or the new one
+
+
+def push_folder(
+    folder: Path,
+    target: PushTarget,
+    *,
+    attempts: int = 5,
+    first_delay: float = 0.5,
+    sleep: Callable[[float], None] = time.sleep,
+    client: httpx.Client | None = None,
+) -> list[PushResult]:
+    state = load_state(folder)
+    results = []
+    http = client or httpx.Client(timeout=120)
+    try:
+        for path in files_to_consider(folder):
+            payload = path.read_bytes()
+            digest = hashlib.sha256(payload).hexdigest()
+            if digest in state:
+                results.append(PushResult(path, "already sent", state[digest]["ingestion_id"]))
+                continue
+            result = _send(http, target, path, payload, attempts, first_delay, sleep)
+            if result.outcome == "sent":
+                state[digest] = {
+                    "file": path.name,
+                    "ingestion_id": result.ingestion_id,
+                    "status": result.status,
+                    "sent_at": datetime.now(UTC).isoformat(),
+                }
+                save_state(folder, state)
+            results.append(result)
+    finally:
+        if client is None:
+            http.close()
+    return results
+
+
+def _send(
+    http: httpx.Client,
+    target: PushTarget,
+    path: Path,
+    payload: bytes,
+    attempts: int,
+    first_delay: float,
+    sleep: Callable[[float], None],
+) -> PushResult:
+    params = {"org": target.org, "filename": path.name}
+    if target.options:
+        params["options"] = json.dumps(target.options)
+    url = f"{target.hub.rstrip('/')}/ingest/{target.connector}"
+    detail = ""
+    for attempt in range(attempts):
+        if attempt:
+            sleep(first_delay * 2 ** (attempt - 1))
+        try:
+            response = http.post(url, params=params, content=payload)
+        except httpx.TransportError as error:
+            detail = f"{type(error).__name__}: {error}"
+            continue
+        if response.status_code >= 500:
+            detail = f"HTTP {response.status_code}"
+            continue
+        body = _json(response)
+        if "ingestion_id" in body:
+            return PushResult(
+                path, "sent", body["ingestion_id"], body.get("status"), _summary(body)
+            )
+        return PushResult(
+            path, "failed", detail=f"HTTP {response.status_code}: {body.get('detail', '')}"
+        )
+    return PushResult(path, "failed", detail=f"gave up after {attempts} attempts ({detail})")
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _summary(report: dict[str, Any]) -> str:
+    if report.get("error"):
+        error = report["error"]
+        return f"{error.get('location', '')}: {error.get('message', '')}"
+    return f"{report.get('applied', 0)} applied, {report.get('rejected', 0)} rejected"

@@ -1,0 +1,67 @@
+"""The partner's push agent against a real hub over HTTP: each file once, retries, state kept."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from deploy.neo4j.launcher import free_port
+from graph.sql_store import SqlGraphStore
+from hub.push import STATE_FILE, PushTarget, push_folder
+from tests.served import served_hub, store_url
+
+
+def write_lot(folder: Path, name: str, number: str) -> None:
+    (folder / name).write_text(
+        json.dumps({"node": "Batch", "maker": "birch", "number": number}) + "\n"
+    )
+
+
+async def test_new_files_are_sent_once_and_remembered(tmp_path: Path) -> None:
+    graph = SqlGraphStore(f"sqlite+aiosqlite:///{tmp_path / 'graph.sqlite'}")
+    await graph.setup()
+    outbox = tmp_path / "outbox"
+    outbox.mkdir()
+    write_lot(outbox, "a.jsonl", "T-1")
+    write_lot(outbox, "b.jsonl", "T-2")
+
+    with served_hub(store_url(graph)) as hub:
+        target = PushTarget(hub=hub, connector="canonical.jsonl", org="birch")
+        first = push_folder(outbox, target)
+        write_lot(outbox, "c.jsonl", "T-3")
+        write_lot(outbox, "a-copy.jsonl", "T-1")  # same bytes as a.jsonl under another name
+        second = push_folder(outbox, target)
+
+    assert [(r.path.name, r.outcome, r.status) for r in first] == [
+        ("a.jsonl", "sent", "APPLIED"),
+        ("b.jsonl", "sent", "APPLIED"),
+    ]
+    assert {r.path.name: r.outcome for r in second} == {
+        "a-copy.jsonl": "already sent",
+        "a.jsonl": "already sent",
+        "b.jsonl": "already sent",
+        "c.jsonl": "sent",
+    }
+    state = json.loads((outbox / STATE_FILE).read_text())
+    assert sorted(entry["file"] for entry in state.values()) == ["a.jsonl", "b.jsonl", "c.jsonl"]
+    assert set(await graph.get_nodes([f"batch:birch/T-{n}" for n in (1, 2, 3)])) == {
+        "batch:birch/T-1",
+        "batch:birch/T-2",
+        "batch:birch/T-3",
+    }
+    await graph.close()
+
+
+def test_an_unreachable_hub_is_retried_with_backoff_then_left_for_next_time(tmp_path: Path) -> None:
+    write_lot(tmp_path, "a.jsonl", "T-1")
+    waits: list[float] = []
+    target = PushTarget(
+        hub=f"http://127.0.0.1:{free_port()}", connector="canonical.jsonl", org="birch"
+    )
+
+    results = push_folder(tmp_path, target, attempts=4, first_delay=0.5, sleep=waits.append)
+
+    assert [r.outcome for r in results] == ["failed"]
+    assert "gave up after 4 attempts" in results[0].detail
+    assert waits == [0.5, 1.0, 2.0]
+    assert not (tmp_path / STATE_FILE).exists(), "nothing is remembered as sent"
