@@ -8,6 +8,7 @@ lot named by two exports (or by one export ingested twice) lands on one node.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import quote, unquote
@@ -60,28 +61,55 @@ class NodeRef:
         return make_id(self.kind, *self.parts)
 
 
+# What ``quote(part, safe="")`` leaves as it is. Ids are made and parsed for every
+# record and every edge end on ingest, so the common plain part skips urllib.
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
+def _quote(part: str) -> str:
+    return part if _UNRESERVED.fullmatch(part) else quote(part, safe="")
+
+
 def make_id(kind: NodeKind, *parts: str) -> str:
     prefix, arities = ID_PREFIXES[kind]
     if len(parts) not in arities:
         raise InvalidNodeId(f"{kind} ids take {arities} key parts, got {len(parts)}")
-    if any(part == "" for part in parts):
+    if "" in parts:
         raise InvalidNodeId(f"{kind} id has an empty key part: {parts!r}")
-    return prefix + ":" + "/".join(quote(part, safe="") for part in parts)
+    return prefix + ":" + "/".join(map(_quote, parts))
 
 
 def parse_id(node_id: str) -> NodeRef:
     """Split an id back into kind and key parts; raise InvalidNodeId naming what is wrong."""
     prefix, sep, rest = node_id.partition(":")
     if not sep:
-        raise InvalidNodeId(f"{node_id!r} has no kind prefix (expected e.g. 'batch:alder/A-1')")
+        raise InvalidNodeId(
+            f"{shown(node_id)} has no kind prefix (expected e.g. 'batch:alder/A-1')"
+        )
     kind = KIND_BY_PREFIX.get(prefix)
     if kind is None:
         known = ", ".join(sorted(KIND_BY_PREFIX))
-        raise InvalidNodeId(f"{node_id!r} has unknown kind prefix {prefix!r} (known: {known})")
-    parts = tuple(unquote(part) for part in rest.split("/"))
-    if len(parts) not in ID_PREFIXES[kind][1] or any(part == "" for part in parts):
-        raise InvalidNodeId(f"{node_id!r} does not have the key parts a {kind} id needs")
+        raise InvalidNodeId(
+            f"{shown(node_id)} has unknown kind prefix {shown(prefix)} (known: {known})"
+        )
+    split = rest.split("/")
+    parts = tuple(map(unquote, split) if "%" in rest else split)
+    if len(parts) not in ID_PREFIXES[kind][1] or "" in parts:
+        raise InvalidNodeId(
+            f"{shown(node_id)} does not have the key parts {with_article(kind)} id needs"
+        )
     return NodeRef(kind, parts)
+
+
+def shown(value: str, limit: int = 80) -> str:
+    """A value quoted for an error message, cut short: a message never echoes 10 kB back."""
+    if len(value) <= limit:
+        return repr(value)
+    return repr(value[:limit]) + f"… ({len(value):,} characters)"
+
+
+def with_article(word: str) -> str:
+    return ("an " if word[:1].upper() in "AEIOU" else "a ") + word
 
 
 def kind_of(node_id: str) -> NodeKind:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from graph.ids import NodeKind, parse_id
+from graph.ids import InvalidNodeId, NodeKind, parse_id, shown, with_article
 from graph.model import AgreementStatus, BatchStatus, EdgeKind, OrgKind
 
 
@@ -54,15 +54,18 @@ PRODUCT_OF_BATCH: tuple[tuple[EdgeKind, ...], ...] = (
 
 
 def _org_slug(org_id: str) -> str:
-    ref = parse_id(org_id)
-    if ref.kind is not NodeKind.ORGANIZATION:
-        raise ValueError(f"{org_id!r} is not an organization id (expected e.g. 'org:alder')")
-    return ref.parts[0]
+    return _require_kind(org_id, NodeKind.ORGANIZATION, "org:alder").partition(":")[2]
 
 
 def _require_kind(node_id: str, kind: NodeKind, example: str) -> str:
-    if parse_id(node_id).kind is not kind:
-        raise ValueError(f"{node_id!r} is not a {kind} id (expected e.g. {example!r})")
+    try:
+        matches = parse_id(node_id).kind is kind
+    except InvalidNodeId:
+        matches = False
+    if not matches:
+        raise ValueError(
+            f"{shown(node_id)} is not {with_article(kind)} id (expected e.g. {example!r})"
+        )
     return node_id
 
 

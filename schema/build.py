@@ -19,7 +19,7 @@ from strawberry.federation.schema import FederationAny
 from strawberry.types import ExecutionContext, Info
 
 from schema.context import Limits
-from schema.errors import MaskInternalErrors, bad_input
+from schema.errors import MaskInternalErrors, bad_input, with_code
 from schema.nodes import KIND_OF
 from schema.query import Query
 
@@ -34,6 +34,7 @@ class PartnerHubSchema(strawberry.federation.Schema):
         """Client mistakes are logged at debug level only: a scanner must not flood the
         log. Our own faults are logged whole by MaskInternalErrors, with the request id."""
         for error in errors:
+            with_code(error)  # parse and validation errors reach the client by this path only
             log.debug("GraphQL error for the client: %s", error.message)
 
     def entities_resolver(

@@ -24,6 +24,17 @@ def bad_input(message: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": BAD_USER_INPUT})
 
 
+def with_code(error: GraphQLError) -> GraphQLError:
+    """Parse and validation errors get the codes Apollo clients know (in place)."""
+    if error.original_error is None and not (error.extensions or {}).get("code"):
+        syntax = error.message.startswith("Syntax Error")
+        error.extensions = {
+            **(error.extensions or {}),
+            "code": "GRAPHQL_PARSE_FAILED" if syntax else "GRAPHQL_VALIDATION_FAILED",
+        }
+    return error
+
+
 def is_ours(error: GraphQLError) -> bool:
     """True for an unexpected exception inside execution (not parse, validation or input)."""
     original = error.original_error
@@ -41,7 +52,7 @@ class MaskInternalErrors(SchemaExtension):
         masked = []
         for error in errors:
             if not is_ours(error):
-                masked.append(error)
+                masked.append(with_code(error))
                 continue
             log.error(
                 "internal error in %s (request %s)",

@@ -13,6 +13,7 @@ from typing import Generic, TypeVar
 
 import strawberry
 
+from graph.ids import InvalidNodeId, parse_id, shown
 from graph.store import NodePage
 from schema.context import Limits
 from schema.errors import bad_input
@@ -32,12 +33,15 @@ def decode_cursor(cursor: str | None) -> str | None:
         decoded = urlsafe_b64decode(cursor.encode("ascii")).decode()
     except (binascii.Error, UnicodeError, ValueError):
         decoded = ""
-    if not decoded.startswith(CURSOR_PREFIX):
+    node_id = decoded.removeprefix(CURSOR_PREFIX) if decoded.startswith(CURSOR_PREFIX) else ""
+    try:
+        parse_id(node_id)
+    except InvalidNodeId:
         raise bad_input(
-            f"after: {cursor!r} is not a cursor from this API "
+            f"after: {shown(cursor)} is not a cursor from this API "
             "(pass the endCursor or an edge's cursor of the previous page)"
-        )
-    return decoded.removeprefix(CURSOR_PREFIX)
+        ) from None
+    return node_id
 
 
 def page_size(first: int | None, limits: Limits) -> int:

@@ -12,7 +12,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from graph.ids import InvalidNodeId, NodeKind, parse_id
+from graph.ids import InvalidNodeId, NodeKind, parse_id, shown, with_article
 from graph.lineage import Direction
 from schema.context import context_of
 from schema.errors import bad_input
@@ -46,7 +46,9 @@ def checked_id(value: str, kind: NodeKind | None, argument: str) -> str:
     except InvalidNodeId as error:
         raise bad_input(f"{argument}: {error}") from None
     if kind is not None and ref.kind is not kind:
-        raise bad_input(f"{argument}: {value!r} is a {ref.kind} id, not a {kind} id")
+        raise bad_input(
+            f"{argument}: {shown(value)} is {with_article(ref.kind)} id, not {with_article(kind)} id"
+        )
     return value
 
 
