@@ -114,7 +114,7 @@ async def test_agreements_filter_by_party_and_covered_product(store: GraphStore)
 
 
 def test_a_filter_naming_the_wrong_kind_of_id_says_so() -> None:
-    with pytest.raises(ValueError, match="not an organization id"):
+    with pytest.raises(ValueError, match="is not an Organization id"):
         BatchFilter(vendor="batch:birch/T-1").conditions()
     with pytest.raises(ValueError, match="is not a Product id"):
         BatchFilter(product="nonsense:x").conditions()
