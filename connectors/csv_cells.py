@@ -94,7 +94,10 @@ def converter(
 ) -> Convert:
     """The function reading one present (non-empty) cell as ``field_type``."""
     if isinstance(field_type, ListOf):
-        return _list_of(converter(field_type.item, settings, date_formats=date_formats), split or settings.list_separator)
+        return _list_of(
+            converter(field_type.item, settings, date_formats=date_formats),
+            split or settings.list_separator,
+        )
     if isinstance(field_type, Choice):
         return _choice(field_type, settings.vocabulary(field_type.words))
     if field_type is As.NUMBER:
@@ -128,7 +131,10 @@ def _number(decimal: str, thousands: str) -> Convert:
 
     def read(raw: object) -> float:
         if isinstance(raw, int | float) and not isinstance(raw, bool):
-            value = float(raw)
+            try:
+                value = float(raw)
+            except OverflowError:  # a JSON integer beyond any float
+                raise CellError("expected a number a float can hold, got a larger one") from None
         else:
             text = text_of(raw)
             # Only ASCII digits in the partner's notation: float() alone would also take

@@ -13,8 +13,14 @@ class UnknownConnector(LookupError):
 
 def _all() -> dict[str, type[Connector]]:
     from connectors.canonical import CanonicalJsonLines
+    from connectors.csv_connectors import LimsCsvConnector, MesCsvConnector, QmsCsvConnector
 
-    found: list[type[Connector]] = [CanonicalJsonLines]
+    found: list[type[Connector]] = [
+        CanonicalJsonLines,
+        MesCsvConnector,
+        LimsCsvConnector,
+        QmsCsvConnector,
+    ]
     return {connector.name: connector for connector in found}
 
 

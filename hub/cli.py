@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from auth.principal import LOCAL_OPERATOR
+from connectors.csv_preview import preview
+from connectors.csv_profile import Profile, ProfileError
 from graph.lineage import Direction
 from graph.loading import load
 from graph.model import NodeRecord
@@ -25,8 +27,16 @@ from hub.app import create_app
 from hub.generator import generate_network
 from hub.ingest import IngestPipeline, IngestReport, Submission
 from hub.ledger import IngestionStatus, Ledger
+from hub.profiles import profile_by_path_or_name, with_profile
 from hub.push import PushTarget, push_folder
-from hub.render import counts_table, impact_table, ingest_table, lineage_tree, push_table
+from hub.render import (
+    counts_table,
+    impact_table,
+    ingest_table,
+    lineage_tree,
+    preview_table,
+    push_table,
+)
 from hub.settings import Settings
 from hub.stores import open_graph_store
 from schema.build import build_schema
@@ -36,6 +46,8 @@ app = typer.Typer(
 )
 store_app = typer.Typer(help="Manage the configured graph store (HUB_STORE).", no_args_is_help=True)
 app.add_typer(store_app, name="store")
+profile_app = typer.Typer(help="Partners' CSV mapping profiles.", no_args_is_help=True)
+app.add_typer(profile_app, name="profile")
 console = Console()
 T = TypeVar("T")
 
@@ -150,9 +162,15 @@ def ingest(
     all_or_nothing: Annotated[
         bool, typer.Option(help="Refuse a file if any record is rejected.")
     ] = False,
+    profile: Annotated[
+        str | None, typer.Option(help="CSV mapping profile: a YAML file or a profile's name.")
+    ] = None,
 ) -> None:
     """Ingest export files into HUB_STORE through the ledger (HUB_DATABASE), as the operator."""
     parsed_options = json.loads(options)
+    if profile is not None:
+        chosen = _profile_or_exit(profile, Settings().profiles_dir)
+        parsed_options = with_profile(parsed_options, chosen)
 
     async def run() -> list[IngestReport]:
         settings = Settings()
@@ -216,6 +234,43 @@ def push(
     console.print(push_table(results))
     if any(result.outcome == "failed" for result in results):
         raise typer.Exit(1)
+
+
+@profile_app.command("check")
+def profile_check(
+    profile: Annotated[
+        Path, typer.Argument(help="The profile (YAML).", exists=True, dir_okay=False)
+    ],
+    sample: Annotated[Path, typer.Argument(help="A sample export.", exists=True, dir_okay=False)],
+    connector: Annotated[str, typer.Option(help="mes.csv, lims.csv or qms.csv.")],
+    org: Annotated[str, typer.Option("--as", help="The partner's organization slug.")] = "partner",
+    limit: Annotated[int, typer.Option(help="Mapped records to show.")] = 20,
+) -> None:
+    """Try a CSV mapping profile on a sample file and show the records it maps to."""
+    try:
+        report = preview(profile, sample, connector, org, limit)
+    except (ProfileError, ValueError, OSError) as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    console.print(preview_table(report))
+    for rejection in report.rejections[:50]:
+        console.print(f"[yellow]{rejection}[/yellow]")
+    if report.payload_error is not None:
+        console.print(f"[red]the sample is unreadable: {report.payload_error}[/red]")
+    counts = ", ".join(f"{count:,} {kind}" for kind, count in sorted(report.record_counts.items()))
+    console.print(
+        f"mapped {report.record_total:,} records ({counts}); {len(report.rejections):,} rejected"
+    )
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _profile_or_exit(reference: str, profiles_dir: Path | None) -> Profile:
+    try:
+        return profile_by_path_or_name(reference, profiles_dir)
+    except ProfileError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
 
 
 def _progress() -> Progress:

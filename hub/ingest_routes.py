@@ -1,6 +1,7 @@
 """HTTP routes of the ingest path: push an export, ask what became of it.
 
     POST /ingest/{connector}?org=birch&filename=lot.xml[&all_or_nothing=true][&options={json}]
+                            [&profile=NAME]   (CSV connectors: the partner's mapping profile)
     GET  /ingestions/{id}
 
 The body is the export itself. It is read up to the configured size limit (413
@@ -17,9 +18,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from auth.principal import Scope
+from connectors.csv_profile import ProfileError
 from hub.ingest import IngestError, IngestPipeline, IngestReport, Submission
 from hub.ledger import IngestionStatus, Ledger
 from hub.principals import principal_of
+from hub.profiles import profile_by_name, with_profile
 
 _STATUS_CODES = {
     "unknown_connector": 404,
@@ -60,6 +63,7 @@ async def ingest(request: Request) -> Response:
       - {name: filename, in: query, schema: {type: string}}
       - {name: all_or_nothing, in: query, schema: {type: boolean}, description: "refuse the whole payload if any record is rejected"}
       - {name: options, in: query, schema: {type: string}, description: "connector options as JSON"}
+      - {name: profile, in: query, schema: {type: string}, description: "CSV mapping profile by name (mes.csv, lims.csv, qms.csv)"}
     requestBody: {required: true, content: {"*/*": {schema: {type: string, format: binary}}}}
     responses:
       200: {description: "Applied (status APPLIED, or PARTIAL with every rejected record named)"}
@@ -83,6 +87,11 @@ async def ingest(request: Request) -> Response:
         return problem(
             422, "Bad options", f"query parameter 'options' must be a JSON object: {error}"
         )
+    if profile_name := request.query_params.get("profile"):
+        try:
+            options = with_profile(options, profile_by_name(profile_name, settings.profiles_dir))
+        except ProfileError as error:
+            return problem(422, "Bad profile", str(error))
     try:
         payload = await read_body(request, settings.ingest_max_bytes)
     except BodyTooLarge:

@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.table import Table
 from rich.tree import Tree
 
+from connectors.csv_preview import PreviewReport
 from graph.lineage import Direction, Impact, Lineage
 from graph.model import Batch
 from graph.store import GraphCounts, StoredNode
@@ -110,4 +111,16 @@ def push_table(results: Sequence[PushResult]) -> Table:
             result.status or "",
             result.detail,
         )
+    return table
+
+
+def preview_table(report: PreviewReport) -> Table:
+    table = Table(title=f"{report.sample_path.name} through {report.profile_path.name}")
+    table.add_column("where")
+    table.add_column("kind")
+    table.add_column("id")
+    table.add_column("attributes")
+    for record in report.records:
+        attributes = ", ".join(f"{key}={value}" for key, value in record.properties.items())
+        table.add_row(record.location, record.kind, record.id, attributes)
     return table

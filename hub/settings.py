@@ -33,6 +33,10 @@ class Settings(BaseSettings):
         DEFAULT_DATABASE,
         description="SQL database of the ingest ledger: sqlite:///PATH (PostgreSQL in production).",
     )
+    profiles_dir: Path | None = Field(
+        None,
+        description="Folder of partners' CSV mapping profiles (NAME.yaml), beside the shipped ones.",
+    )
     ingest_max_bytes: int = Field(100 * 2**20, ge=1, description="Largest payload accepted.")
     # Loopback by default: until OAuth lands the API answers as the local operator.
     host: str = "127.0.0.1"
