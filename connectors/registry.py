@@ -12,14 +12,18 @@ class UnknownConnector(LookupError):
 
 
 def _all() -> dict[str, type[Connector]]:
+    from connectors.asm import AsmConnector
     from connectors.canonical import CanonicalJsonLines
     from connectors.csv_connectors import LimsCsvConnector, MesCsvConnector, QmsCsvConnector
+    from connectors.epcis import EpcisConnector
 
     found: list[type[Connector]] = [
         CanonicalJsonLines,
         MesCsvConnector,
         LimsCsvConnector,
         QmsCsvConnector,
+        AsmConnector,
+        EpcisConnector,
     ]
     return {connector.name: connector for connector in found}
 
