@@ -1,0 +1,14 @@
+"""OAuth 2.0 for the hub: the client credentials token endpoint, signing keys, and
+verification of bearer tokens into principals.
+
+Kept import-free on purpose: ``graph`` imports ``auth.principal`` and must not pull
+in authlib, httpx or SQLAlchemy by doing so. The parts, each its own module:
+
+- ``auth.config``: ``AuthConfig``, ``TrustedIssuer``
+- ``auth.store``: ``AuthStore`` (clients, signing keys; ``auth_metadata``)
+- ``auth.service``: ``AuthService``, the object the hub holds
+- ``auth.routes``: ``auth_routes(service)``
+- ``auth.middleware``: ``BearerAuthMiddleware``, ``require_scope``, ``requires_scope``
+- ``auth.verify``: ``TokenVerifier``, ``InvalidToken``
+- ``auth.claims``: the token format
+"""

@@ -1,0 +1,65 @@
+"""The authorization server's HTTP surface, as Starlette routes for the hub to mount:
+
+    POST /oauth/token                          client credentials → access token
+    GET  /.well-known/jwks.json                public keys that verify the tokens
+    GET  /.well-known/oauth-authorization-server   RFC 8414 metadata
+
+None of them needs a bearer token (``auth.middleware.PUBLIC_PATHS`` lists them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from auth.config import AuthConfig
+from auth.server import AUTH_METHODS, GRANT_TYPE
+from auth.service import AuthService
+
+TOKEN_PATH = "/oauth/token"
+JWKS_PATH = "/.well-known/jwks.json"
+METADATA_PATH = "/.well-known/oauth-authorization-server"
+
+
+def authorization_server_metadata(config: AuthConfig) -> dict[str, Any]:
+    return {
+        "issuer": config.issuer,
+        "token_endpoint": config.endpoint(TOKEN_PATH),
+        "jwks_uri": config.endpoint(JWKS_PATH),
+        "grant_types_supported": [GRANT_TYPE],
+        "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "scopes_supported": sorted(config.scopes_supported),
+        "response_types_supported": [],  # no authorization endpoint
+    }
+
+
+def auth_routes(service: AuthService) -> list[Route]:
+    metadata = authorization_server_metadata(service.config)
+
+    async def jwks(request: Request) -> Response:
+        """
+        summary: The JWK Set whose keys verify this hub's access tokens
+        responses:
+          200: {description: "keys: the signing key and any key rotated out but not yet retired"}
+        """
+        # Short caching: a key retired at once (compromise) must leave caches soon.
+        return JSONResponse(
+            await service.store.public_jwks(), headers={"Cache-Control": "public, max-age=60"}
+        )
+
+    async def authorization_server(request: Request) -> Response:
+        """
+        summary: OAuth 2.0 authorization server metadata (RFC 8414)
+        responses:
+          200: {description: "issuer, token_endpoint, jwks_uri, supported grants, methods and scopes"}
+        """
+        return JSONResponse(metadata, headers={"Cache-Control": "public, max-age=3600"})
+
+    return [
+        Route(TOKEN_PATH, service.token_endpoint.respond, methods=["POST"]),
+        Route(JWKS_PATH, jwks, methods=["GET"]),
+        Route(METADATA_PATH, authorization_server, methods=["GET"]),
+    ]
