@@ -1,0 +1,130 @@
+"""Real partner exports pushed over HTTP, end to end: ledger, connector, graph, API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from graph.store import GraphStore
+from hub.app import create_app
+from hub.ledger import Ledger
+from tests.connectors.support import SAMPLES
+from tests.connectors.test_epcis import BIRCH_1_2, PREFIXES, commissioning, document, shipping
+
+
+@pytest.fixture
+async def hub(store: GraphStore, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    ledger = Ledger(f"sqlite+aiosqlite:///{tmp_path / 'ledger.sqlite'}")
+    await ledger.setup()
+    transport = httpx.ASGITransport(app=create_app(store=store, ledger=ledger))
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+        yield client
+    await ledger.close()
+
+
+async def push(
+    hub: httpx.AsyncClient, connector: str, body: bytes, **params: str
+) -> httpx.Response:
+    return await hub.post(f"/ingest/{connector}", params=params, content=body)
+
+
+async def test_the_lims_sample_lands_through_its_profile(hub: httpx.AsyncClient) -> None:
+    sample = SAMPLES / "lims" / "SampleResults2022-06-28_142558.csv"
+    response = await push(
+        hub, "lims.csv", sample.read_bytes(), org="cdmo-b", profile="novabio_flex2"
+    )
+    report = response.json()
+
+    assert response.status_code == 200, report
+    assert (report["status"], report["applied"], report["rejected"]) == ("APPLIED", 14, 0)
+    data = (
+        await hub.post(
+            "/graphql",
+            json={
+                "query": '{ batch(id: "batch:cdmo-b/BATCH_123") { results { test value unit sources { ingestionId location } } } }'
+            },
+        )
+    ).json()["data"]
+    results = {result["test"]: result for result in data["batch"]["results"]}
+    assert results["pH"]["value"] == pytest.approx(7.4)
+    assert results["pH"]["sources"] == [
+        {"ingestionId": report["ingestion_id"], "location": "line 2"}
+    ]
+
+
+@pytest.mark.parametrize(
+    "sample",
+    [
+        "asm/benchling_empower/example_01.json",
+        "asm/novabio_flex2/SampleResults2022-06-28_142558.json",
+        "asm/roche_cedex_bioht/roche_cedex_bioht_example04.json",
+    ],
+)
+async def test_allotrope_samples_land(hub: httpx.AsyncClient, sample: str) -> None:
+    response = await push(hub, "eln.asm", (SAMPLES / sample).read_bytes(), org="elm")
+    report = response.json()
+    assert response.status_code == 200, report
+    assert report["status"] == "APPLIED" and report["applied"] > 5
+
+
+async def test_an_eln_crate_is_refused_as_not_allotrope_with_its_location(
+    hub: httpx.AsyncClient,
+) -> None:
+    response = await push(
+        hub, "eln.asm", (SAMPLES / "eln" / "elabftw-ro-crate-metadata.json").read_bytes(), org="elm"
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["location"] == "/@graph"
+
+
+@pytest.mark.parametrize("sample", sorted(path.name for path in (SAMPLES / "epcis").iterdir()))
+async def test_epcis_samples_are_kept_and_read(hub: httpx.AsyncClient, sample: str) -> None:
+    response = await push(
+        hub, "supply.epcis", (SAMPLES / "epcis" / sample).read_bytes(), org="birch"
+    )
+    report = response.json()
+    assert response.status_code == 200, report
+    assert report["status"] in ("APPLIED", "PARTIAL")
+    assert all(rejection["location"] for rejection in report["rejections"])
+
+
+async def test_two_partners_pushes_join_into_one_cross_vendor_lineage(
+    hub: httpx.AsyncClient,
+) -> None:
+    options = json.dumps({"company_prefixes": PREFIXES})
+    alder = await push(
+        hub, "supply.epcis", document(commissioning(), shipping()), org="alder", options=options
+    )
+    birch = await push(hub, "supply.epcis", BIRCH_1_2, org="birch", options=options)
+    mes = await push(
+        hub,
+        "canonical.jsonl",
+        b'{"node": "Batch", "maker": "birch", "number": "T-200"}\n'
+        b'{"edge": "CONSUMED", "source": "batch:birch/T-200", "target": "batch:birch/A-2207"}\n',
+        org="birch",
+    )
+    assert [r.status_code for r in (alder, birch, mes)] == [200, 200, 200]
+
+    answer = (
+        await hub.post(
+            "/graphql",
+            json={
+                "query": '{ lineage(batchId: "batch:birch/T-200") { nodes { id depth } edges { from to kind } } }'
+            },
+        )
+    ).json()
+    lineage = answer["data"]["lineage"]
+    assert {(node["id"], node["depth"]) for node in lineage["nodes"]} == {
+        ("batch:birch/T-200", 0),
+        ("batch:birch/A-2207", 1),
+        ("batch:alder/A-2207", 2),
+    }
+    assert {
+        "from": "batch:birch/A-2207",
+        "to": "batch:alder/A-2207",
+        "kind": "SAME_LOT",
+    } in lineage["edges"]
