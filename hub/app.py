@@ -14,13 +14,27 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
+from starlette.authentication import AuthCredentials, UnauthenticatedUser
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.schemas import SchemaGenerator
+from starlette.types import Receive, Send
+from starlette.types import Scope as AsgiScope
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from auth.middleware import (
+    AUTH_EXCEPTION_HANDLERS,
+    PUBLIC_PATHS,
+    BearerAuthMiddleware,
+    InsufficientScope,
+    require_scope,
+)
+from auth.principal import Principal, Scope
+from auth.routes import auth_routes
+from auth.service import AuthService
+from auth.store import AuthStore
 from graph.store import GraphStore, StoreUnavailable
 from hub.ingest import IngestPipeline
 from hub.ingest_routes import ROUTES as INGEST_ROUTES
@@ -31,7 +45,6 @@ from hub.observability import (
     RequestIdMiddleware,
     request_id_of,
 )
-from hub.principals import principal_of
 from hub.settings import Settings
 from hub.stores import open_graph_store
 from schema.build import build_schema
@@ -48,17 +61,44 @@ OPENAPI = SchemaGenerator(
 )
 
 
+class BearerAuthExceptIdePage(BearerAuthMiddleware):
+    """GraphiQL's page is served without a token: it holds no data, and every query it
+    then sends carries the token the user puts in its headers pane."""
+
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
+        if _is_ide_page(scope):
+            scope["user"], scope["auth"] = UnauthenticatedUser(), AuthCredentials()
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
+def _is_ide_page(scope: AsgiScope) -> bool:
+    if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != "/graphql":
+        return False
+    if b"query=" in scope.get("query_string", b""):
+        return False  # a query sent by GET is a query, whatever it accepts
+    return b"text/html" in dict(scope.get("headers", [])).get(b"accept", b"")
+
+
 class GraphQLApp(GraphQL[RequestContext, None]):
     def __init__(self, limits: Limits) -> None:
         super().__init__(build_schema(limits), graphql_ide="graphiql")
         self.limits = limits
+
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
+        if _is_ide_page(scope):  # no context, no principal: the page holds no data
+            response = await self.render_graphql_ide(Request(scope, receive))
+            await response(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
         return RequestContext(
             store=request.app.state.store,
-            principal=principal_of(request),
+            principal=_reader(request),
             request_id=request_id_of(request.scope),
             limits=self.limits,
             request=request,
@@ -66,18 +106,33 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         )
 
 
+def _reader(request: Request | WebSocket) -> Principal:
+    principal = require_scope(request, Scope.GRAPH_READ)
+    # Until visibility is enforced inside the stores, only the operator reads the
+    # graph: a partner's token could otherwise see other partners' data.
+    if not principal.has(Scope.ADMIN):
+        raise InsufficientScope(Scope.ADMIN)
+    return principal
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     store: GraphStore | None = None,
     ledger: Ledger | None = None,
+    auth: AuthService | None = None,
 ) -> Starlette:
-    """The hub's ASGI app. A ``store`` or ``ledger`` given is used as it is and left for
-    the caller to close; otherwise the app opens them from settings on start-up and
-    closes them on exit."""
+    """The hub's ASGI app. A ``store``, ``ledger`` or ``auth`` given is used as it is and
+    left for the caller to set up and close; the others are opened from settings on
+    start-up and closed on exit. The auth tables live in the ledger's database."""
     settings = settings or Settings()
     registry = CollectorRegistry()
     metrics = HttpMetrics(registry, METRIC_ROUTES)
+    given_ledger, given_auth = ledger, auth
+    ledger = ledger or Ledger(settings.database_url())
+    auth = auth or AuthService(
+        settings.auth_config(), AuthStore(ledger.engine, settings.auth_config())
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -85,11 +140,13 @@ def create_app(
             if store is None:
                 app.state.store = open_graph_store(settings)
                 opened.push_async_callback(app.state.store.close)
-            if ledger is None:
-                app.state.ledger = Ledger(settings.database_url())
-                opened.push_async_callback(app.state.ledger.close)
+                app.state.ingest = IngestPipeline(app.state.ledger, app.state.store)
+            if given_ledger is None:
                 await app.state.ledger.setup()
-            app.state.ingest = IngestPipeline(app.state.ledger, app.state.store)
+                opened.push_async_callback(app.state.ledger.close)
+            if given_auth is None:
+                await app.state.auth.setup()
+                opened.push_async_callback(app.state.auth.close)
             yield
 
     async def healthz(request: Request) -> Response:
@@ -118,16 +175,21 @@ def create_app(
             Route("/metrics", metrics_endpoint),
             Route("/openapi.json", openapi, include_in_schema=False),
             *INGEST_ROUTES,
+            *auth_routes(auth),
         ],
         lifespan=lifespan,
+        exception_handlers=AUTH_EXCEPTION_HANDLERS,
     )
     app.state.settings = settings
+    app.state.ledger = ledger
+    app.state.auth = auth
     if store is not None:
         app.state.store = store
-    if ledger is not None:
-        app.state.ledger = ledger
-    if store is not None and ledger is not None:
         app.state.ingest = IngestPipeline(ledger, store)
+    public = PUBLIC_PATHS | ({"/metrics"} if settings.metrics_public else set())
+    # Innermost first: tokens are checked inside the request id and metrics layers, so
+    # refused requests are counted and carry an id too.
+    app.add_middleware(BearerAuthExceptIdePage, verifier=auth.verifier, public_paths=public)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from auth.principal import LOCAL_OPERATOR
+from auth.service import AuthService
+from auth.store import IssuedClient
 from connectors.csv_preview import preview
 from connectors.csv_profile import Profile, ProfileError
 from graph.lineage import Direction
@@ -30,6 +32,7 @@ from hub.ledger import IngestionStatus, Ledger
 from hub.profiles import profile_by_path_or_name, with_profile
 from hub.push import PushTarget, push_folder
 from hub.render import (
+    clients_table,
     counts_table,
     impact_table,
     ingest_table,
@@ -46,6 +49,10 @@ app = typer.Typer(
 )
 store_app = typer.Typer(help="Manage the configured graph store (HUB_STORE).", no_args_is_help=True)
 app.add_typer(store_app, name="store")
+clients_app = typer.Typer(help="OAuth clients of partners and tools.", no_args_is_help=True)
+app.add_typer(clients_app, name="clients")
+keys_app = typer.Typer(help="The hub's token signing keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 profile_app = typer.Typer(help="Partners' CSV mapping profiles.", no_args_is_help=True)
 app.add_typer(profile_app, name="profile")
 console = Console()
@@ -225,11 +232,26 @@ def push(
     ],
     hub: Annotated[str, typer.Option(help="The hub's base URL, e.g. https://hub.example.com")],
     connector: Annotated[str, typer.Option(help="Connector name, e.g. lims.animl.")],
-    org: Annotated[str, typer.Option("--as", help="Your organization's slug.")],
+    client_id: Annotated[
+        str, typer.Option(envvar="PARTNERHUB_CLIENT_ID", help="Your OAuth client id.")
+    ],
+    client_secret: Annotated[
+        str,
+        typer.Option(
+            envvar="PARTNERHUB_CLIENT_SECRET",
+            help="Your OAuth client secret (better in the environment than on the command line).",
+        ),
+    ],
     options: Annotated[str, typer.Option(help="Connector options as a JSON object.")] = "{}",
 ) -> None:
     """Send the folder's new files to a hub, each once (remembered in the folder)."""
-    target = PushTarget(hub=hub, connector=connector, org=org, options=json.loads(options))
+    target = PushTarget(
+        hub=hub,
+        connector=connector,
+        client_id=client_id,
+        client_secret=client_secret,
+        options=json.loads(options),
+    )
     results = push_folder(folder, target)
     console.print(push_table(results))
     if any(result.outcome == "failed" for result in results):
@@ -271,6 +293,70 @@ def _profile_or_exit(reference: str, profiles_dir: Path | None) -> Profile:
     except ProfileError as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from None
+
+
+def _with_auth(work: Callable[[AuthService], Awaitable[T]]) -> T:
+    async def run() -> T:
+        settings = Settings()
+        service = AuthService.from_url(settings.database_url(), settings.auth_config())
+        try:
+            await service.setup()
+            return await work(service)
+        finally:
+            await service.close()
+
+    return asyncio.run(run())
+
+
+@clients_app.command("add")
+def clients_add(
+    org: Annotated[str, typer.Option(help="The organization's slug, e.g. birch.")],
+    scopes: Annotated[
+        str, typer.Option(help="Comma-separated: graph:read, ingest:write, admin.")
+    ] = "graph:read",
+    kind: Annotated[str | None, typer.Option(help="SPONSOR, CMO, CDMO, TESTING_LAB, ...")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")] = False,
+) -> None:
+    """Register a client; its secret is printed once and never stored in clear."""
+
+    async def work(service: AuthService) -> IssuedClient:
+        granted = [scope.strip() for scope in scopes.split(",") if scope.strip()]
+        return await service.store.add_client(org, granted, org_kind=kind)
+
+    try:
+        issued = _with_auth(work)
+    except ValueError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    client = issued.client
+    if as_json:
+        typer.echo(json.dumps({"client_id": client.client_id, "client_secret": issued.secret}))
+        return
+    console.print(f"client id:     {client.client_id}\nclient secret: {issued.secret}")
+    console.print("[yellow]The secret is shown this once; the hub keeps only its hash.[/yellow]")
+
+
+@clients_app.command("list")
+def clients_list() -> None:
+    """Every client: its organization, scopes, and whether it is revoked."""
+    clients = _with_auth(lambda service: service.store.list_clients())
+    console.print(clients_table(clients))
+
+
+@clients_app.command("revoke")
+def clients_revoke(client_id: Annotated[str, typer.Argument()]) -> None:
+    """Revoke a client: its tokens stop working (within seconds on other replicas)."""
+    if not _with_auth(lambda service: service.revoke_client(client_id)):
+        console.print(f"[red]no active client {client_id!r}[/red]")
+        raise typer.Exit(1)
+    console.print(f"revoked {client_id}")
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Sign new tokens with a new key; the old key verifies until its tokens expire."""
+    key = _with_auth(lambda service: service.rotate_signing_key())
+    console.print(f"new signing key {key.kid}")
 
 
 def _progress() -> Progress:

@@ -20,15 +20,17 @@ import io
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
-from connectors.base import Connector, ParseContext, PayloadError
+from connectors.base import Connector, Outcome, ParseContext, PayloadError
 from connectors.registry import UnknownConnector, connector_named
 from graph.intake import RecordRejection
 from graph.loading import DEFAULT_CHUNK
 from graph.model import Record
 from graph.store import GraphStore, StoreUnavailable
 from hub.ledger import IngestionStatus, Ledger
+from hub.ownership import owned_by
 
 log = logging.getLogger("partnerhub.ingest")
 
@@ -72,6 +74,7 @@ class Submission:
     media_type: str = ""
     options: dict[str, Any] = field(default_factory=dict)
     all_or_nothing: bool = False
+    owner_only: bool = False  # refuse records about what another organization owns
 
 
 class IngestPipeline:
@@ -118,15 +121,16 @@ class IngestPipeline:
             report.ingestion_id, connector.name, submission.org, submission.filename
         )
 
+        outcomes = partial(_outcomes, connector, submission, context)
         try:
-            await asyncio.to_thread(_survey, connector, submission.payload, context, report)
+            await asyncio.to_thread(_survey, outcomes(), report)
         except PayloadError as error:
             return _refuse(report, IngestError("unreadable", error.location, error.message))
         if report.rejected and submission.all_or_nothing:
             report.status = IngestionStatus.REJECTED
             return None
 
-        chunks = _good_chunks(connector, submission.payload, context, self.chunk_size)
+        chunks = _good_chunks(outcomes(), self.chunk_size)
         try:
             while chunk := await asyncio.to_thread(next, chunks, None):
                 await self.store.upsert(chunk)
@@ -145,10 +149,16 @@ def _refuse(report: IngestReport, error: IngestError) -> None:
     report.error = error
 
 
-def _survey(
-    connector: Connector, payload: bytes, context: ParseContext, report: IngestReport
-) -> None:
-    for outcome in connector.parse(io.BytesIO(payload), context):
+def _outcomes(
+    connector: Connector, submission: Submission, context: ParseContext
+) -> Iterator[Outcome]:
+    """What the connector makes of the payload, with ownership enforced if asked."""
+    outcomes = connector.parse(io.BytesIO(submission.payload), context)
+    return owned_by(outcomes, submission.org) if submission.owner_only else outcomes
+
+
+def _survey(outcomes: Iterator[Outcome], report: IngestReport) -> None:
+    for outcome in outcomes:
         if isinstance(outcome, RecordRejection):
             report.rejected += 1
             if len(report.rejections) < MAX_REPORTED_REJECTIONS:
@@ -157,11 +167,9 @@ def _survey(
             report.records += 1
 
 
-def _good_chunks(
-    connector: Connector, payload: bytes, context: ParseContext, size: int
-) -> Iterator[list[Record]]:
+def _good_chunks(outcomes: Iterator[Outcome], size: int) -> Iterator[list[Record]]:
     chunk: list[Record] = []
-    for outcome in connector.parse(io.BytesIO(payload), context):
+    for outcome in outcomes:
         if isinstance(outcome, RecordRejection):
             continue
         chunk.append(outcome)

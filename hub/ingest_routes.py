@@ -21,7 +21,7 @@ from auth.principal import Scope
 from connectors.csv_profile import ProfileError
 from hub.ingest import IngestError, IngestPipeline, IngestReport, Submission
 from hub.ledger import IngestionStatus, Ledger
-from hub.principals import principal_of
+from hub.principals import principal_with
 from hub.profiles import profile_by_name, with_profile
 
 _STATUS_CODES = {
@@ -59,7 +59,7 @@ async def ingest(request: Request) -> Response:
     summary: Push one export for a connector to read
     parameters:
       - {name: connector, in: path, required: true, schema: {type: string}, description: "e.g. mes.b2mml"}
-      - {name: org, in: query, required: true, schema: {type: string}, description: "slug of the organization whose records these are"}
+      - {name: org, in: query, schema: {type: string}, description: "whose records these are: the token's organization (only the operator may name another)"}
       - {name: filename, in: query, schema: {type: string}}
       - {name: all_or_nothing, in: query, schema: {type: boolean}, description: "refuse the whole payload if any record is rejected"}
       - {name: options, in: query, schema: {type: string}, description: "connector options as JSON"}
@@ -67,18 +67,21 @@ async def ingest(request: Request) -> Response:
     requestBody: {required: true, content: {"*/*": {schema: {type: string, format: binary}}}}
     responses:
       200: {description: "Applied (status APPLIED, or PARTIAL with every rejected record named)"}
+      401: {description: "No valid bearer token"}
+      403: {description: "The token lacks ingest:write, or names another organization"}
       404: {description: "No such connector (the payload is still kept in the ledger)"}
       413: {description: "Body over the size limit (not stored)"}
       422: {description: "Unreadable payload or bad options: the report names where"}
       503: {description: "Graph store unavailable: the payload is kept, apply it later"}
     """
     settings = request.app.state.settings
-    principal = principal_of(request)
-    if not principal.has(Scope.INGEST_WRITE):
-        return problem(403, "Forbidden", "this client may not push data (needs ingest:write)")
-    org = request.query_params.get("org", "")
+    principal = principal_with(request, Scope.INGEST_WRITE)
+    operator = principal.has(Scope.ADMIN)
+    org = request.query_params.get("org", "" if operator else principal.org_id)
     if not org:
         return problem(422, "Missing org", "query parameter 'org' names whose records these are")
+    if not operator and org != principal.org_id:
+        return problem(403, "Forbidden", f"this client pushes for {principal.org_id!r} only")
     try:
         options = json.loads(request.query_params.get("options") or "{}")
         if not isinstance(options, dict):
@@ -111,6 +114,8 @@ async def ingest(request: Request) -> Response:
             options=options,
             all_or_nothing=request.query_params.get("all_or_nothing", "").lower()
             in ("1", "true", "yes"),
+            # A partner asserts facts about what it owns only; the operator may load anything.
+            owner_only=not operator,
         )
     )
     return JSONResponse(report.to_json(), status_code=status_code(report))

@@ -1,12 +1,13 @@
-"""Who is asking, for every route. Until OAuth lands every request is the local
-operator, which is why the hub binds to loopback by default."""
+"""Who is asking: the principal the bearer middleware verified for this request."""
 
 from __future__ import annotations
 
 from starlette.requests import HTTPConnection
 
-from auth.principal import LOCAL_OPERATOR, Principal
+from auth.middleware import require_scope
+from auth.principal import Principal, Scope
 
 
-def principal_of(connection: HTTPConnection) -> Principal:
-    return LOCAL_OPERATOR
+def principal_with(connection: HTTPConnection, scope: Scope) -> Principal:
+    """The request's principal, which must hold ``scope`` (401/403 otherwise)."""
+    return require_scope(connection, scope)

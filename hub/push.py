@@ -1,6 +1,7 @@
 """The partner-side push agent: send a folder's new export files to a hub, once each.
 
-What was sent is remembered in ``.partnerhub-push.json`` inside the folder, keyed by
+The agent authenticates as an OAuth client of the hub (client credentials) and pushes
+for its own organization, the one its client was registered for. What was sent is remembered in ``.partnerhub-push.json`` inside the folder, keyed by
 the file's SHA-256, so a renamed or re-exported identical file is not sent again and
 an edited file is. The state is rewritten atomically after every accepted file, so a
 crash mid-run never forgets a delivery. Network errors and 5xx answers are retried
@@ -18,7 +19,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,10 +40,39 @@ class PushResult:
 
 @dataclass(frozen=True, slots=True)
 class PushTarget:
-    hub: str  # base URL, e.g. http://127.0.0.1:8000
+    hub: str  # base URL, e.g. https://hub.example.com
     connector: str
-    org: str
+    client_id: str
+    client_secret: str = field(repr=False)
     options: dict[str, Any] | None = None
+
+
+class Credentials:
+    """An access token from the hub's token endpoint (client credentials), fetched when
+    first needed and again when the hub says it expired."""
+
+    def __init__(self, http: httpx.Client, target: PushTarget) -> None:
+        self.http = http
+        self.target = target
+        self._token: str | None = None
+
+    def header(self, *, renew: bool = False) -> dict[str, str]:
+        if self._token is None or renew:
+            answer = self.http.post(
+                f"{self.target.hub.rstrip('/')}/oauth/token",
+                data={"grant_type": "client_credentials", "scope": "ingest:write"},
+                auth=(self.target.client_id, self.target.client_secret),
+            )
+            if answer.status_code != 200:
+                raise PushRefused(
+                    f"the hub refused this client's credentials (HTTP {answer.status_code})"
+                )
+            self._token = str(answer.json()["access_token"])
+        return {"authorization": f"Bearer {self._token}"}
+
+
+class PushRefused(Exception):
+    """The hub will not take files from this client; retrying would not help."""
 
 
 def files_to_consider(folder: Path) -> Iterator[Path]:
@@ -77,6 +107,7 @@ def push_folder(
     state = load_state(folder)
     results = []
     http = client or httpx.Client(timeout=120)
+    credentials = Credentials(http, target)
     try:
         for path in files_to_consider(folder):
             payload = path.read_bytes()
@@ -84,7 +115,7 @@ def push_folder(
             if digest in state:
                 results.append(PushResult(path, "already sent", state[digest]["ingestion_id"]))
                 continue
-            result = _send(http, target, path, payload, attempts, first_delay, sleep)
+            result = _send(http, credentials, path, payload, attempts, first_delay, sleep)
             if result.outcome == "sent":
                 state[digest] = {
                     "file": path.name,
@@ -102,14 +133,15 @@ def push_folder(
 
 def _send(
     http: httpx.Client,
-    target: PushTarget,
+    credentials: Credentials,
     path: Path,
     payload: bytes,
     attempts: int,
     first_delay: float,
     sleep: Callable[[float], None],
 ) -> PushResult:
-    params = {"org": target.org, "filename": path.name}
+    target = credentials.target
+    params = {"filename": path.name}
     if target.options:
         params["options"] = json.dumps(target.options)
     url = f"{target.hub.rstrip('/')}/ingest/{target.connector}"
@@ -118,10 +150,15 @@ def _send(
         if attempt:
             sleep(first_delay * 2 ** (attempt - 1))
         try:
-            response = http.post(url, params=params, content=payload)
+            response = http.post(url, params=params, content=payload, headers=credentials.header())
+            if response.status_code == 401:  # expired: one new token, then this attempt again
+                renewed = credentials.header(renew=True)
+                response = http.post(url, params=params, content=payload, headers=renewed)
         except httpx.TransportError as error:
             detail = f"{type(error).__name__}: {error}"
             continue
+        except PushRefused as refused:
+            return PushResult(path, "failed", detail=str(refused))
         if response.status_code >= 500:
             detail = f"HTTP {response.status_code}"
             continue

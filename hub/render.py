@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.table import Table
 from rich.tree import Tree
 
+from auth.store import OAuthClient
 from connectors.csv_preview import PreviewReport
 from graph.lineage import Direction, Impact, Lineage
 from graph.model import Batch
@@ -123,4 +124,20 @@ def preview_table(report: PreviewReport) -> Table:
     for record in report.records:
         attributes = ", ".join(f"{key}={value}" for key, value in record.properties.items())
         table.add_row(record.location, record.kind, record.id, attributes)
+    return table
+
+
+def clients_table(clients: Sequence[OAuthClient]) -> Table:
+    table = Table(title="OAuth clients")
+    for column in ("client id", "organization", "kind", "scopes", "created", "revoked"):
+        table.add_column(column, overflow="fold")
+    for client in clients:
+        table.add_row(
+            client.client_id,
+            client.org_id,
+            client.org_kind or "",
+            " ".join(sorted(client.scopes)),
+            f"{client.created_at:%Y-%m-%d %H:%M}",
+            f"{client.revoked_at:%Y-%m-%d %H:%M}" if client.revoked_at else "",
+        )
     return table

@@ -6,16 +6,30 @@ below. A malformed value fails start-up with the variable's name.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from auth.config import AuthConfig, TrustedIssuer
 from graph.lineage import MAX_LINEAGE_DEPTH
 from schema.context import Limits
 
 DEFAULT_STORE = "sqlite:///var/partnerhub.sqlite"
 DEFAULT_DATABASE = "sqlite:///var/partnerhub-ledger.sqlite"
+
+
+class TrustedIssuerSettings(BaseModel):
+    """One external identity provider (HUB_AUTH_TRUSTED_ISSUERS is a JSON list of these)."""
+
+    issuer: str
+    jwks_url: str
+    audience: str
+    org_claim: str
+    scope_claim: str = "scope"
+    org_kind_claim: str | None = None
+    allowed_orgs: list[str] | None = None
 
 
 class Settings(BaseSettings):
@@ -42,6 +56,17 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
 
+    auth_issuer: str | None = Field(
+        None,
+        description="This hub's OAuth issuer URL (https; default http://HOST:PORT on loopback).",
+    )
+    auth_audience: str = "partnerhub"
+    auth_token_minutes: int = Field(15, ge=1, le=24 * 60)
+    auth_trusted_issuers: list[TrustedIssuerSettings] = Field(
+        default_factory=list, description="External identity providers whose tokens count."
+    )
+    metrics_public: bool = Field(False, description="Serve /metrics without a token.")
+
     graphql_max_query_depth: int = Field(12, ge=1)
     graphql_max_aliases: int = Field(30, ge=0)
     graphql_max_tokens: int = Field(5_000, ge=100)
@@ -56,6 +81,27 @@ class Settings(BaseSettings):
             max_page_size=self.graphql_max_page_size,
             default_page_size=min(50, self.graphql_max_page_size),
             max_lineage_depth=self.graphql_max_lineage_depth,
+        )
+
+    def auth_config(self) -> AuthConfig:
+        return AuthConfig(
+            issuer=self.auth_issuer or f"http://{self.host}:{self.port}",
+            audience=self.auth_audience,
+            access_token_lifetime=timedelta(minutes=self.auth_token_minutes),
+            trusted_issuers=tuple(
+                TrustedIssuer(
+                    issuer=trusted.issuer,
+                    jwks_url=trusted.jwks_url,
+                    audience=trusted.audience,
+                    org_claim=trusted.org_claim,
+                    scope_claim=trusted.scope_claim,
+                    org_kind_claim=trusted.org_kind_claim,
+                    allowed_orgs=frozenset(trusted.allowed_orgs)
+                    if trusted.allowed_orgs is not None
+                    else None,
+                )
+                for trusted in self.auth_trusted_issuers
+            ),
         )
 
     def database_url(self) -> str:

@@ -13,11 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from auth.service import AuthService
 from deploy.neo4j.launcher import Neo4jDevServer, free_port
 from graph.neo4j_store import Neo4jGraphStore
 from graph.sql_store import SqlGraphStore
 from graph.store import GraphStore
 from hub.demo_story import demo_records
+from tests.tokens import TEST_AUTH, TokenSource
 
 STORE_KINDS = ("sqlite", "neo4j")
 
@@ -54,6 +56,16 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         yield opened
     finally:
         await opened.close()
+
+
+@pytest.fixture(scope="session")
+async def tokens(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[TokenSource]:
+    """One authorization server for the run; apps under test verify its tokens."""
+    database = tmp_path_factory.mktemp("auth") / "auth.sqlite"
+    service = AuthService.from_url(f"sqlite+aiosqlite:///{database}", TEST_AUTH)
+    await service.setup()
+    yield TokenSource(service)
+    await service.close()
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +11,9 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import httpx
 
 from deploy.neo4j.launcher import free_port
 from graph.neo4j_store import Neo4jGraphStore
@@ -25,10 +29,58 @@ def store_url(store: GraphStore) -> str:
     return store.uri
 
 
+@dataclass(frozen=True)
+class ServedHub:
+    url: str  # base URL, ending in /
+    client_id: str  # a client of the given org and scopes
+    client_secret: str = field(repr=False)
+    headers: dict[str, str] = field(repr=False, default_factory=dict)  # its bearer token
+
+
+def register_client(env: dict[str, str], org: str, scopes: str) -> tuple[str, str]:
+    """``partnerhub clients add`` against the hub's database."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hub.cli",
+            "clients",
+            "add",
+            "--org",
+            org,
+            "--scopes",
+            scopes,
+            "--json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    issued = json.loads(done.stdout)
+    return issued["client_id"], issued["client_secret"]
+
+
+def fetch_token(url: str, client_id: str, client_secret: str) -> str:
+    answer = httpx.post(
+        url + "oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(client_id, client_secret),
+    )
+    answer.raise_for_status()
+    return str(answer.json()["access_token"])
+
+
 @contextmanager
-def served_hub(hub_store: str, timeout: float = 60.0) -> Iterator[str]:
+def served_hub(
+    hub_store: str,
+    timeout: float = 60.0,
+    *,
+    org: str = "operator",
+    scopes: str = "admin,graph:read,ingest:write",
+) -> Iterator[ServedHub]:
     """``partnerhub serve`` on a free loopback port, with a ledger of its own in a
-    temporary folder; yields its base URL."""
+    temporary folder and one registered client (an operator unless told otherwise)."""
     port = free_port()
     ledger_folder = tempfile.TemporaryDirectory(prefix="partnerhub-ledger-")
     env = {
@@ -38,6 +90,7 @@ def served_hub(hub_store: str, timeout: float = 60.0) -> Iterator[str]:
         "HUB_PORT": str(port),
         "HUB_LOG_LEVEL": "WARNING",
     }
+    client_id, client_secret = register_client(env, org, scopes)
     child = subprocess.Popen(
         [sys.executable, "-m", "hub.cli", "serve"],
         env=env,
@@ -58,7 +111,8 @@ def served_hub(hub_store: str, timeout: float = 60.0) -> Iterator[str]:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"partnerhub serve did not answer on {base}") from None
                 time.sleep(0.2)
-        yield base
+        token = fetch_token(base, client_id, client_secret)
+        yield ServedHub(base, client_id, client_secret, {"authorization": f"Bearer {token}"})
     finally:
         child.terminate()
         child.wait(timeout=15)

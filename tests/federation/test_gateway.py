@@ -9,7 +9,9 @@ answers queries that need both subgraphs.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,17 +29,31 @@ from tests.federation.harness import (
 from tests.served import served_hub, store_url
 
 
+@dataclass(frozen=True)
+class Gateway:
+    url: str
+    headers: dict[str, str]  # the operator's bearer token, forwarded to the subgraphs
+
+    def query(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        return post_graphql(self.url, query, variables, headers=self.headers)
+
+
 @pytest.fixture
-def gateway(demo_store: GraphStore, tmp_path: Path) -> Iterator[str]:
-    """A gateway over the hub (serving the demo story) and the ERP subgraph; its URL."""
+def gateway(demo_store: GraphStore, tmp_path: Path) -> Iterator[Gateway]:
+    """A gateway over the hub (serving the demo story) and the ERP subgraph."""
     npm_ready()
     with served_hub(store_url(demo_store)) as hub:
         erp, erp_url = start_node_script("erp_subgraph.mjs", "0")
         try:
-            hub_graphql = hub + "graphql"
+            hub_graphql = hub.url + "graphql"
+            hub_sdl = post_graphql(hub_graphql, "{ _service { sdl } }", headers=hub.headers)
             supergraph = compose(
                 [
-                    {"name": "partnerhub", "url": hub_graphql, "sdl": subgraph_sdl(hub_graphql)},
+                    {
+                        "name": "partnerhub",
+                        "url": hub_graphql,
+                        "sdl": hub_sdl["data"]["_service"]["sdl"],
+                    },
                     {"name": "erp", "url": erp_url, "sdl": subgraph_sdl(erp_url)},
                 ]
             )  # raises CompositionFailed on any error or hint
@@ -45,16 +61,15 @@ def gateway(demo_store: GraphStore, tmp_path: Path) -> Iterator[str]:
             supergraph_file.write_text(supergraph)
             router, router_url = start_node_script("gateway.mjs", str(supergraph_file), "0")
             try:
-                yield router_url
+                yield Gateway(router_url, hub.headers)
             finally:
                 stop(router)
         finally:
             stop(erp)
 
 
-def test_a_query_joins_hub_lineage_with_erp_orders(gateway: str) -> None:
-    answer = post_graphql(
-        gateway,
+def test_a_query_joins_hub_lineage_with_erp_orders(gateway: Gateway) -> None:
+    answer = gateway.query(
         """query ($id: ID!) {
              batch(id: $id) { number vendor { name } erpOrder { orderNumber costCenter currency } }
              lineage(batchId: $id, maxDepth: 10) {
@@ -78,9 +93,8 @@ def test_a_query_joins_hub_lineage_with_erp_orders(gateway: str) -> None:
         assert node["batch"]["erpOrder"]["unitCost"] == pytest.approx(order["unitCost"])
 
 
-def test_entities_resolve_in_one_page_through_the_gateway(gateway: str) -> None:
-    answer = post_graphql(
-        gateway,
+def test_entities_resolve_in_one_page_through_the_gateway(gateway: Gateway) -> None:
+    answer = gateway.query(
         """{ batches(first: 20, filter: {vendor: "org:birch"}) {
                nodes { id number erpOrder { orderNumber } } } }""",
     )
@@ -91,8 +105,15 @@ def test_entities_resolve_in_one_page_through_the_gateway(gateway: str) -> None:
     assert all(node["erpOrder"]["orderNumber"] == f"PO-{node['number']}" for node in nodes)
 
 
-def test_hub_errors_pass_through_the_gateway_unmasked_for_bad_input(gateway: str) -> None:
-    answer = post_graphql(gateway, '{ batch(id: "not-an-id") { number } }')
+def test_hub_errors_pass_through_the_gateway_unmasked_for_bad_input(gateway: Gateway) -> None:
+    answer = gateway.query('{ batch(id: "not-an-id") { number } }')
 
     assert answer["data"]["batch"] is None
     assert "has no kind prefix" in answer["errors"][0]["message"]
+
+
+def test_the_gateway_passes_the_callers_token_on_and_the_hub_checks_it(gateway: Gateway) -> None:
+    answer = post_graphql(gateway.url, '{ batch(id: "batch:cedar/P25-1214") { number } }')
+
+    assert answer["data"] is None or answer["data"]["batch"] is None
+    assert answer["errors"], "without a token the hub answers nothing"

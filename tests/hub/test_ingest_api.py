@@ -17,6 +17,7 @@ from graph.store import GraphStore
 from hub.app import create_app
 from hub.ledger import Ledger
 from hub.settings import Settings
+from tests.tokens import TokenSource
 
 
 def jsonl(*records: dict[str, object]) -> bytes:
@@ -46,15 +47,22 @@ async def ledger(tmp_path: Path) -> AsyncIterator[Ledger]:
     await opened.close()
 
 
-async def client(store: GraphStore, ledger: Ledger, **settings: object) -> httpx.AsyncClient:
-    app = create_app(Settings(**settings), store=store, ledger=ledger)  # type: ignore[arg-type]
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub.test")
+async def client(
+    store: GraphStore, ledger: Ledger, tokens: TokenSource, **settings: object
+) -> httpx.AsyncClient:
+    """The operator's client (the operator names the org it loads for)."""
+    app = create_app(Settings(**settings), store=store, ledger=ledger, auth=tokens.service)  # type: ignore[arg-type]
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://hub.test",
+        headers=await tokens.bearer(),
+    )
 
 
 async def test_a_pushed_export_lands_and_every_fact_traces_to_its_line(
-    store: GraphStore, ledger: Ledger
+    store: GraphStore, ledger: Ledger, tokens: TokenSource
 ) -> None:
-    async with await client(store, ledger) as http:
+    async with await client(store, ledger, tokens) as http:
         response = await http.post(
             "/ingest/canonical.jsonl?org=birch&filename=lots.jsonl", content=LOTS
         )
@@ -75,9 +83,9 @@ async def test_a_pushed_export_lands_and_every_fact_traces_to_its_line(
 
 
 async def test_the_same_file_twice_is_two_ingestions_and_one_graph(
-    store: GraphStore, ledger: Ledger
+    store: GraphStore, ledger: Ledger, tokens: TokenSource
 ) -> None:
-    async with await client(store, ledger) as http:
+    async with await client(store, ledger, tokens) as http:
         first = (await http.post("/ingest/canonical.jsonl?org=birch", content=LOTS)).json()
         counts = await store.counts()
         second = (await http.post("/ingest/canonical.jsonl?org=birch", content=LOTS)).json()
@@ -89,9 +97,9 @@ async def test_the_same_file_twice_is_two_ingestions_and_one_graph(
 
 
 async def test_bad_records_are_named_and_good_ones_still_land(
-    store: GraphStore, ledger: Ledger
+    store: GraphStore, ledger: Ledger, tokens: TokenSource
 ) -> None:
-    async with await client(store, ledger) as http:
+    async with await client(store, ledger, tokens) as http:
         report = (await http.post("/ingest/canonical.jsonl?org=birch", content=BAD_LINES)).json()
 
     assert report["status"] == "PARTIAL"
@@ -103,8 +111,10 @@ async def test_bad_records_are_named_and_good_ones_still_land(
     assert make_id(NodeKind.BATCH, "birch", "T-9") in await store.get_nodes(["batch:birch/T-9"])
 
 
-async def test_all_or_nothing_refuses_the_whole_payload(store: GraphStore, ledger: Ledger) -> None:
-    async with await client(store, ledger) as http:
+async def test_all_or_nothing_refuses_the_whole_payload(
+    store: GraphStore, ledger: Ledger, tokens: TokenSource
+) -> None:
+    async with await client(store, ledger, tokens) as http:
         response = await http.post(
             "/ingest/canonical.jsonl?org=birch&all_or_nothing=true", content=BAD_LINES
         )
@@ -116,8 +126,10 @@ async def test_all_or_nothing_refuses_the_whole_payload(store: GraphStore, ledge
     assert kept is not None and kept.status.value == "REJECTED"
 
 
-async def test_unreadable_unknown_and_oversized_payloads(store: GraphStore, ledger: Ledger) -> None:
-    async with await client(store, ledger, ingest_max_bytes=1_000) as http:
+async def test_unreadable_unknown_and_oversized_payloads(
+    store: GraphStore, ledger: Ledger, tokens: TokenSource
+) -> None:
+    async with await client(store, ledger, tokens, ingest_max_bytes=1_000) as http:
         unreadable = await http.post(
             "/ingest/canonical.jsonl?org=birch", content=b"\xff\xfe\x00bad"
         )
@@ -135,10 +147,12 @@ async def test_unreadable_unknown_and_oversized_payloads(store: GraphStore, ledg
     assert (await store.counts()).total_nodes == 0
 
 
-async def test_a_store_outage_keeps_the_payload_for_later(ledger: Ledger) -> None:
+async def test_a_store_outage_keeps_the_payload_for_later(
+    ledger: Ledger, tokens: TokenSource
+) -> None:
     unreachable = Neo4jGraphStore("bolt://127.0.0.1:9")
     try:
-        async with await client(unreachable, ledger) as http:
+        async with await client(unreachable, ledger, tokens) as http:
             response = await http.post("/ingest/canonical.jsonl?org=birch", content=LOTS)
     finally:
         await unreachable.close()
@@ -149,8 +163,10 @@ async def test_a_store_outage_keeps_the_payload_for_later(ledger: Ledger) -> Non
     assert await ledger.payload(report["ingestion_id"]) == LOTS
 
 
-async def test_openapi_describes_the_ingest_routes(store: GraphStore, ledger: Ledger) -> None:
-    async with await client(store, ledger) as http:
+async def test_openapi_describes_the_ingest_routes(
+    store: GraphStore, ledger: Ledger, tokens: TokenSource
+) -> None:
+    async with await client(store, ledger, tokens) as http:
         spec = (await http.get("/openapi.json")).json()
     assert set(spec["paths"]) >= {"/ingest/{connector}", "/ingestions/{ingestion_id}"}
     assert "413" in spec["paths"]["/ingest/{connector}"]["post"]["responses"]

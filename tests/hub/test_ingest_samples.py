@@ -14,14 +14,21 @@ from hub.app import create_app
 from hub.ledger import Ledger
 from tests.connectors.support import SAMPLES
 from tests.connectors.test_epcis import BIRCH_1_2, PREFIXES, commissioning, document, shipping
+from tests.tokens import TokenSource
 
 
 @pytest.fixture
-async def hub(store: GraphStore, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def hub(
+    store: GraphStore, tmp_path: Path, tokens: TokenSource
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The operator's client (it loads for any org it names)."""
     ledger = Ledger(f"sqlite+aiosqlite:///{tmp_path / 'ledger.sqlite'}")
     await ledger.setup()
-    transport = httpx.ASGITransport(app=create_app(store=store, ledger=ledger))
-    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+    app = create_app(store=store, ledger=ledger, auth=tokens.service)
+    headers = await tokens.bearer()
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://hub.test", headers=headers
+    ) as client:
         yield client
     await ledger.close()
 

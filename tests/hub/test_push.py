@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from deploy.neo4j.launcher import free_port
+from graph.lineage import Direction
 from graph.sql_store import SqlGraphStore
 from hub.push import STATE_FILE, PushTarget, push_folder
 from tests.served import served_hub, store_url
@@ -18,6 +19,7 @@ def write_lot(folder: Path, name: str, number: str) -> None:
 
 
 async def test_new_files_are_sent_once_and_remembered(tmp_path: Path) -> None:
+    """As Birch's agent would: its own client, pushing for Birch."""
     graph = SqlGraphStore(f"sqlite+aiosqlite:///{tmp_path / 'graph.sqlite'}")
     await graph.setup()
     outbox = tmp_path / "outbox"
@@ -25,8 +27,8 @@ async def test_new_files_are_sent_once_and_remembered(tmp_path: Path) -> None:
     write_lot(outbox, "a.jsonl", "T-1")
     write_lot(outbox, "b.jsonl", "T-2")
 
-    with served_hub(store_url(graph)) as hub:
-        target = PushTarget(hub=hub, connector="canonical.jsonl", org="birch")
+    with served_hub(store_url(graph), org="birch", scopes="ingest:write") as hub:
+        target = PushTarget(hub.url, "canonical.jsonl", hub.client_id, hub.client_secret)
         first = push_folder(outbox, target)
         write_lot(outbox, "c.jsonl", "T-3")
         write_lot(outbox, "a-copy.jsonl", "T-1")  # same bytes as a.jsonl under another name
@@ -55,9 +57,7 @@ async def test_new_files_are_sent_once_and_remembered(tmp_path: Path) -> None:
 def test_an_unreachable_hub_is_retried_with_backoff_then_left_for_next_time(tmp_path: Path) -> None:
     write_lot(tmp_path, "a.jsonl", "T-1")
     waits: list[float] = []
-    target = PushTarget(
-        hub=f"http://127.0.0.1:{free_port()}", connector="canonical.jsonl", org="birch"
-    )
+    target = PushTarget(f"http://127.0.0.1:{free_port()}", "canonical.jsonl", "birch-1", "secret")
 
     results = push_folder(tmp_path, target, attempts=4, first_delay=0.5, sleep=waits.append)
 
@@ -65,3 +65,26 @@ def test_an_unreachable_hub_is_retried_with_backoff_then_left_for_next_time(tmp_
     assert "gave up after 4 attempts" in results[0].detail
     assert waits == [0.5, 1.0, 2.0]
     assert not (tmp_path / STATE_FILE).exists(), "nothing is remembered as sent"
+
+
+async def test_files_about_other_makers_lots_are_refused_by_owner(tmp_path: Path) -> None:
+    graph = SqlGraphStore(f"sqlite+aiosqlite:///{tmp_path / 'graph.sqlite'}")
+    await graph.setup()
+    outbox = tmp_path / "outbox"
+    outbox.mkdir()
+    (outbox / "lots.jsonl").write_text(
+        '{"node": "Batch", "maker": "birch", "number": "R-1"}\n'
+        '{"edge": "SAME_LOT", "source": "batch:birch/R-1", "target": "batch:alder/A-1"}\n'
+        '{"node": "Batch", "maker": "alder", "number": "A-1", "status": "REJECTED"}\n'
+    )
+
+    with served_hub(store_url(graph), org="birch", scopes="ingest:write") as hub:
+        target = PushTarget(hub.url, "canonical.jsonl", hub.client_id, hub.client_secret)
+        [result] = push_folder(outbox, target)
+
+    assert (result.outcome, result.status) == ("sent", "PARTIAL")
+    alder_lot = (await graph.get_nodes(["batch:alder/A-1"]))["batch:alder/A-1"]
+    assert alder_lot.record.status is None, "Birch cannot set Alder's lot's attributes"  # type: ignore[attr-defined]
+    lineage = await graph.lineage("batch:birch/R-1", Direction.UPSTREAM, 2)
+    assert lineage is not None and "batch:alder/A-1" in lineage.ids, "but may say it received it"
+    await graph.close()

@@ -11,6 +11,7 @@ import pytest
 
 from graph.store import GraphStore
 from hub.app import create_app
+from tests.tokens import TokenSource
 
 
 @dataclass
@@ -39,14 +40,19 @@ def error_codes(body: dict[str, Any]) -> list[str | None]:
     return [error.get("extensions", {}).get("code") for error in body.get("errors", [])]
 
 
-async def client_for(store: GraphStore) -> AsyncIterator[GraphQLClient]:
-    transport = httpx.ASGITransport(app=create_app(store=store))
-    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as http:
+async def client_for(store: GraphStore, tokens: TokenSource) -> AsyncIterator[GraphQLClient]:
+    """A client of the API over ``store``, with the operator's token."""
+    app = create_app(store=store, auth=tokens.service)
+    transport = httpx.ASGITransport(app=app)
+    headers = await tokens.bearer()
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://hub.test", headers=headers
+    ) as http:
         yield GraphQLClient(http)
 
 
 @pytest.fixture
-async def api(demo_store: GraphStore) -> AsyncIterator[GraphQLClient]:
+async def api(demo_store: GraphStore, tokens: TokenSource) -> AsyncIterator[GraphQLClient]:
     """A client of the API serving the demo story, on each store in turn."""
-    async for client in client_for(demo_store):
+    async for client in client_for(demo_store, tokens):
         yield client

@@ -29,10 +29,12 @@ found in CI reproduces locally; raise the count to explore further.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from base64 import urlsafe_b64encode
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -47,6 +49,7 @@ from schemathesis.python.asgi import HOST as ASGI_HOST
 from schemathesis.python.asgi import shutdown_lifespans
 from schemathesis.schemas import BaseSchema
 
+from auth.service import AuthService
 from graph import model
 from graph.ids import ID_PREFIXES
 from graph.sql_store import SqlGraphStore
@@ -55,6 +58,7 @@ from hub.demo_story import demo_records
 from hub.settings import Settings
 from schema.build import ENTITY_NAMES, build_schema
 from tests.conftest import STORE_KINDS, open_store
+from tests.tokens import TokenSource
 
 EXAMPLES_PER_FIELD = int(os.environ.get("HUB_FUZZ_EXAMPLES", "60"))
 
@@ -209,12 +213,36 @@ async def demo_store_url(
     return str(request.getfixturevalue("neo4j_uri"))
 
 
+@dataclass(frozen=True)
+class FuzzedHub:
+    app: Any
+    headers: dict[str, str]  # the operator's bearer token
+
+
+async def operator_headers(settings: Settings) -> dict[str, str]:
+    """A token from the hub's own authorization server, over the app's database."""
+    service = AuthService.from_url(settings.database_url(), settings.auth_config())
+    try:
+        await service.setup()
+        return await TokenSource(service).bearer()
+    finally:
+        await service.close()
+
+
 @pytest.fixture(scope="module")
-def hub_app(demo_store_url: str) -> Iterator[Any]:
+def hub_app(demo_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzedHub]:
     """The hub's ASGI app over the demo data; it opens its store in its lifespan."""
-    yield create_app(
-        Settings(store=demo_store_url, neo4j_user=None, neo4j_password=None, neo4j_database=None)
+    ledger = tmp_path_factory.mktemp("fuzz-ledger") / "ledger.sqlite"
+    settings = Settings(
+        store=demo_store_url,
+        database=f"sqlite:///{ledger}",
+        neo4j_user=None,
+        neo4j_password=None,
+        neo4j_database=None,
     )
+    # Its own event loop: schemathesis serves the app from a thread of its own.
+    headers = asyncio.run(operator_headers(settings))
+    yield FuzzedHub(create_app(settings), headers)
     shutdown_lifespans()  # closes the app's store, in the loop that opened it
 
 
@@ -263,8 +291,9 @@ def check_graphql_answer(query: str, status: int, text: str) -> None:
     database=None,
     suppress_health_check=[HealthCheck.too_slow],  # a slow CI machine is no bug of the API
 )
-def test_no_unexpected_errors(case: schemathesis.Case[Any], hub_app: Any) -> None:
-    response = case.call(app=hub_app)
+def test_no_unexpected_errors(case: schemathesis.Case[Any], hub_app: FuzzedHub) -> None:
+    response = case.call(app=hub_app.app, headers=hub_app.headers)
+    assert response.status_code not in (401, 403), f"the fuzzer's token was refused: {response.text}"
     check_graphql_answer(str(case.body), response.status_code, response.text)
 
 

@@ -14,6 +14,7 @@ from graph.store import GraphStore
 from hub.app import create_app
 from hub.demo_story import FINISHED_LOT_ID
 from tests.schema.conftest import GraphQLClient, client_for, error_codes
+from tests.tokens import TokenSource
 
 
 @pytest.mark.parametrize(
@@ -94,10 +95,10 @@ class FailingStore:
 
 
 async def test_internal_errors_are_masked_with_a_request_id_and_logged(
-    demo_store: GraphStore, caplog: pytest.LogCaptureFixture
+    demo_store: GraphStore, tokens: TokenSource, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.ERROR, logger="partnerhub.graphql")
-    async for client in client_for(FailingStore(demo_store)):  # type: ignore[arg-type]
+    async for client in client_for(FailingStore(demo_store), tokens):  # type: ignore[arg-type]
         response = await client.post(f'{{ batch(id: "{FINISHED_LOT_ID}") {{ number }} }}')
         body = response.json()
 
@@ -157,7 +158,9 @@ class CountingStore:
         return counted
 
 
-async def test_store_round_trips_do_not_grow_with_the_page(store: GraphStore) -> None:
+async def test_store_round_trips_do_not_grow_with_the_page(
+    store: GraphStore, tokens: TokenSource
+) -> None:
     from graph.loading import load
     from hub.generator import generate_network
 
@@ -167,7 +170,7 @@ async def test_store_round_trips_do_not_grow_with_the_page(store: GraphStore) ->
                  number vendor { name } product { name } results { value verdict }
                  inputs { number vendor { name } } } } }"""
     calls = {}
-    async for client in client_for(counting):  # type: ignore[arg-type]
+    async for client in client_for(counting, tokens):  # type: ignore[arg-type]
         for first in (10, 500):
             counting.calls = 0
             data = await client.data(query, first=first)
