@@ -136,9 +136,11 @@ async def ingestion_status(request: Request) -> Response:
       200: {description: "The ingestion's metadata, status and report"}
       404: {description: "No such ingestion"}
     """
+    principal = principal_with(request, Scope.INGEST_WRITE)
     ledger: Ledger = request.app.state.ledger
     found = await ledger.get(request.path_params["ingestion_id"])
-    if found is None:
+    # Another organization's ingestion answers exactly like one that does not exist.
+    if found is None or not (principal.has(Scope.ADMIN) or found.org == principal.org_id):
         return problem(404, "Not found", "no such ingestion")
     return JSONResponse(
         {

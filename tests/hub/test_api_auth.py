@@ -1,0 +1,121 @@
+"""Every route but health and discovery needs a valid token with the right scope."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from graph.sql_store import SqlGraphStore
+from hub.app import create_app
+from hub.ledger import Ledger
+from hub.settings import Settings
+from tests.tokens import TokenSource
+
+QUERY = {"query": "{ __typename }"}
+
+
+@pytest.fixture
+async def hub(tmp_path: Path, tokens: TokenSource) -> AsyncIterator[httpx.AsyncClient]:
+    store = SqlGraphStore(f"sqlite+aiosqlite:///{tmp_path / 'graph.sqlite'}")
+    ledger = Ledger(f"sqlite+aiosqlite:///{tmp_path / 'ledger.sqlite'}")
+    await store.setup()
+    await ledger.setup()
+    app = create_app(Settings(), store=store, ledger=ledger, auth=tokens.service)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://hub.test"
+    ) as client:
+        yield client
+    await ledger.close()
+    await store.close()
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/graphql"),
+        ("GET", "/graphql?query={__typename}"),
+        ("POST", "/ingest/canonical.jsonl"),
+        ("GET", "/ingestions/ing-1"),
+        ("GET", "/metrics"),
+        ("GET", "/openapi.json"),
+    ],
+)
+async def test_without_a_token_the_answer_is_401_with_a_bearer_challenge(
+    hub: httpx.AsyncClient, method: str, path: str
+) -> None:
+    response = await hub.request(method, path, json=QUERY if method == "POST" else None)
+
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_a_bad_token_names_the_problem_in_the_challenge(hub: httpx.AsyncClient) -> None:
+    response = await hub.post("/graphql", json=QUERY, headers={"authorization": "Bearer nonsense"})
+
+    assert response.status_code == 401
+    assert 'error="invalid_token"' in response.headers["www-authenticate"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/healthz", "/readyz", "/.well-known/jwks.json", "/.well-known/oauth-authorization-server"],
+)
+async def test_health_and_discovery_need_no_token(hub: httpx.AsyncClient, path: str) -> None:
+    assert (await hub.get(path)).status_code == 200
+
+
+async def test_the_graphiql_page_needs_no_token_but_its_queries_do(hub: httpx.AsyncClient) -> None:
+    page = await hub.get("/graphql", headers={"accept": "text/html"})
+    query_by_get = await hub.get("/graphql?query={__typename}", headers={"accept": "text/html"})
+
+    assert page.status_code == 200 and "graphiql" in page.text.lower()
+    assert query_by_get.status_code == 401
+
+
+async def test_a_partner_token_cannot_read_the_graph_until_scoping_is_in_the_stores(
+    hub: httpx.AsyncClient, tokens: TokenSource
+) -> None:
+    partner = await tokens.bearer("birch", ["graph:read", "ingest:write"])
+    operator = await tokens.bearer()
+
+    refused = await hub.post("/graphql", json=QUERY, headers=partner)
+    allowed = await hub.post("/graphql", json=QUERY, headers=operator)
+
+    assert refused.status_code == 403
+    assert 'error="insufficient_scope"' in refused.headers["www-authenticate"]
+    assert allowed.json() == {"data": {"__typename": "Query"}}
+
+
+async def test_pushing_needs_ingest_write_and_is_for_the_tokens_own_org(
+    hub: httpx.AsyncClient, tokens: TokenSource
+) -> None:
+    reader = await tokens.bearer("birch", ["graph:read"])
+    writer = await tokens.bearer("birch", ["ingest:write"])
+    body = b'{"node": "Batch", "maker": "birch", "number": "T-1"}\n'
+
+    no_scope = await hub.post("/ingest/canonical.jsonl", content=body, headers=reader)
+    other_org = await hub.post("/ingest/canonical.jsonl?org=alder", content=body, headers=writer)
+    own = await hub.post("/ingest/canonical.jsonl", content=body, headers=writer)
+
+    assert no_scope.status_code == 403
+    assert other_org.status_code == 403
+    assert own.status_code == 200 and own.json()["org"] == "birch"
+    status = await hub.get(f"/ingestions/{own.json()['ingestion_id']}", headers=writer)
+    assert status.json()["submitted_by"] == "birch"
+    alder = await tokens.bearer("alder", ["ingest:write"])
+    hidden = await hub.get(f"/ingestions/{own.json()['ingestion_id']}", headers=alder)
+    missing = await hub.get("/ingestions/ing-nothing", headers=alder)
+    assert (hidden.status_code, hidden.json()) == (missing.status_code, missing.json())
+
+
+async def test_metrics_can_be_made_public(tmp_path: Path, tokens: TokenSource) -> None:
+    store = SqlGraphStore(f"sqlite+aiosqlite:///{tmp_path / 'graph.sqlite'}")
+    app = create_app(Settings(metrics_public=True), store=store, auth=tokens.service)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://h"
+    ) as http:
+        assert (await http.get("/metrics")).status_code == 200
+    await store.close()
