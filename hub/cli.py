@@ -391,8 +391,11 @@ def demo_command(
     asyncio.run(demo.run(db, console))
     if not serve:
         return
-    settings = Settings(store=f"sqlite:///{db}")
-    console.print(demo.serving_banner(settings), soft_wrap=True)
+    ledger = db.with_name(db.stem + "-ledger.sqlite")
+    ledger.unlink(missing_ok=True)  # fresh clients and an empty ledger each time
+    settings = Settings(store=f"sqlite:///{db}", database=f"sqlite:///{ledger}")
+    clients = asyncio.run(demo.register_demo_clients(settings))
+    console.print(demo.serving_banner(settings, clients), soft_wrap=True)
     _serve(settings)
 
 

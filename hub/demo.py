@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
 
+from auth.service import AuthService
 from graph.lineage import Direction
 from graph.sql_store import SqlGraphStore
-from hub.demo_story import CONTAMINATED_EXCIPIENT_LOT_ID, FINISHED_LOT_ID, demo_records
+from hub.demo_story import (
+    CONTAMINATED_EXCIPIENT_LOT_ID,
+    DEMO_PARTNERS,
+    FINISHED_LOT_ID,
+    demo_records,
+)
 from hub.render import counts_table, impact_table, lineage_tree
 from hub.settings import Settings
 
@@ -48,11 +55,58 @@ EXAMPLE_QUERY = (
 )
 
 
-def serving_banner(settings: Settings) -> str:
-    url = f"http://{settings.host}:{settings.port}/graphql"
+@dataclass(frozen=True, slots=True)
+class DemoClient:
+    org: str
+    scopes: tuple[str, ...]
+    client_id: str
+    client_secret: str = field(repr=False)
+
+
+# Until partner scoping is enforced inside the stores, reading the graph is the
+# operator's; the story's partners get clients that push their own exports.
+DEMO_OPERATOR_SCOPES = ("admin", "graph:read", "ingest:write")
+DEMO_PARTNER_SCOPES = ("ingest:write",)
+
+
+async def register_demo_clients(settings: Settings) -> list[DemoClient]:
+    """A fresh client for the operator and for each partner of the story."""
+    service = AuthService.from_url(settings.database_url(), settings.auth_config())
+    clients = []
+    try:
+        await service.setup()
+        for org, kind, scopes in [
+            ("operator", None, DEMO_OPERATOR_SCOPES),
+            *((org, kind.value, DEMO_PARTNER_SCOPES) for org, kind in DEMO_PARTNERS.items()),
+        ]:
+            issued = await service.store.add_client(org, scopes, org_kind=kind)
+            clients.append(DemoClient(org, scopes, issued.client.client_id, issued.secret))
+    finally:
+        await service.close()
+    return clients
+
+
+def serving_banner(settings: Settings, clients: list[DemoClient]) -> str:
+    base = f"http://{settings.host}:{settings.port}"
     body = json.dumps({"query": EXAMPLE_QUERY})
+    operator = clients[0]
+    token = (
+        f"TOKEN=$(curl -s -u {operator.client_id}:{operator.client_secret} "
+        f"-d grant_type=client_credentials {base}/oauth/token "
+        """| python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"""
+    )
+    partners = "\n".join(
+        f"  {client.org:<9} {client.client_id}  {client.client_secret}  ({' '.join(client.scopes)})"
+        for client in clients[1:]
+    )
     return (
-        f"\n[bold]Serving the demo network at {url}[/bold] (GraphiQL in a browser; Ctrl-C stops)\n"
-        "The finished lot's genealogy across Cedar, Birch, Alder and Dogwood:\n"
-        f"  curl -s {url} -H 'content-type: application/json' -d '{body}'\n"
+        f"\n[bold]Serving the demo network at {base}/graphql[/bold] (GraphiQL in a browser; Ctrl-C stops)\n"
+        "Every request needs a token. As the operator, get one and ask for the finished lot's\n"
+        "genealogy across Cedar, Birch, Alder and Dogwood:\n"
+        f"  {token}\n"
+        f'  curl -s {base}/graphql -H "authorization: Bearer $TOKEN" '
+        f"-H 'content-type: application/json' -d '{body}'\n"
+        '(in GraphiQL, put {"authorization": "Bearer ..."} in the headers pane)\n'
+        "The partners' clients push their own exports (partnerhub push DIR --hub "
+        f"{base} --connector ... --client-id ID --client-secret SECRET):\n{partners}\n"
     )

@@ -108,6 +108,7 @@ _ORGANIZATIONS: dict[str, tuple[str, OrgKind, str, str | None, str | None, str |
     "maple": ("Maple Health Distribution", OrgKind.DISTRIBUTOR, "US", None, None, None),
     "spruce": ("Spruce Medical Supply", OrgKind.DISTRIBUTOR, "CA", None, None, None),
 }
+DEMO_PARTNERS: dict[str, OrgKind] = {org: kind for org, (_, kind, *_) in _ORGANIZATIONS.items()}
 _SITES = {org: site for org, (_, _, _, site, _, _) in _ORGANIZATIONS.items() if site}
 
 # org, item code, name, sponsor product the item is (None: not a sponsor product)
