@@ -12,7 +12,8 @@
    thread) on loopback, rotating three requests: a batch by id with vendor and product,
    a page of 50 batches filtered by vendor and status, and lineage at depth 5.
    Requests/s and latency percentiles as wrk reports them; every answer is checked
-   for GraphQL errors by the Lua script.
+   for GraphQL errors by the Lua script. Every request carries a bearer token that the
+   hub verifies (RS256), as in production.
 """
 
 from __future__ import annotations
@@ -32,12 +33,14 @@ from pathlib import Path
 
 import httpx
 
+from auth.service import AuthService
 from bench.neo4j_server import bench_neo4j
 from graph.lineage import Direction
 from graph.neo4j_store import Neo4jGraphStore
 from hub.app import create_app
 from hub.generator import Tier, sample_batch_ids
 from tests.served import served_hub
+from tests.tokens import TEST_AUTH, TokenSource
 
 SEED = 7  # the same network as bench.scale
 ROOTS = 200
@@ -80,9 +83,15 @@ async def lineage_overhead(uri: str, roots: list[str], depth: int) -> list[str]:
     store = Neo4jGraphStore(uri)
     direct: list[float] = []
     api: list[float] = []
-    transport = httpx.ASGITransport(app=create_app(store=store))
+    folder = tempfile.TemporaryDirectory(prefix="bench-auth-")
+    auth = AuthService.from_url(f"sqlite+aiosqlite:///{folder.name}/auth.sqlite", TEST_AUTH)
+    await auth.setup()
+    headers = await TokenSource(auth).bearer()  # the token is verified on every request
+    transport = httpx.ASGITransport(app=create_app(store=store, auth=auth))
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://bench", headers=headers
+        ) as client:
             for index, root in enumerate(roots):
                 started = time.perf_counter()
                 expected = await store.lineage(root, Direction.UPSTREAM, depth)
@@ -101,6 +110,8 @@ async def lineage_overhead(uri: str, roots: list[str], depth: int) -> list[str]:
                     api.append(api_ms)
     finally:
         await store.close()
+        await auth.close()
+        folder.cleanup()
     ratio = percentile(api, 0.95) / percentile(direct, 0.95)
     return [
         f"| store.lineage | {percentile(direct, 0.5):.1f} | {percentile(direct, 0.95):.1f} | 1.00 |",
@@ -108,7 +119,7 @@ async def lineage_overhead(uri: str, roots: list[str], depth: int) -> list[str]:
     ]
 
 
-def wrk_script(folder: Path, batches: int) -> Path:
+def wrk_script(folder: Path, batches: int, authorization: str) -> Path:
     tablets = sample_batch_ids(batches, SEED, Tier.DRUG_PRODUCT, 50)
     finished = sample_batch_ids(batches, SEED, Tier.FINISHED, 50)
     vendors = sorted({"org:" + batch_id.split(":")[1].split("/")[0] for batch_id in tablets})
@@ -126,6 +137,7 @@ local counter = 0
 local failures = 0
 wrk.method = "POST"
 wrk.headers["content-type"] = "application/json"
+wrk.headers["authorization"] = "{authorization}"
 request = function()
   counter = counter + 1
   return wrk.format(nil, "/graphql", nil, bodies[(counter % #bodies) + 1])
@@ -149,8 +161,9 @@ def throughput(uri: str, batches: int, connections: int, seconds: int) -> list[s
     if wrk is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
     rows = []
-    with tempfile.TemporaryDirectory() as folder, served_hub(uri) as base:
-        script = wrk_script(Path(folder), batches)
+    with tempfile.TemporaryDirectory() as folder, served_hub(uri) as hub:
+        base = hub.url
+        script = wrk_script(Path(folder), batches, hub.headers["authorization"])
         for clients in connections_steps(connections):
             out = subprocess.run(
                 [wrk, "-t1", f"-c{clients}", f"-d{seconds}s", "-s", str(script), base + "graphql"],
