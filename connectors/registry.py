@@ -12,13 +12,17 @@ class UnknownConnector(LookupError):
 
 
 def _all() -> dict[str, type[Connector]]:
+    from connectors.animl import AnimlConnector
     from connectors.asm import AsmConnector
+    from connectors.b2mml import B2mmlConnector
     from connectors.canonical import CanonicalJsonLines
     from connectors.csv_connectors import LimsCsvConnector, MesCsvConnector, QmsCsvConnector
     from connectors.epcis import EpcisConnector
 
     found: list[type[Connector]] = [
         CanonicalJsonLines,
+        B2mmlConnector,
+        AnimlConnector,
         MesCsvConnector,
         LimsCsvConnector,
         QmsCsvConnector,

@@ -9,7 +9,8 @@ attack ("billion laughs", external entities) starts there.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 from typing import IO
 
 from lxml import etree
@@ -18,7 +19,9 @@ from connectors.base import PayloadError
 
 
 def local_name(element: etree._Element) -> str:
-    return etree.QName(element).localname if isinstance(element.tag, str) else ""
+    # Split the Clark name by hand: etree.QName raises on a tag such as "x:b" that
+    # libxml2 hands out (before it reports the undeclared prefix) for a broken document.
+    return element.tag.rpartition("}")[2] if isinstance(element.tag, str) else ""
 
 
 def iterparse(
@@ -91,3 +94,83 @@ def path_of(element: etree._Element) -> str:
         + "/".join(reversed(steps))
         + (f" (line {element.sourceline})" if element.sourceline else "")
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Streamed:
+    """A wanted element at its end, with its location counted while streaming.
+
+    ``path`` is by local names, with a position from the second same-named sibling on
+    (``/MaterialInformation/MaterialLot[2]``): positions are counted as elements arrive,
+    so they stay right after ``stream`` has dropped the siblings already handled, where
+    ``path_of`` (which counts the siblings still in the tree) would not."""
+
+    element: etree._Element
+    path: str
+
+    @property
+    def location(self) -> str:
+        return _with_line(self.path, self.element)
+
+    def location_of(self, descendant: etree._Element) -> str:
+        """The location of an element inside this one, whose subtree is still whole."""
+        return _with_line(self.path_to(descendant), descendant)
+
+    def path_to(self, descendant: etree._Element) -> str:
+        """``location_of`` without the line."""
+        steps: list[str] = []
+        node: etree._Element | None = descendant
+        while node is not None and node is not self.element:
+            name = local_name(node)
+            position = 1 + sum(
+                1 for sibling in node.itersiblings(preceding=True) if local_name(sibling) == name
+            )
+            steps.append(name if position == 1 else f"{name}[{position}]")
+            node = node.getparent()
+        return "/".join([self.path, *reversed(steps)])
+
+
+def stream(payload: IO[bytes], wanted: Collection[str]) -> Iterator[Streamed]:
+    """Each element whose local name is in ``wanted``, at its end, in document order,
+    read with ``iterparse``'s safety (PayloadError on a DTD or malformed XML).
+
+    Memory stays flat however long the document: once no wanted element is open, each
+    finished element is cleared and dropped from its parent. Until the consumer asks for
+    the next one, a ``Streamed`` element's subtree is whole, and so are the children
+    read so far of every open wanted ancestor (a sub-lot can read the ID of the lot it
+    sits in). Nested wanted elements arrive innermost first."""
+    open_names: list[str] = []
+    open_steps: list[str] = []
+    child_counts: list[dict[str, int]] = [{}]  # per open element (plus the document)
+    open_wanted = 0
+    for event, element in iterparse(payload, events=("start", "end")):
+        if event == "start":
+            name = local_name(element)
+            position = child_counts[-1].get(name, 0) + 1
+            child_counts[-1][name] = position
+            child_counts.append({})
+            open_names.append(name)
+            open_steps.append(name if position == 1 else f"{name}[{position}]")
+            open_wanted += name in wanted
+            continue
+        if open_names[-1] in wanted:
+            yield Streamed(element, "/" + "/".join(open_steps))
+            open_wanted -= 1
+        open_names.pop()
+        open_steps.pop()
+        child_counts.pop()
+        if open_wanted == 0:
+            _release(element)
+
+
+def _release(element: etree._Element) -> None:
+    """Free a finished element and the finished siblings before it."""
+    element.clear()
+    parent = element.getparent()
+    if parent is not None:
+        while element.getprevious() is not None:
+            del parent[0]
+
+
+def _with_line(path: str, element: etree._Element) -> str:
+    return path + (f" (line {element.sourceline})" if element.sourceline else "")

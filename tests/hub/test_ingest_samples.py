@@ -135,3 +135,44 @@ async def test_two_partners_pushes_join_into_one_cross_vendor_lineage(
         "to": "batch:alder/A-2207",
         "kind": "SAME_LOT",
     } in lineage["edges"]
+
+
+@pytest.mark.parametrize(
+    ("connector", "sample", "expected_lot"),
+    [
+        ("mes.b2mml", "b2mml/LOT-20121210170718-0001L0001.xml", "batch:courbon/CRBN0001_LOT01"),
+        ("mes.b2mml", "b2mml/PRO-20121210181416-27942.xml", "batch:courbon/CRBN0002_LOT01"),
+        ("mes.b2mml", "b2mml/MAT-20121210170256-CRBN0001.xml", None),
+        ("lims.animl", "animl/Example3.animl", None),
+        ("lims.animl", "animl/real_life.animl", None),
+    ],
+)
+async def test_mes_and_lims_xml_samples_land(
+    hub: httpx.AsyncClient, connector: str, sample: str, expected_lot: str | None
+) -> None:
+    response = await push(hub, connector, (SAMPLES / sample).read_bytes(), org="courbon")
+    report = response.json()
+
+    assert response.status_code == 200, report
+    assert report["status"] == "APPLIED" and report["applied"] > 0
+    if expected_lot is not None:
+        answer = await hub.post(
+            "/graphql",
+            json={
+                "query": f'{{ batch(id: "{expected_lot}") {{ number sources {{ location }} }} }}'
+            },
+        )
+        batch = answer.json()["data"]["batch"]
+        assert batch is not None and "line" in batch["sources"][0]["location"]
+
+
+async def test_an_animl_file_with_unusable_steps_lands_the_rest_and_names_them(
+    hub: httpx.AsyncClient,
+) -> None:
+    response = await push(
+        hub, "lims.animl", (SAMPLES / "animl" / "animl_0.90.xml").read_bytes(), org="elm"
+    )
+    report = response.json()
+
+    assert report["status"] == "PARTIAL"
+    assert report["rejected"] == 2 and all("line" in r["location"] for r in report["rejections"])
