@@ -293,7 +293,9 @@ def check_graphql_answer(query: str, status: int, text: str) -> None:
 )
 def test_no_unexpected_errors(case: schemathesis.Case[Any], hub_app: FuzzedHub) -> None:
     response = case.call(app=hub_app.app, headers=hub_app.headers)
-    assert response.status_code not in (401, 403), f"the fuzzer's token was refused: {response.text}"
+    assert response.status_code not in (401, 403), (
+        f"the fuzzer's token was refused: {response.text}"
+    )
     check_graphql_answer(str(case.body), response.status_code, response.text)
 
 
