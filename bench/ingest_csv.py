@@ -1,0 +1,111 @@
+"""End-to-end ingest of a LIMS CSV: the whole path against the store's raw upsert.
+
+    .venv/bin/python -m bench.ingest_csv --rows 100000 --stores sqlite neo4j
+
+A FLEX2-style LIMS export of ``--rows`` rows (each row a sample with up to 14 analyte
+results, written by ``bench.lims_csv``) goes through ``IngestPipeline`` as a pushed
+payload would: into the SQLite ledger, a survey pass, then the streamed apply pass
+through ``lims.csv`` with the shipped ``novabio_flex2`` profile. The baseline is the
+same store's raw ``graph.loading.load`` of the same records, parsed into memory
+before its clock starts. Both run on an empty store, in the same run, and the ratio
+says what connector, ledger and the two passes cost on top of the store's own writes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+from bench.lims_csv import run_parse, write_lims_csv
+from bench.neo4j_server import bench_neo4j
+from connectors.csv_profile import example_profile
+from graph.intake import RecordRejection
+from graph.loading import load
+from graph.model import Record
+from graph.neo4j_store import Neo4jGraphStore
+from graph.sql_store import SqlGraphStore
+from graph.store import GraphStore
+from hub.ingest import IngestPipeline, Submission
+from hub.ledger import Ledger
+from hub.profiles import with_profile
+
+
+async def fresh(store: GraphStore) -> GraphStore:
+    await store.setup()
+    await store.wipe()
+    return store
+
+
+async def time_pipeline(store: GraphStore, ledger: Ledger, payload: bytes) -> tuple[float, int]:
+    pipeline = IngestPipeline(ledger, await fresh(store))
+    submission = Submission(
+        payload=payload,
+        connector="lims.csv",
+        org="elm",
+        submitted_by="bench",
+        filename="flex2.csv",
+        options=with_profile({}, example_profile("novabio_flex2")),
+    )
+    started = time.perf_counter()
+    report = await pipeline.ingest(submission)
+    elapsed = time.perf_counter() - started
+    assert report.status.value == "APPLIED", report.error
+    return elapsed, report.applied
+
+
+async def time_raw(store: GraphStore, records: list[Record]) -> float:
+    await fresh(store)
+    started = time.perf_counter()
+    await load(store, records)
+    return time.perf_counter() - started
+
+
+async def measure(
+    name: str, store: GraphStore, ledger: Ledger, csv: Path, payload: bytes, rows: int
+) -> str:
+    records = [outcome for outcome in run_parse(csv) if not isinstance(outcome, RecordRejection)]
+    raw_seconds = await time_raw(store, records)
+    seconds, applied = await time_pipeline(store, ledger, payload)
+    await store.close()
+    assert applied == len(records)
+    return (
+        f"| {name} | {rows:,} | {applied:,} | {seconds:.1f} | {rows / seconds:,.0f} "
+        f"| {applied / seconds:,.0f} | {len(records) / raw_seconds:,.0f} | {raw_seconds / seconds:.2f} |"
+    )
+
+
+async def main(rows: int, stores: list[str]) -> None:
+    lines = []
+    with TemporaryDirectory() as folder:
+        csv = Path(folder) / "flex2.csv"
+        write_lims_csv(csv, rows)
+        payload = csv.read_bytes()
+        ledger = Ledger(f"sqlite+aiosqlite:///{folder}/ledger.sqlite")
+        await ledger.setup()
+        if "sqlite" in stores:
+            store = SqlGraphStore(f"sqlite+aiosqlite:///{folder}/graph.sqlite")
+            lines.append(await measure("SQLite", store, ledger, csv, payload, rows))
+        if "neo4j" in stores:
+            with bench_neo4j() as uri:
+                neo4j = Neo4jGraphStore(uri)
+                lines.append(await measure("Neo4j", neo4j, ledger, csv, payload, rows))
+        await ledger.close()
+    print(
+        f"LIMS CSV ({csv.stat().st_size if csv.exists() else 0} bytes) end to end vs raw upsert:\n"
+    )
+    print(
+        "| store | rows | records | seconds | rows/s | records/s | raw upsert records/s | ratio to raw |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--stores", nargs="+", default=["sqlite", "neo4j"])
+    args = parser.parse_args()
+    asyncio.run(main(args.rows, args.stores))
