@@ -191,7 +191,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--seconds", type=int, default=30)
     args = parser.parse_args()
-    with bench_neo4j() as uri:
+    with bench_neo4j(heap="2g", pagecache="4g") as uri:
         if not args.skip_load:
             load_network(uri, args.batches)
         roots = sample_batch_ids(args.batches, SEED, Tier.FINISHED, ROOTS + WARM_UP)
