@@ -1,19 +1,46 @@
 """Ingest throughput: records/s into each store, and Neo4j against a raw-driver baseline.
 
-    .venv/bin/python -m bench.ingest --batches 100000
+    .venv/bin/python -m bench.ingest --batches 100000 --repeat 3
 
-The baseline writes the same nodes and edges with the bare driver: one minimal
-``UNWIND ... MERGE`` per kind, rows prepared before the clock starts, no model, no
-provenance bookkeeping. The store's figure includes everything it does for real
-(validation already done by the models, the write plan, sources, placeholders).
-Both run in the same process against the same server, each on an empty graph.
+Each store is timed through ``graph.loading.load``, which is how ``partnerhub generate``
+loads a stream: chunks of ``DEFAULT_CHUNK`` records, one transaction each, each chunk
+planned and then written. The store's figure includes everything it does for real: the
+write plan (merging, placeholders), sources accumulated, idempotent ``MERGE``.
+
+The baseline writes the same nodes and edges, in the same chunks, with the bare driver:
+one minimal ``UNWIND ... MERGE`` per kind and chunk in one transaction per chunk, rows
+prepared before its clock starts, no model, no provenance bookkeeping.
+
+Everything runs in one process against one server, each timing on an emptied graph.
+One untimed pass of the baseline and the store comes first, because a new database
+grows its files and the JVM compiles code on first use. Then the baseline and the store
+run ``--repeat`` rounds, each round in the other order from the last, and ratios are
+taken between medians. That way load from other work on a shared machine falls on both
+alike as far as it can. Only ratios within one run mean anything there.
+
+The generated records are held in memory, so that no clock includes generating them.
+They are frozen out of the garbage collector (``gc.freeze``), because otherwise every
+full collection during the timed runs would walk every one of them. Streaming ingest
+holds one or two chunks and never pays that cost. ``--no-freeze`` shows what it costs:
+the store pays it because it plans while timed, and the baseline does not because it
+prepares beforehand.
+
+Wall time on a shared machine depends on what else runs there. CPU time depends on it
+much less, so each timing also records "client CPU" (this process's CPU time, all threads)
+and "server CPU" (the Neo4j process's, read from /proc when the server is a local dev
+server). The last column compares the total CPU the baseline spends with the total the
+store spends on the same records.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
+import os
+import statistics
 import time
+from collections.abc import Awaitable, Callable
 from itertools import islice
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -22,7 +49,7 @@ from typing import Any
 from neo4j import AsyncGraphDatabase
 
 from bench.neo4j_server import bench_neo4j
-from graph.loading import DEFAULT_CHUNK
+from graph.loading import DEFAULT_CHUNK, load
 from graph.model import Record
 from graph.neo4j_store import Neo4jGraphStore
 from graph.sql_store import SqlGraphStore
@@ -30,23 +57,58 @@ from graph.store import GraphStore
 from graph.write_plan import plan_write
 from hub.generator import generate_network
 
+Timing = tuple[float, float, float]  # wall, client CPU, server CPU (seconds)
+
+
+def no_server() -> float:
+    return 0.0
+
+
+server_cpu: Callable[[], float] = no_server
+
+
+def local_server_cpu(uri: str) -> Callable[[], float]:
+    """CPU seconds used so far by the local dev server answering ``uri`` (0 if not here)."""
+    port = uri.rsplit(":", 1)[-1].encode()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"partnerhub.neo4j.DevServer" in args and port in args:
+
+            def read(stat: Path = cmdline.parent / "stat") -> float:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+            return read
+    return no_server
+
 
 def chunks(records: list[Record], size: int = DEFAULT_CHUNK) -> list[list[Record]]:
     iterator = iter(records)
     return [chunk for chunk in iter(lambda: list(islice(iterator, size)), [])]
 
 
-async def time_store(store: GraphStore, batches: list[list[Record]]) -> float:
+async def timed(work: Callable[[], Awaitable[None]]) -> Timing:
+    wall, cpu, server = time.perf_counter(), time.process_time(), server_cpu()
+    await work()
+    return time.perf_counter() - wall, time.process_time() - cpu, server_cpu() - server
+
+
+async def time_load(store: GraphStore, records: list[Record]) -> Timing:
+    """The store as the CLI drives it: ``graph.loading.load`` (pipelined)."""
     await store.setup()
     await store.wipe()
-    started = time.perf_counter()
-    for chunk in batches:
-        await store.upsert(chunk)
-    return time.perf_counter() - started
+
+    async def work() -> None:
+        await load(store, records)
+
+    return await timed(work)
 
 
-async def time_raw_unwind(uri: str, batches: list[list[Record]]) -> float:
-    """The bare-driver baseline over the same nodes and edges."""
+async def time_raw_unwind(uri: str, batches: list[list[Record]]) -> Timing:
+    """The bare-driver baseline over the same nodes and edges, in the same chunks."""
     prepared = []
     for chunk in batches:
         plan = plan_write(chunk)
@@ -59,63 +121,116 @@ async def time_raw_unwind(uri: str, batches: list[list[Record]]) -> float:
                 {"s": edge.source, "t": edge.target, "p": edge.properties}
             )
         prepared.append((nodes, edges))
-    driver = AsyncGraphDatabase.driver(uri, notifications_min_severity="OFF")
     store = Neo4jGraphStore(uri)
     await store.setup()
     await store.wipe()
     await store.close()
-    started = time.perf_counter()
-    async with driver.session() as session:
-        for nodes, edges in prepared:
+    driver = AsyncGraphDatabase.driver(uri, notifications_min_severity="OFF")
 
-            async def work(tx: Any, nodes: Any = nodes, edges: Any = edges) -> None:
-                for label, rows in nodes.items():
-                    await (
-                        await tx.run(
-                            f"UNWIND $rows AS row MERGE (n:Node {{id: row.id}}) "
-                            f"SET n:{label}, n += row.p",
-                            rows=rows,
-                        )
-                    ).consume()
-                for rel_type, rows in edges.items():
-                    await (
-                        await tx.run(
-                            "UNWIND $rows AS row MATCH (a:Node {id: row.s}) MATCH (b:Node {id: row.t}) "
-                            f"MERGE (a)-[r:{rel_type}]->(b) SET r += row.p",
-                            rows=rows,
-                        )
-                    ).consume()
+    async def work() -> None:
+        async with driver.session() as session:
+            for nodes, edges in prepared:
 
-            await session.execute_write(work)
-    elapsed = time.perf_counter() - started
-    await driver.close()
-    return elapsed
+                async def write(tx: Any, nodes: Any = nodes, edges: Any = edges) -> None:
+                    for label, rows in nodes.items():
+                        await (
+                            await tx.run(
+                                f"UNWIND $rows AS row MERGE (n:Node {{id: row.id}}) "
+                                f"SET n:{label}, n += row.p",
+                                rows=rows,
+                            )
+                        ).consume()
+                    for rel_type, rows in edges.items():
+                        await (
+                            await tx.run(
+                                "UNWIND $rows AS row MATCH (a:Node {id: row.s}) MATCH (b:Node {id: row.t}) "
+                                f"MERGE (a)-[r:{rel_type}]->(b) SET r += row.p",
+                                rows=rows,
+                            )
+                        ).consume()
+
+                await session.execute_write(write)
+
+    try:
+        return await timed(work)
+    finally:
+        await driver.close()
 
 
-async def main(batch_count: int, seed: int) -> None:
+def median(timings: list[Timing]) -> Timing:
+    wall, client, server = (statistics.median(t[i] for t in timings) for i in range(3))
+    return wall, client, server
+
+
+def row(name: str, timings: list[Timing], total: int, baseline: list[Timing] | None) -> str:
+    wall, client, server = median(timings)
+    runs = ", ".join(f"{t[0]:.1f}" for t in timings)
+    ratios = "| | |"
+    if baseline:
+        base_wall, base_client, base_server = median(baseline)
+        cpu_ratio = (base_client + base_server) / (client + server)
+        ratios = f"| {base_wall / wall:.2f}x | {cpu_ratio:.2f}x |"
+    return (
+        f"| {name} | {runs} | {wall:.1f} | {total / wall:,.0f} | {client:.1f} | {server:.1f} "
+        + ratios
+    )
+
+
+async def main(batch_count: int, seed: int, repeat: int, freeze: bool) -> None:
     records = list(generate_network(batch_count, seed))
+    if freeze:
+        gc.collect()
+        gc.freeze()
     batches = chunks(records)
     total = len(records)
-    print(f"{batch_count:,} generated batches -> {total:,} records, chunks of {DEFAULT_CHUNK:,}")
-
-    with TemporaryDirectory() as folder:
-        sqlite = SqlGraphStore(f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite'}")
-        sqlite_seconds = await time_store(sqlite, batches)
-        await sqlite.close()
-
-    with bench_neo4j() as uri:
-        raw_seconds = await time_raw_unwind(uri, batches)
-        store = Neo4jGraphStore(uri)
-        neo4j_seconds = await time_store(store, batches)
-        await store.close()
-
-    print("| store | seconds | records/s | ratio |")
-    print("|---|---:|---:|---:|")
-    print(f"| SQLite store | {sqlite_seconds:.1f} | {total / sqlite_seconds:,.0f} | |")
-    print(f"| Neo4j raw UNWIND baseline | {raw_seconds:.1f} | {total / raw_seconds:,.0f} | 1.00 |")
     print(
-        f"| Neo4j store | {neo4j_seconds:.1f} | {total / neo4j_seconds:,.0f} "
-        f"| {raw_seconds / neo4j_seconds:.2f}x of baseline |"
+        f"{batch_count:,} generated batches -> {total:,} records, chunks of {DEFAULT_CHUNK:,}, "
+        f"{repeat} runs each (median), records {'frozen out of' if freeze else 'left in'} "
+        "the garbage collector\n"
+    )
+
+    sqlite: list[Timing] = []
+    with TemporaryDirectory() as folder:
+        store = SqlGraphStore(f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite'}")
+        try:
+            for _ in range(repeat):
+                sqlite.append(await time_load(store, records))
+        finally:
+            await store.close()
+
+    raw: list[Timing] = []
+    loaded: list[Timing] = []
+    global server_cpu
+    with bench_neo4j() as uri:
+        server_cpu = local_server_cpu(uri)
+        neo4j = Neo4jGraphStore(uri)
+        runs: list[tuple[list[Timing], Callable[[], Awaitable[Timing]]]] = [
+            (raw, lambda: time_raw_unwind(uri, batches)),
+            (loaded, lambda: time_load(neo4j, records)),
+        ]
+        try:
+            # Untimed: a new database grows its files and the JVM compiles on first use,
+            # which would fall on whichever timing came first.
+            for _, run in runs:
+                await run()
+            for round_ in range(repeat):
+                for timings, run in runs if round_ % 2 == 0 else runs[::-1]:
+                    timings.append(await run())
+        finally:
+            await neo4j.close()
+
+    print(
+        "| run | seconds, each run | median s | records/s | client CPU s | server CPU s "
+        "| of baseline, wall | of baseline, CPU |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    print(row("SQLite store, `load`", sqlite, total, None))
+    print(row("Neo4j raw UNWIND baseline", raw, total, None))
+    print(row("Neo4j store, `load`", loaded, total, raw))
+    ratios = [r[0] / s[0] for r, s in zip(raw, loaded, strict=True)]
+    print(
+        "\nNeo4j store (`load`) / baseline, per round: "
+        + ", ".join(f"{ratio:.2f}" for ratio in ratios)
     )
 
 
@@ -123,5 +238,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each timing")
+    parser.add_argument(
+        "--no-freeze",
+        action="store_true",
+        help="leave the held records to the garbage collector (to see what that costs)",
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.batches, args.seed))
+    asyncio.run(main(args.batches, args.seed, args.repeat, not args.no_freeze))

@@ -1,22 +1,26 @@
 """Lineage and impact answers, and how a store's raw walk becomes one.
 
 A store walks genealogy edges (``CONSUMED``, ``SAME_LOT``; both point upstream) from a
-root batch in one direction, to ``max_depth`` hops, and reports two things: every
-batch it reached with its shortest distance, and every genealogy edge leaving a reached
-batch in the walking direction. ``assemble`` turns that into the answer every store
-gives identically:
+root batch, upstream, downstream or both, to ``max_depth`` hops, and answers in one
+query (``Walk``):
 
-- ``nodes``: the reached batches, the root at depth 0;
+- ``reached``: every batch reached with its shortest distance, the root at depth 0;
 - ``edges``: every genealogy edge between two reached batches (the induced subgraph);
-- ``truncated``: some edge leads on from the walk to a batch it did not reach, i.e.
-  ``max_depth`` cut the genealogy short.
+- ``truncated``: in some walked direction, an edge leads on from the walk to a batch it
+  did not reach, i.e. ``max_depth`` cut the genealogy short.
 
-``BOTH`` is the union of an upstream and a downstream walk.
+``BOTH`` is the union of an upstream and a downstream walk (each direction's
+``truncated`` judged on its own walk).
+
+Under a principal's visibility the walk runs on the batches it may read: a hidden root
+answers None, as a missing one does; a hidden batch next to a reached one is reached
+as a *redacted stub* (id and depth only) and the walk does not go on past it; edges
+between a stub and a visible batch are shown, edges between two stubs are not.
+``assemble`` turns a walk into the answer every store gives identically.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -35,6 +39,9 @@ class Direction(StrEnum):
 class LineageNode:
     depth: int
     id: str
+    # A batch the principal may not read, shown only as the end of an edge it may see.
+    # Last, so nodes still sort by (depth, id): an id appears once in an answer.
+    redacted: bool = False
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -62,18 +69,12 @@ class Lineage:
 
 @dataclass(frozen=True, slots=True)
 class Walk:
-    """One direction's raw result from a store."""
+    """A store's raw answer for one walk, worked out inside its query."""
 
-    direction: Direction
-    reached: dict[str, int]  # batch id -> shortest distance from the root
-    edges: list[LineageEdge]  # genealogy edges leaving reached batches (or touching them)
-
-    def far_end(self, edge: LineageEdge) -> str:
-        return edge.target if self.direction is Direction.UPSTREAM else edge.source
-
-    @property
-    def truncated(self) -> bool:
-        return any(self.far_end(edge) not in self.reached for edge in self.edges)
+    reached: dict[str, int]  # batch id -> shortest distance from the root, stubs included
+    redacted: frozenset[str]  # the reached batches that are stubs
+    edges: list[LineageEdge]  # genealogy edges between reached batches, not both stubs
+    truncated: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,21 +96,16 @@ def check_depth(max_depth: int) -> int:
 
 
 def walk_directions(direction: Direction) -> tuple[Direction, ...]:
+    """The one-way walks a direction is made of."""
     if direction is Direction.BOTH:
         return (Direction.UPSTREAM, Direction.DOWNSTREAM)
     return (direction,)
 
 
-def assemble(root: str, direction: Direction, max_depth: int, walks: Iterable[Walk]) -> Lineage:
-    reached: dict[str, int] = {}
-    edges: set[LineageEdge] = set()
-    truncated = False
-    for walk in walks:
-        truncated = truncated or walk.truncated
-        for node_id, depth in walk.reached.items():
-            if depth < reached.get(node_id, depth + 1):
-                reached[node_id] = depth
-        edges.update(walk.edges)
-    induced = sorted(edge for edge in edges if edge.source in reached and edge.target in reached)
-    nodes = sorted(LineageNode(depth, node_id) for node_id, depth in reached.items())
-    return Lineage(root, direction, max_depth, tuple(nodes), tuple(induced), truncated)
+def assemble(root: str, direction: Direction, max_depth: int, walk: Walk) -> Lineage:
+    nodes = sorted(
+        LineageNode(depth, node_id, node_id in walk.redacted)
+        for node_id, depth in walk.reached.items()
+    )
+    edges = sorted(set(walk.edges))
+    return Lineage(root, direction, max_depth, tuple(nodes), tuple(edges), walk.truncated)

@@ -3,7 +3,9 @@
 It is the zero-install default (``partnerhub demo`` needs nothing else) and answers
 exactly as the Neo4j store does. Nodes and edges are rows with a JSON column of
 attributes; who asserted what lives in two small source tables, so adding a source
-is an ``INSERT ... ON CONFLICT DO NOTHING`` rather than a read-modify-write.
+is an ``INSERT ... ON CONFLICT DO NOTHING`` rather than a read-modify-write. Who may
+read what lives in ``node_readers`` (``graph.sql_readers``), kept up to date in each
+write's transaction; reads under a visibility filter on it inside the query.
 """
 
 from __future__ import annotations
@@ -37,10 +39,12 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from graph.ids import NodeKind
-from graph.lineage import Direction, LineageEdge, Walk
+from graph.lineage import Direction, LineageEdge, Walk, walk_directions
 from graph.model import LINEAGE_EDGES, EdgeKind
 from graph.queries import Condition, Equals, LinkedTo
+from graph.sql_readers import batch_sponsors, maintain_readers, node_readers, readers_metadata
 from graph.store import GraphCounts, GraphStore, NodePage, StoredNode, StoreUnavailable
+from graph.visibility import EVERYTHING, PUBLIC_KINDS, Visibility, id_range
 from graph.write_plan import WritePlan, WriteSummary
 
 metadata = MetaData()
@@ -87,46 +91,108 @@ _LINEAGE_KINDS = ", ".join(f"'{kind.value}'" for kind in LINEAGE_EDGES)  # const
 _IN_CHUNK = 500  # ids per IN (...) list, well under SQLite's bound-parameter limit
 
 
-def _walk_sql(near: str, far: str, *, incident: bool) -> str:
-    """A recursive CTE walking from ``near`` to ``far`` ends of genealogy edges.
+def _walk_sql(directions: tuple[Direction, ...], *, restricted: bool) -> str:
+    """One statement answering a whole walk (see graph.lineage): a row per reached batch
+    (id, depth, visible) and edge between reached batches leading from it (source,
+    target, kind, properties; NULLs if none), and one row of NULLs if it is truncated;
+    no rows at all if the root is not a batch the principal may read.
 
-    UNION (not UNION ALL) drops repeated (batch, depth) pairs and the depth bound stops
-    the recursion, so cyclic bad data terminates. The outer joins return every reached
-    batch once per genealogy edge leaving it (with ``incident``, also entering it), or
-    once with NULLs if there is none.
+    Each direction is a recursive CTE over (batch, depth); UNION (not UNION ALL) drops
+    repeated pairs and the depth bound stops the recursion, so cyclic bad data
+    terminates. When ``restricted``, each batch reached is checked once
+    against the readers of the organization ``:org``, and the walk leaves only visible
+    ones: a hidden batch is reached (as a stub) but never passed, and an edge is shown
+    only if one of its ends is visible.
     """
-    edges_of_reached = f"""
-        SELECT r.id, r.depth, e.source, e.target, e.kind, e.properties
-        FROM reached AS r
-        LEFT JOIN graph_edges AS e ON e.{near} = r.id AND e.kind IN ({_LINEAGE_KINDS})
-    """
-    if incident:
-        edges_of_reached += f"""
-        UNION ALL
-        SELECT r.id, r.depth, e.source, e.target, e.kind, e.properties
-        FROM reached AS r
-        JOIN graph_edges AS e ON e.{far} = r.id AND e.kind IN ({_LINEAGE_KINDS})
-        """
-    return f"""
-        WITH RECURSIVE walk(id, depth) AS (
-            SELECT :root, 0
+
+    def visible(node_id: str) -> str:
+        if not restricted:
+            return "1"
+        return (
+            f"EXISTS (SELECT 1 FROM node_readers AS v WHERE v.node_id = {node_id} AND v.org = :org)"
+        )
+
+    # The walk starts only from a batch the principal may read: otherwise no rows at all.
+    root = (
+        f"EXISTS (SELECT 1 FROM graph_nodes WHERE id = :root AND kind = '{NodeKind.BATCH.value}')"
+    )
+    if restricted:
+        root += f" AND {visible(':root')}"
+    ctes, cuts = [], []
+    for direction in directions:
+        near, far = (
+            ("source", "target") if direction is Direction.UPSTREAM else ("target", "source")
+        )
+        name = direction.name
+        # One way, the walk's shortest distances are the answer's batches.
+        shortest = "reached" if len(directions) == 1 else f"{name}_shortest"
+        # Unrestricted, every batch is visible: the recursion carries no flag to dedupe.
+        flag, flagged, passable = (
+            (", visible", f", {visible(f'e.{far}')}", "w.visible AND ")
+            if restricted
+            else ("", "", "")
+        )
+        ctes.append(f"""
+        {name}(id, depth{flag}) AS (
+            SELECT :root, 0{", 1" if restricted else ""} WHERE {root}
             UNION
-            SELECT e.{far}, w.depth + 1
-            FROM walk AS w JOIN graph_edges AS e ON e.{near} = w.id
-            WHERE e.kind IN ({_LINEAGE_KINDS}) AND w.depth < :max_depth
+            SELECT e.{far}, w.depth + 1{flagged}
+            FROM {name} AS w JOIN graph_edges AS e ON e.{near} = w.id
+            WHERE {passable}w.depth < :max_depth AND e.kind IN ({_LINEAGE_KINDS})
         ),
-        reached AS (SELECT id, MIN(depth) AS depth FROM walk GROUP BY id)
-        {edges_of_reached}
+        {shortest}(id, depth, visible) AS (
+            SELECT id, MIN(depth), {"MAX(visible)" if restricted else "1"} FROM {name} GROUP BY id
+        )""")
+        # Cut short: a visible batch at the depth limit has an edge leading on to a batch
+        # this walk did not reach.
+        cuts.append(f"""EXISTS (
+            SELECT 1 FROM {shortest} AS f
+            JOIN graph_edges AS e ON e.{near} = f.id AND e.kind IN ({_LINEAGE_KINDS})
+            WHERE f.depth = :max_depth AND f.visible
+            AND +e.{far} NOT IN (SELECT id FROM {shortest})
+        )""")
+    if len(directions) == 2:
+        both = " UNION ALL ".join(f"SELECT * FROM {each.name}_shortest" for each in directions)
+        ctes.append(
+            f"reached(id, depth, visible) AS "
+            f"(SELECT id, MIN(depth), MAX(visible) FROM ({both}) GROUP BY id)"
+        )
+    cut = " OR ".join(cuts)
+    # Each edge between two reached batches, unless both are stubs, is found once from
+    # its near end in the walking direction (its target when walking downstream) and
+    # kept if its far end was reached too. One way, an edge leaving a visible batch
+    # short of the depth limit always leads to a reached one, so only the others need
+    # the look-up. ``+x IN (subquery)`` looks x up in the reached set (indexed once)
+    # instead of probing edges once per reached id: the + keeps the edge index off it.
+    near, far = (
+        ("target", "source") if directions == (Direction.DOWNSTREAM,) else ("source", "target")
+    )
+    far_reached = f"+e.{far} IN (SELECT id FROM reached)"
+    far_visible = f"+e.{far} IN (SELECT id FROM reached WHERE visible)"
+    if len(directions) == 2:
+        keep = f"{far_reached} AND (a.visible OR {far_visible})" if restricted else far_reached
+    elif restricted:
+        keep = (
+            f"a.visible AND (a.depth < :max_depth OR {far_reached}) "
+            f"OR NOT a.visible AND {far_visible}"
+        )
+    else:
+        keep = f"a.depth < :max_depth OR {far_reached}"
+    return f"""
+        WITH RECURSIVE {",".join(ctes)}
+        SELECT a.id, a.depth, a.visible, e.source, e.target, e.kind, e.properties
+        FROM reached AS a
+        LEFT JOIN graph_edges AS e
+        ON e.{near} = a.id AND e.kind IN ({_LINEAGE_KINDS}) AND ({keep})
+        UNION ALL
+        SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE {cut}
     """
 
 
 _WALK_SQL = {
-    (direction, incident): text(_walk_sql(near, far, incident=incident))
-    for direction, near, far in (
-        (Direction.UPSTREAM, "source", "target"),
-        (Direction.DOWNSTREAM, "target", "source"),
-    )
-    for incident in (False, True)
+    (direction, restricted): text(_walk_sql(walk_directions(direction), restricted=restricted))
+    for direction in Direction
+    for restricted in (False, True)
 }
 
 
@@ -161,6 +227,7 @@ class SqlGraphStore(GraphStore):
     async def setup(self) -> None:
         async with self.engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
+            await conn.run_sync(readers_metadata.create_all)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -169,22 +236,27 @@ class SqlGraphStore(GraphStore):
         try:
             async with self.engine.begin() as conn:
                 await conn.run_sync(_apply_plan_sync, plan)
+                await conn.run_sync(maintain_readers, plan)
         except OperationalError as error:
             raise StoreUnavailable(f"SQL graph store: {error.orig}") from error
         return plan.summary()
 
-    async def get_nodes(self, ids: Sequence[str]) -> dict[str, StoredNode]:
+    async def get_nodes(
+        self, ids: Sequence[str], *, visibility: Visibility = EVERYTHING
+    ) -> dict[str, StoredNode]:
         wanted = list(dict.fromkeys(ids))
         found: dict[str, StoredNode] = {}
         async with self.engine.connect() as conn:
             for start in range(0, len(wanted), _IN_CHUNK):
                 chunk = wanted[start : start + _IN_CHUNK]
-                rows = await conn.execute(
-                    select(graph_nodes.c.id, graph_nodes.c.kind, graph_nodes.c.properties).where(
-                        graph_nodes.c.id.in_(chunk)
+                rows = (
+                    await conn.execute(
+                        select(graph_nodes.c.id, graph_nodes.c.kind, graph_nodes.c.properties)
+                        .where(graph_nodes.c.id.in_(chunk))
+                        .where(*_readable(graph_nodes.c.id, visibility))
                     )
-                )
-                sources = await _sources_of(conn, chunk)
+                ).all()
+                sources = await _sources_of(conn, [node_id for node_id, _, _ in rows])
                 for node_id, kind, properties in rows:
                     found[node_id] = StoredNode.from_properties(
                         node_id, NodeKind(kind), properties, sources.get(node_id, [])
@@ -192,35 +264,60 @@ class SqlGraphStore(GraphStore):
         return found
 
     async def walk(
-        self, batch_id: str, direction: Direction, max_depth: int, *, incident: bool = False
+        self,
+        batch_id: str,
+        direction: Direction,
+        max_depth: int,
+        *,
+        visibility: Visibility = EVERYTHING,
     ) -> Walk | None:
+        restricted = not visibility.everything
+        parameters: dict[str, Any] = {"root": batch_id, "max_depth": max_depth}
+        if restricted:
+            parameters["org"] = visibility.org
         async with self.engine.connect() as conn:
-            kind = await conn.scalar(select(graph_nodes.c.kind).where(graph_nodes.c.id == batch_id))
-            if kind != NodeKind.BATCH.value:
-                return None
-            rows = await conn.execute(
-                _WALK_SQL[direction, incident], {"root": batch_id, "max_depth": max_depth}
-            )
+            rows = await conn.execute(_WALK_SQL[direction, restricted], parameters)
             reached: dict[str, int] = {}
+            redacted: set[str] = set()
             edges: list[LineageEdge] = []
-            for node_id, depth, source, target, edge_kind, properties in rows:
+            truncated = False
+            for node_id, depth, visible, source, target, kind, properties in rows:
+                if node_id is None:
+                    truncated = True
+                    continue
                 reached[node_id] = depth
-                if edge_kind is not None:
-                    edges.append(_lineage_edge(source, target, edge_kind, properties))
-        return Walk(direction, reached, edges)
+                if not visible:
+                    redacted.add(node_id)
+                if kind is not None:
+                    edges.append(_lineage_edge(source, target, kind, properties))
+        if not reached:
+            return None
+        return Walk(reached, frozenset(redacted), edges, truncated)
 
     async def out_edges(
-        self, ids: Sequence[str], kinds: Sequence[EdgeKind]
+        self,
+        ids: Sequence[str],
+        kinds: Sequence[EdgeKind],
+        *,
+        visibility: Visibility = EVERYTHING,
     ) -> list[tuple[str, EdgeKind, str]]:
-        return await self._edges_at(graph_edges.c.source, ids, kinds)
+        return await self._edges_at(graph_edges.c.source, ids, kinds, visibility)
 
     async def in_edges(
-        self, ids: Sequence[str], kinds: Sequence[EdgeKind]
+        self,
+        ids: Sequence[str],
+        kinds: Sequence[EdgeKind],
+        *,
+        visibility: Visibility = EVERYTHING,
     ) -> list[tuple[str, EdgeKind, str]]:
-        return await self._edges_at(graph_edges.c.target, ids, kinds)
+        return await self._edges_at(graph_edges.c.target, ids, kinds, visibility)
 
     async def _edges_at(
-        self, end: Column[str], ids: Sequence[str], kinds: Sequence[EdgeKind]
+        self,
+        end: Column[str],
+        ids: Sequence[str],
+        kinds: Sequence[EdgeKind],
+        visibility: Visibility,
     ) -> list[tuple[str, EdgeKind, str]]:
         found: list[tuple[str, EdgeKind, str]] = []
         kind_values = [kind.value for kind in kinds]
@@ -232,6 +329,8 @@ class SqlGraphStore(GraphStore):
                     .where(
                         end.in_(wanted[start : start + _IN_CHUNK]),
                         graph_edges.c.kind.in_(kind_values),
+                        *_readable(graph_edges.c.source, visibility),
+                        *_readable(graph_edges.c.target, visibility),
                     )
                     .order_by(graph_edges.c.source, graph_edges.c.kind, graph_edges.c.target)
                 )
@@ -239,13 +338,40 @@ class SqlGraphStore(GraphStore):
         return found
 
     async def list_nodes(
-        self, kind: NodeKind, conditions: Sequence[Condition], first: int, after: str | None
+        self,
+        kind: NodeKind,
+        conditions: Sequence[Condition],
+        first: int,
+        after: str | None,
+        *,
+        visibility: Visibility = EVERYTHING,
     ) -> NodePage:
+        filters = [_sql_condition(condition, visibility) for condition in conditions]
+        if visibility.everything or kind in PUBLIC_KINDS:
+            query = select(graph_nodes.c.id, graph_nodes.c.properties).where(
+                graph_nodes.c.kind == kind.value, graph_nodes.c.id > (after or "")
+            )
+            order: Column[str] = graph_nodes.c.id
+        else:
+            # Walk the organization's readable ids of this kind in order (one range of
+            # the (org, node_id) index), so a page costs what it holds, not what it skips.
+            low, high = id_range(kind)
+            query = (
+                select(graph_nodes.c.id, graph_nodes.c.properties)
+                .select_from(
+                    node_readers.join(graph_nodes, graph_nodes.c.id == node_readers.c.node_id)
+                )
+                .where(
+                    node_readers.c.org == visibility.org,
+                    node_readers.c.node_id > max(after or "", low),
+                    node_readers.c.node_id < high,
+                    graph_nodes.c.kind == kind.value,
+                )
+            )
+            order = node_readers.c.node_id
         query = (
-            select(graph_nodes.c.id, graph_nodes.c.properties)
-            .where(graph_nodes.c.kind == kind.value, graph_nodes.c.id > (after or ""))
-            .where(*(_sql_condition(condition) for condition in conditions))
-            .order_by(graph_nodes.c.id)
+            query.where(*filters)
+            .order_by(order)
             .limit(first + 1)  # one more than asked says whether another page follows
         )
         async with self.engine.connect() as conn:
@@ -273,13 +399,36 @@ class SqlGraphStore(GraphStore):
 
     async def wipe(self) -> None:
         async with self.engine.begin() as conn:
-            for table in (graph_edge_sources, graph_edges, graph_node_sources, graph_nodes):
+            for table in (
+                batch_sponsors,
+                node_readers,
+                graph_edge_sources,
+                graph_edges,
+                graph_node_sources,
+                graph_nodes,
+            ):
                 await conn.execute(delete(table))
 
 
-def _sql_condition(condition: Condition) -> ColumnElement[bool]:
+def _readable(node_id: ColumnElement[str], visibility: Visibility) -> list[ColumnElement[bool]]:
+    """The conditions (none for everything) that the node ``node_id`` names may be read:
+    a public kind, known by its id prefix, or a reader row for the organization."""
+    if visibility.everything:
+        return []
+    public = [
+        and_(node_id >= low, node_id < high) for low, high in map(id_range, sorted(PUBLIC_KINDS))
+    ]
+    reader = (
+        select(literal(1))
+        .where(node_readers.c.node_id == node_id, node_readers.c.org == visibility.org)
+        .exists()
+    )
+    return [or_(*public, reader)]
+
+
+def _sql_condition(condition: Condition, visibility: Visibility) -> ColumnElement[bool]:
     if isinstance(condition, LinkedTo):
-        return or_(*(_path_exists(path, condition.target) for path in condition.paths))
+        return or_(*(_path_exists(path, condition.target, visibility) for path in condition.paths))
     # The JSON path is built from a model field name (code), never from client input.
     value = func.json_extract(graph_nodes.c.properties, f"$.{condition.field}")
     if isinstance(condition, Equals):
@@ -292,12 +441,16 @@ def _sql_condition(condition: Condition) -> ColumnElement[bool]:
     return and_(value.is_not(None), *bounds)
 
 
-def _path_exists(path: Sequence[EdgeKind], target: str) -> ColumnElement[bool]:
-    """EXISTS a chain of edges of the path's kinds from the listed node to ``target``."""
+def _path_exists(
+    path: Sequence[EdgeKind], target: str, visibility: Visibility
+) -> ColumnElement[bool]:
+    """EXISTS a chain of edges of the path's kinds from the listed node to ``target``,
+    through nodes the principal may read (a hidden one is as if it were not there)."""
     hops = [graph_edges.alias(f"hop{index}") for index in range(len(path))]
     clauses: list[ColumnElement[bool]] = [hops[0].c.source == graph_nodes.c.id]
     for index, (hop, kind) in enumerate(zip(hops, path, strict=True)):
         clauses.append(hop.c.kind == kind.value)
+        clauses += _readable(hop.c.target, visibility)
         if index:
             clauses.append(hop.c.source == hops[index - 1].c.target)
     clauses.append(hops[-1].c.target == target)

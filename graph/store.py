@@ -2,6 +2,10 @@
 
 The Neo4j store (production) and the SQL store (embedded default) must give the same
 answers for the same input; ``tests/graph/test_store_contract.py`` holds them to it.
+
+Every read takes a ``Visibility`` (everything by default, for the operator) and applies
+it inside the store's query: a node the principal may not read is absent from the
+answer exactly as if it did not exist (``tests/graph/test_visibility_contract.py``).
 """
 
 from __future__ import annotations
@@ -21,10 +25,10 @@ from graph.lineage import (
     Walk,
     assemble,
     check_depth,
-    walk_directions,
 )
 from graph.model import NODE_TYPES, EdgeKind, NodeRecord, Record
 from graph.queries import Condition
+from graph.visibility import EVERYTHING, Visibility
 from graph.write_plan import WritePlan, WriteSummary, plan_write
 
 
@@ -93,80 +97,120 @@ class GraphStore(ABC):
     async def upsert_plan(self, plan: WritePlan) -> WriteSummary:
         """Write a plan made by ``plan_write`` in one transaction: all of it or none.
 
-        ``upsert`` is planning then this; a loader calls the two apart to plan the next
-        chunk while this one is written. Writing the same plan again changes nothing.
+        ``upsert`` is planning and then this; a caller may call the two apart (to plan
+        ahead, say). Writing the same plan again changes nothing.
         """
 
     @abstractmethod
-    async def get_nodes(self, ids: Sequence[str]) -> dict[str, StoredNode]:
-        """The nodes that exist among ``ids``; unknown ids are simply absent."""
+    async def get_nodes(
+        self, ids: Sequence[str], *, visibility: Visibility = EVERYTHING
+    ) -> dict[str, StoredNode]:
+        """The nodes among ``ids`` that exist and are visible; other ids are simply absent."""
 
     @abstractmethod
     async def walk(
-        self, batch_id: str, direction: Direction, max_depth: int, *, incident: bool = False
+        self,
+        batch_id: str,
+        direction: Direction,
+        max_depth: int,
+        *,
+        visibility: Visibility = EVERYTHING,
     ) -> Walk | None:
-        """One direction's genealogy walk (see graph.lineage); None if no such batch.
-
-        With ``incident``, the walk reports genealogy edges touching a reached batch in
-        either orientation, not only those leading on: a BOTH answer needs them to
-        show every edge between its nodes.
-        """
+        """The genealogy walk around a batch (see graph.lineage), worked out in one
+        query; None if there is no such batch or it is hidden."""
 
     @abstractmethod
     async def out_edges(
-        self, ids: Sequence[str], kinds: Sequence[EdgeKind]
+        self,
+        ids: Sequence[str],
+        kinds: Sequence[EdgeKind],
+        *,
+        visibility: Visibility = EVERYTHING,
     ) -> list[tuple[str, EdgeKind, str]]:
-        """(source, kind, target) of every edge of ``kinds`` leaving one of ``ids``."""
+        """(source, kind, target) of every edge of ``kinds`` leaving one of ``ids``,
+        both ends visible."""
 
     @abstractmethod
     async def in_edges(
-        self, ids: Sequence[str], kinds: Sequence[EdgeKind]
+        self,
+        ids: Sequence[str],
+        kinds: Sequence[EdgeKind],
+        *,
+        visibility: Visibility = EVERYTHING,
     ) -> list[tuple[str, EdgeKind, str]]:
-        """(source, kind, target) of every edge of ``kinds`` arriving at one of ``ids``."""
+        """(source, kind, target) of every edge of ``kinds`` arriving at one of ``ids``,
+        both ends visible."""
 
     @abstractmethod
     async def list_nodes(
-        self, kind: NodeKind, conditions: Sequence[Condition], first: int, after: str | None
+        self,
+        kind: NodeKind,
+        conditions: Sequence[Condition],
+        first: int,
+        after: str | None,
+        *,
+        visibility: Visibility = EVERYTHING,
     ) -> NodePage:
-        """Up to ``first`` nodes of ``kind`` meeting every condition, with ids above ``after``."""
+        """Up to ``first`` visible nodes of ``kind`` meeting every condition, with ids
+        above ``after``; a condition naming a hidden node matches as if it did not exist."""
 
-    async def lineage(self, batch_id: str, direction: Direction, max_depth: int) -> Lineage | None:
-        """Genealogy around a batch; None when the batch is not in the graph."""
+    async def lineage(
+        self,
+        batch_id: str,
+        direction: Direction,
+        max_depth: int,
+        *,
+        visibility: Visibility = EVERYTHING,
+    ) -> Lineage | None:
+        """Genealogy around a batch; None when the batch is not in the graph or hidden."""
         check_depth(max_depth)
-        walks = []
-        for each in walk_directions(direction):
-            walk = await self.walk(batch_id, each, max_depth, incident=direction is Direction.BOTH)
-            if walk is None:
-                return None
-            walks.append(walk)
-        return assemble(batch_id, direction, max_depth, walks)
+        walk = await self.walk(batch_id, direction, max_depth, visibility=visibility)
+        return None if walk is None else assemble(batch_id, direction, max_depth, walk)
 
-    async def impact(self, batch_id: str, max_depth: int = MAX_LINEAGE_DEPTH) -> Impact | None:
+    async def impact(
+        self,
+        batch_id: str,
+        max_depth: int = MAX_LINEAGE_DEPTH,
+        *,
+        visibility: Visibility = EVERYTHING,
+    ) -> Impact | None:
         """Downstream batches and the products, vendors and agreements they touch.
 
         Products are those the affected batches are for, directly or through their
         material; agreements are those an affected vendor is party to that cover an
-        affected product.
+        affected product. Under a visibility, all of it is what the principal may read:
+        the walk stops at hidden batches and lists no stubs.
         """
-        walk = await self.walk(batch_id, Direction.DOWNSTREAM, check_depth(max_depth))
+        walk = await self.walk(
+            batch_id, Direction.DOWNSTREAM, check_depth(max_depth), visibility=visibility
+        )
         if walk is None:
             return None
-        affected = sorted(walk.reached)
+        affected = sorted(set(walk.reached) - walk.redacted)
         facts = await self.out_edges(
-            affected, (EdgeKind.FOR_PRODUCT, EdgeKind.OF_MATERIAL, EdgeKind.MADE_BY)
+            affected,
+            (EdgeKind.FOR_PRODUCT, EdgeKind.OF_MATERIAL, EdgeKind.MADE_BY),
+            visibility=visibility,
         )
         products = {target for _, kind, target in facts if kind is EdgeKind.FOR_PRODUCT}
         materials = sorted({target for _, kind, target in facts if kind is EdgeKind.OF_MATERIAL})
         vendors = sorted({target for _, kind, target in facts if kind is EdgeKind.MADE_BY})
         products |= {
-            target for _, _, target in await self.out_edges(materials, (EdgeKind.FOR_PRODUCT,))
+            target
+            for _, _, target in await self.out_edges(
+                materials, (EdgeKind.FOR_PRODUCT,), visibility=visibility
+            )
         }
-        party_to = await self.out_edges(vendors, (EdgeKind.PARTY_TO,))
+        party_to = await self.out_edges(vendors, (EdgeKind.PARTY_TO,), visibility=visibility)
         candidate_agreements = sorted({target for _, _, target in party_to})
-        covers = await self.out_edges(candidate_agreements, (EdgeKind.COVERS,))
+        covers = await self.out_edges(
+            candidate_agreements, (EdgeKind.COVERS,), visibility=visibility
+        )
         agreements = sorted({source for source, _, target in covers if target in products})
         batches = sorted(
-            LineageNode(depth, node_id) for node_id, depth in walk.reached.items() if depth > 0
+            LineageNode(depth, node_id)
+            for node_id, depth in walk.reached.items()
+            if depth > 0 and node_id not in walk.redacted
         )
         return Impact(
             root=batch_id,

@@ -5,9 +5,8 @@ attribute, sources accumulate), the edges the records state or imply, and the
 placeholder nodes that edges name before any export describes them. Planning in one
 place is what keeps the two stores' answers identical.
 
-Planning is pure Python and touches no store, so a loader can plan the next chunk
-while a store writes the current one (``graph.loading``); ``GraphStore.upsert_plan``
-writes a plan made here.
+Planning is pure Python and touches no store, so it can be done apart from the
+write; ``GraphStore.upsert_plan`` writes a plan made here.
 """
 
 from __future__ import annotations

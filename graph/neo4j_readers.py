@@ -1,0 +1,127 @@
+"""Readers in the Neo4j store: where they are kept and how a write keeps them.
+
+Every node carries ``readers``, the list of organization slugs that may read it (set
+from the node's own key when it is created, grown by the rules in ``graph.readers``),
+and a batch also ``sponsor_readers``, the part of its readers carried upstream. Reads
+check ``$org IN n.readers`` on each node they touch (a list property: Neo4j indexes
+no list elements, so listings seek by id and check as they go).
+
+``maintain_readers`` runs inside the plan's managed transaction, after its nodes and
+edges are written. Every statement adds to lists only what they lack, one row per node,
+so the transaction can be retried as a whole. Sponsors are carried upstream one hop
+per statement from the batches that just gained some, stopping at batches that already
+had them: the number of round trips is the depth of genealogy actually changed, and
+cycles end because a batch gains each sponsor once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from neo4j import AsyncManagedTransaction
+
+from graph import readers
+from graph.model import LINEAGE_EDGES
+from graph.write_plan import WritePlan
+
+_LINEAGE_TYPES = "|".join(kind.value for kind in LINEAGE_EDGES)
+_REPORT_TYPES = "|".join(kind.value for kind in readers.REPORT_EDGES)
+
+
+def _add(var: str, prop: str, orgs: str) -> str:
+    """A SET item appending to ``var.prop`` those of ``orgs`` it lacks. The property is
+    read in the SET itself, so Cypher locks the node first and a concurrent write
+    cannot be lost."""
+    current = f"coalesce({var}.{prop}, [])"
+    return f"{var}.{prop} = {current} + [o IN {orgs} WHERE NOT o IN {current}]"
+
+
+# Look-ups and hops answer in one row: the driver's cost per record, not the server's
+# work, is most of a write's time when thousands of rows come back one by one.
+_SPONSORS_OF = (
+    "UNWIND $ids AS id MATCH (n:Node {id: id}) WHERE n.sponsor_readers IS NOT NULL "
+    "RETURN collect([id, n.sponsor_readers]) AS found"
+)
+# rows: [node id, [orgs]], one row per node.
+_GRANT = "UNWIND $rows AS row MATCH (n:Node {id: row[0]}) SET " + _add("n", "readers", "row[1]")
+# rows: [batch id, [orgs]], one row per batch. Answers [batch id, orgs it gained, ids
+# of the batches one hop upstream of it] for each batch that gained any: the next hop.
+_CARRY_ONE_HOP = (
+    "UNWIND $rows AS row MATCH (b:Node {id: row[0]}) "
+    "WITH b, [o IN row[1] WHERE NOT o IN coalesce(b.sponsor_readers, [])] AS orgs "
+    "WHERE size(orgs) > 0 "
+    "SET "
+    + _add("b", "sponsor_readers", "orgs")
+    + ", "
+    + _add("b", "readers", "orgs")
+    + " WITH b, orgs "
+    f"OPTIONAL MATCH (b)-[:{_LINEAGE_TYPES}]->(u:Batch) "
+    "WITH b, orgs, collect(u.id) AS upstream "
+    "RETURN collect([b.id, orgs, upstream]) AS gained"
+)
+_SHARE_WITH_REPORTS = (
+    f"UNWIND $ids AS id MATCH (b:Node {{id: id}})<-[:{_REPORT_TYPES}]-(x) "
+    "UNWIND coalesce(b.sponsor_readers, []) AS org "
+    "WITH x, collect(DISTINCT org) AS orgs SET " + _add("x", "readers", "orgs")
+)
+
+
+async def maintain_readers(tx: AsyncManagedTransaction, plan: WritePlan) -> None:
+    """Bring readers up to date with ``plan``, already written in ``tx``."""
+    asked = readers.lookups(plan)
+    found = {lookup: await _neighbours(tx, lookup) for lookup in asked.neighbours}
+    sponsors: dict[str, set[str]] = {}
+    if asked.sponsored_lots:
+        for lot, orgs in await _one(tx, _SPONSORS_OF, ids=list(asked.sponsored_lots)):
+            sponsors[lot] = set(orgs)
+    changes = readers.changes(plan, asked, found, sponsors)
+    if changes.grants:
+        rows = [[node_id, sorted(orgs)] for node_id, orgs in changes.grants.items()]
+        await _run(tx, _GRANT, rows=rows)
+    gained = await _carry_upstream(tx, changes.sponsor_seeds)
+    reported = changes.reported_lots | gained
+    if reported:
+        await _run(tx, _SHARE_WITH_REPORTS, ids=sorted(reported))
+
+
+async def _carry_upstream(tx: AsyncManagedTransaction, seeds: dict[str, set[str]]) -> set[str]:
+    """Add ``seeds`` and carry them upstream; return the batches that gained sponsors."""
+    gained: set[str] = set()
+    frontier = seeds
+    while frontier:
+        rows = [[lot, sorted(orgs)] for lot, orgs in frontier.items()]
+        frontier = {}
+        for lot, orgs, upstream in await _one(tx, _CARRY_ONE_HOP, rows=rows):
+            gained.add(lot)
+            for next_lot in upstream:
+                frontier.setdefault(next_lot, set()).update(orgs)
+    return gained
+
+
+async def _neighbours(
+    tx: AsyncManagedTransaction, lookup: readers.Neighbours
+) -> dict[str, set[str]]:
+    if not lookup.ids:
+        return {}
+    left, right = ("-", "->") if lookup.outgoing else ("<-", "-")
+    query = (
+        f"UNWIND $ids AS id MATCH (:Node {{id: id}}){left}[:{lookup.kind.value}]{right}(far) "
+        "RETURN collect([id, far.id]) AS found"
+    )
+    found: dict[str, set[str]] = {}
+    for node_id, far in await _one(tx, query, ids=list(lookup.ids)):
+        found.setdefault(node_id, set()).add(far)
+    return found
+
+
+async def _one(tx: AsyncManagedTransaction, query: str, **parameters: Any) -> list[Any]:
+    """The list a one-row, one-column query answers."""
+    result = await tx.run(query, parameters)
+    record = await result.single(strict=True)
+    found: list[Any] = record[0]
+    return found
+
+
+async def _run(tx: AsyncManagedTransaction, query: str, **parameters: Any) -> None:
+    result = await tx.run(query, parameters)
+    await result.consume()
