@@ -63,10 +63,9 @@ class DemoClient:
     client_secret: str = field(repr=False)
 
 
-# Until partner scoping is enforced inside the stores, reading the graph is the
-# operator's; the story's partners get clients that push their own exports.
+# The operator sees everything; each partner reads what is its own and pushes its exports.
 DEMO_OPERATOR_SCOPES = ("admin", "graph:read", "ingest:write")
-DEMO_PARTNER_SCOPES = ("ingest:write",)
+DEMO_PARTNER_SCOPES = ("graph:read", "ingest:write")
 
 
 async def register_demo_clients(settings: Settings) -> list[DemoClient]:
@@ -107,6 +106,7 @@ def serving_banner(settings: Settings, clients: list[DemoClient]) -> str:
         f'  curl -s {base}/graphql -H "authorization: Bearer $TOKEN" '
         f"-H 'content-type: application/json' -d '{body}'\n"
         '(in GraphiQL, put {"authorization": "Bearer ..."} in the headers pane)\n'
-        "The partners' clients push their own exports (partnerhub push DIR --hub "
+        "Each partner's client sees only what is its own (try the same query with birch's or\n"
+        "oakridge's token) and pushes its own exports (partnerhub push DIR --hub "
         f"{base} --connector ... --client-id ID --client-secret SECRET):\n{partners}\n"
     )

@@ -13,6 +13,7 @@ from strawberry.types import Info
 
 from auth.principal import Principal
 from graph.store import GraphStore
+from graph.visibility import Visibility
 from schema.loaders import Loaders
 
 
@@ -40,7 +41,11 @@ class RequestContext:
     response: Any = None
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.store)
+        self.loaders = Loaders(self.store, self.visibility)
+
+    @property
+    def visibility(self) -> Visibility:
+        return Visibility.of(self.principal)
 
 
 def context_of(info: Info[RequestContext, Any]) -> RequestContext:

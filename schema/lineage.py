@@ -25,7 +25,7 @@ class LineageNode:
 
     @classmethod
     def of(cls, node: graph_lineage.LineageNode) -> LineageNode:
-        return cls(id=strawberry.ID(node.id), depth=node.depth, redacted=False)
+        return cls(id=strawberry.ID(node.id), depth=node.depth, redacted=node.redacted)
 
 
 @strawberry.type(description="A genealogy edge; both kinds point upstream (from output to input).")

@@ -3,8 +3,8 @@
 Resolvers never call the store per item: they ask a loader, and every key asked for
 in the same tick of the event loop becomes one store call. A request therefore costs
 a number of store round-trips bounded by the shape of the query, not by how many
-items come back. Loaders live for one request only, so nothing is cached across
-principals.
+items come back. Loaders live for one request only and read as its principal, so
+nothing is cached across principals.
 """
 
 from __future__ import annotations
@@ -16,11 +16,14 @@ from strawberry.dataloader import DataLoader
 
 from graph.model import EdgeKind
 from graph.store import GraphStore, StoredNode
+from graph.visibility import EVERYTHING, Visibility
 
 
 @dataclass
 class Loaders:
     store: GraphStore
+    # Every read is made as the asking principal: hidden nodes never reach a resolver.
+    visibility: Visibility = EVERYTHING
     nodes: DataLoader[str, StoredNode | None] = field(init=False)
     _outgoing: dict[EdgeKind, DataLoader[str, list[str]]] = field(default_factory=dict)
     _incoming: dict[EdgeKind, DataLoader[str, list[str]]] = field(default_factory=dict)
@@ -41,7 +44,7 @@ class Loaders:
         return self._incoming[kind]
 
     async def _load_nodes(self, ids: Sequence[str]) -> list[StoredNode | None]:
-        found = await self.store.get_nodes(ids)
+        found = await self.store.get_nodes(ids, visibility=self.visibility)
         return [found.get(node_id) for node_id in ids]
 
     def _edge_loader(
@@ -50,7 +53,7 @@ class Loaders:
         async def load(ids: Sequence[str]) -> list[list[str]]:
             read = self.store.out_edges if outgoing else self.store.in_edges
             neighbours: dict[str, list[str]] = {node_id: [] for node_id in ids}
-            for source, _, target in await read(ids, [kind]):
+            for source, _, target in await read(ids, [kind], visibility=self.visibility):
                 near, far = (source, target) if outgoing else (target, source)
                 neighbours[near].append(far)
             return [neighbours[node_id] for node_id in ids]

@@ -66,7 +66,9 @@ async def listing(
         conditions = filter_.to_query().conditions() if filter_ is not None else ()
     except ValueError as error:
         raise bad_input(f"filter: {error}") from None
-    page = await context.store.list_nodes(KIND_OF[cls], conditions, size, after_id)
+    page = await context.store.list_nodes(
+        KIND_OF[cls], conditions, size, after_id, visibility=context.visibility
+    )
     for stored in page.nodes:  # a later lookup of the same node needs no second read
         context.loaders.nodes.prime(stored.id, stored)
     return Connection.of(page, [cls.from_stored(stored) for stored in page.nodes], after=after)
@@ -152,12 +154,14 @@ class Query:
                 f"maxDepth: must be between 0 and {context.limits.max_lineage_depth}, got {max_depth}"
             )
         root = checked_id(batch_id, NodeKind.BATCH, "batchId")
-        found = await context.store.lineage(root, direction, max_depth)
+        found = await context.store.lineage(
+            root, direction, max_depth, visibility=context.visibility
+        )
         return None if found is None else Lineage.of(found)
 
     @strawberry.field(description="Downstream batches, products, vendors and agreements of a lot.")
     async def impact(self, info: Info, batch_id: strawberry.ID) -> Impact | None:
         context = context_of(info)
         root = checked_id(batch_id, NodeKind.BATCH, "batchId")
-        found = await context.store.impact(root)
+        found = await context.store.impact(root, visibility=context.visibility)
         return None if found is None else Impact.of(found)

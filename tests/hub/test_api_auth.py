@@ -75,14 +75,14 @@ async def test_the_graphiql_page_needs_no_token_but_its_queries_do(hub: httpx.As
     assert query_by_get.status_code == 401
 
 
-async def test_a_partner_token_cannot_read_the_graph_until_scoping_is_in_the_stores(
+async def test_reading_the_graph_needs_graph_read(
     hub: httpx.AsyncClient, tokens: TokenSource
 ) -> None:
-    partner = await tokens.bearer("birch", ["graph:read", "ingest:write"])
-    operator = await tokens.bearer()
+    writer_only = await tokens.bearer("birch", ["ingest:write"])
+    reader = await tokens.bearer("birch", ["graph:read", "ingest:write"])
 
-    refused = await hub.post("/graphql", json=QUERY, headers=partner)
-    allowed = await hub.post("/graphql", json=QUERY, headers=operator)
+    refused = await hub.post("/graphql", json=QUERY, headers=writer_only)
+    allowed = await hub.post("/graphql", json=QUERY, headers=reader)
 
     assert refused.status_code == 403
     assert 'error="insufficient_scope"' in refused.headers["www-authenticate"]

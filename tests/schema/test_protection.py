@@ -87,7 +87,7 @@ class FailingStore:
     def __init__(self, inner: GraphStore) -> None:
         self.inner = inner
 
-    async def get_nodes(self, ids: Any) -> Any:
+    async def get_nodes(self, ids: Any, **options: Any) -> Any:
         raise RuntimeError("connection string postgres://admin:hunter2@db leaked")
 
     def __getattr__(self, name: str) -> Any:
