@@ -21,12 +21,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -35,6 +33,7 @@ import httpx
 
 from auth.service import AuthService
 from bench.neo4j_server import bench_neo4j
+from bench.scale import SEED, load_with_cli
 from graph.lineage import Direction
 from graph.neo4j_store import Neo4jGraphStore
 from hub.app import create_app
@@ -42,7 +41,6 @@ from hub.generator import Tier, sample_batch_ids
 from tests.served import served_hub
 from tests.tokens import TEST_AUTH, TokenSource
 
-SEED = 7  # the same network as bench.scale
 ROOTS = 200
 WARM_UP = 20
 LINEAGE_QUERY = """query ($id: ID!, $depth: Int!) {
@@ -57,26 +55,6 @@ PAGE_QUERY = """query ($vendor: ID!) {
 
 def percentile(values: list[float], fraction: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[round(fraction * 100) - 1]
-
-
-def load_network(uri: str, batches: int) -> None:
-    child = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "hub.cli",
-            "generate",
-            "--batches",
-            str(batches),
-            "--seed",
-            str(SEED),
-        ],
-        env={**os.environ, "HUB_STORE": uri},
-        stdout=subprocess.DEVNULL,
-        check=False,
-    )
-    if child.returncode != 0:
-        raise SystemExit(f"partnerhub generate failed with status {child.returncode}")
 
 
 async def lineage_overhead(uri: str, roots: list[str], depth: int) -> list[str]:
@@ -193,7 +171,7 @@ def main() -> None:
     args = parser.parse_args()
     with bench_neo4j(heap="2g", pagecache="4g") as uri:
         if not args.skip_load:
-            load_network(uri, args.batches)
+            load_with_cli(uri, args.batches)  # the same network as bench.scale (seed 7)
         roots = sample_batch_ids(args.batches, SEED, Tier.FINISHED, ROOTS + WARM_UP)
         overhead = asyncio.run(lineage_overhead(uri, roots, 10))
         load_rows = throughput(uri, args.batches, args.connections, args.seconds)
