@@ -30,7 +30,7 @@ from connectors.epcis_facts import (
 )
 from connectors.epcis_gs1 import cbv_word
 from connectors.field_values import finite_number
-from connectors.xml import child, children, iterparse, local_name, text_of
+from connectors.xml import child, children, iterparse, local_name, steps_to, text_of
 from graph.intake import RecordRejection
 
 EPCIS_ROOTS = ("EPCISDocument", "EPCISQueryDocument")
@@ -103,18 +103,7 @@ class _Places:
         self.label = label
 
     def of(self, element: etree._Element) -> str:
-        steps = []
-        node: etree._Element | None = element
-        while node is not None and node is not self.event:
-            name = local_name(node)
-            parent = node.getparent()
-            if parent is not None:
-                same = [sibling for sibling in parent if local_name(sibling) == name]
-                if len(same) > 1:
-                    name += f"[{same.index(node) + 1}]"
-            steps.append(name)
-            node = parent
-        path = "/".join([self.path, *reversed(steps)])
+        path = "/".join([self.path, *steps_to(element, above=self.event)])
         return f"{path} (line {element.sourceline}; {self.label})"
 
 

@@ -75,12 +75,12 @@ def children(element: etree._Element, name: str) -> list[etree._Element]:
     return [candidate for candidate in element if local_name(candidate) == name]
 
 
-def path_of(element: etree._Element) -> str:
-    """A readable XPath-like location by local names with positions, e.g.
-    ``/MaterialInformation/MaterialLot[2]/ID`` and the source line."""
+def steps_to(element: etree._Element, above: etree._Element | None = None) -> list[str]:
+    """Local names with positions among same-named siblings, from just below ``above``
+    (the root when None) down to ``element``: ``["MaterialLot[2]", "ID"]``."""
     steps = []
     node: etree._Element | None = element
-    while node is not None:
+    while node is not None and node is not above:
         name = local_name(node)
         parent = node.getparent()
         if parent is not None:
@@ -89,11 +89,14 @@ def path_of(element: etree._Element) -> str:
                 name += f"[{same.index(node) + 1}]"
         steps.append(name)
         node = parent
-    return (
-        "/"
-        + "/".join(reversed(steps))
-        + (f" (line {element.sourceline})" if element.sourceline else "")
-    )
+    return steps[::-1]
+
+
+def path_of(element: etree._Element) -> str:
+    """A readable XPath-like location by local names with positions, e.g.
+    ``/MaterialInformation/MaterialLot[2]/ID`` and the source line."""
+    line = f" (line {element.sourceline})" if element.sourceline else ""
+    return "/" + "/".join(steps_to(element)) + line
 
 
 @dataclass(frozen=True, slots=True)
