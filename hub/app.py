@@ -125,9 +125,9 @@ def create_app(
     metrics = HttpMetrics(registry, METRIC_ROUTES)
     given_ledger, given_auth = ledger, auth
     ledger = ledger or Ledger(settings.database_url())
-    auth = auth or AuthService(
-        settings.auth_config(), AuthStore(ledger.engine, settings.auth_config())
-    )
+    if auth is None:
+        config = settings.auth_config()
+        auth = AuthService(config, AuthStore(ledger.engine, config))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

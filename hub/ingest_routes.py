@@ -17,11 +17,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from auth.middleware import require_scope
 from auth.principal import Scope
 from connectors.csv_profile import ProfileError
 from hub.ingest import IngestError, IngestPipeline, IngestReport, Submission
 from hub.ledger import IngestionStatus, Ledger
-from hub.principals import principal_with
 from hub.profiles import profile_by_name, with_profile
 
 _STATUS_CODES = {
@@ -75,7 +75,7 @@ async def ingest(request: Request) -> Response:
       503: {description: "Graph store unavailable: the payload is kept, apply it later"}
     """
     settings = request.app.state.settings
-    principal = principal_with(request, Scope.INGEST_WRITE)
+    principal = require_scope(request, Scope.INGEST_WRITE)
     operator = principal.has(Scope.ADMIN)
     org = request.query_params.get("org", "" if operator else principal.org_id)
     if not org:
@@ -136,7 +136,7 @@ async def ingestion_status(request: Request) -> Response:
       200: {description: "The ingestion's metadata, status and report"}
       404: {description: "No such ingestion"}
     """
-    principal = principal_with(request, Scope.INGEST_WRITE)
+    principal = require_scope(request, Scope.INGEST_WRITE)
     ledger: Ledger = request.app.state.ledger
     found = await ledger.get(request.path_params["ingestion_id"])
     # Another organization's ingestion answers exactly like one that does not exist.

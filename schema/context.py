@@ -35,17 +35,15 @@ class RequestContext:
     principal: Principal
     request_id: str
     limits: Limits = field(default_factory=Limits)
+    visibility: Visibility = field(init=False)  # what the principal may read, in every query
     loaders: Loaders = field(init=False)
     # The HTTP request and response, for integrations that want them (strawberry sets them).
     request: Any = None
     response: Any = None
 
     def __post_init__(self) -> None:
+        self.visibility = Visibility.of(self.principal)
         self.loaders = Loaders(self.store, self.visibility)
-
-    @property
-    def visibility(self) -> Visibility:
-        return Visibility.of(self.principal)
 
 
 def context_of(info: Info[RequestContext, Any]) -> RequestContext:
