@@ -22,6 +22,7 @@ class Principal:
     org_id: str  # the organization's slug, e.g. "northwind"
     org_kind: str | None  # OrgKind value when known
     scopes: frozenset[Scope]
+    client_id: str | None = None  # the OAuth client that asked, for the audit trail
 
     def has(self, scope: Scope) -> bool:
         return scope in self.scopes or Scope.ADMIN in self.scopes
@@ -29,4 +30,6 @@ class Principal:
 
 # The hub's own operator on this machine: every scope. Used by the CLI and, until
 # OAuth lands, by the HTTP API (which then listens on loopback only).
-LOCAL_OPERATOR = Principal(org_id="local-operator", org_kind=None, scopes=frozenset(Scope))
+LOCAL_OPERATOR = Principal(
+    org_id="local-operator", org_kind=None, scopes=frozenset(Scope), client_id="local-cli"
+)

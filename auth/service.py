@@ -1,18 +1,30 @@
 """Everything the hub holds for OAuth, in one object: configuration, store, token
 endpoint and verifier. Operations that change keys or clients go through here, so
 this process's verifier hears of them at once (other replicas within
-``store_refresh_interval``).
+``store_refresh_interval``), and each is told to ``on_change`` (the hub's audit trail)
+with who made it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any
 
 import httpx
 
 from auth.config import AuthConfig, Clock, system_clock
 from auth.keys import SigningKey
+from auth.principal import LOCAL_OPERATOR, Principal, Scope
 from auth.server import TokenEndpoint
-from auth.store import AuthStore
+from auth.store import AuthStore, IssuedClient
 from auth.verify import TokenVerifier
+
+# (who, action, target, outcome, detail), e.g. (operator, "client.added", "birch-1a2b", ...)
+ChangeListener = Callable[[Principal, str, str, str, Mapping[str, Any]], Awaitable[None]]
+
+
+async def _ignore(*_: object) -> None:
+    return None
 
 
 class AuthService:
@@ -23,9 +35,11 @@ class AuthService:
         *,
         http: httpx.AsyncClient | None = None,
         clock: Clock = system_clock,
+        on_change: ChangeListener = _ignore,
     ) -> None:
         self.config = config
         self.store = store
+        self.on_change = on_change
         self.token_endpoint = TokenEndpoint(config, store)
         self.verifier = TokenVerifier(config, store, http=http, clock=clock)
 
@@ -37,10 +51,15 @@ class AuthService:
         *,
         http: httpx.AsyncClient | None = None,
         clock: Clock = system_clock,
+        on_change: ChangeListener = _ignore,
     ) -> AuthService:
         """With a store (and engine) of its own, e.g. ``sqlite+aiosqlite:///var/hub.sqlite``."""
         return cls(
-            config, AuthStore.from_url(database_url, config, clock=clock), http=http, clock=clock
+            config,
+            AuthStore.from_url(database_url, config, clock=clock),
+            http=http,
+            clock=clock,
+            on_change=on_change,
         )
 
     async def setup(self) -> None:
@@ -51,17 +70,39 @@ class AuthService:
         await self.verifier.aclose()
         await self.store.close()
 
-    async def revoke_client(self, client_id: str) -> bool:
+    async def add_client(
+        self,
+        org_id: str,
+        scopes: Iterable[Scope | str],
+        *,
+        org_kind: str | None = None,
+        by: Principal = LOCAL_OPERATOR,
+    ) -> IssuedClient:
+        issued = await self.store.add_client(org_id, scopes, org_kind=org_kind)
+        client = issued.client
+        detail = {
+            "org": org_id,
+            "org_kind": org_kind,
+            "scopes": sorted(scope.value for scope in client.scopes),
+        }
+        await self.on_change(by, "client.added", client.client_id, "added", detail)
+        return issued
+
+    async def revoke_client(self, client_id: str, *, by: Principal = LOCAL_OPERATOR) -> bool:
         revoked = await self.store.revoke_client(client_id)
         self.verifier.forget_client(client_id)
+        outcome = "revoked" if revoked else "not found"
+        await self.on_change(by, "client.revoked", client_id, outcome, {})
         return revoked
 
-    async def rotate_signing_key(self) -> SigningKey:
+    async def rotate_signing_key(self, *, by: Principal = LOCAL_OPERATOR) -> SigningKey:
         key = await self.store.rotate_signing_key()
         self.verifier.own_keys.forget_keys()
+        await self.on_change(by, "key.rotated", key.kid, "rotated", {})
         return key
 
-    async def retire_signing_key(self, kid: str) -> bool:
+    async def retire_signing_key(self, kid: str, *, by: Principal = LOCAL_OPERATOR) -> bool:
         retired = await self.store.retire_signing_key(kid)
         self.verifier.own_keys.forget_keys()
+        await self.on_change(by, "key.retired", kid, "retired" if retired else "not found", {})
         return retired

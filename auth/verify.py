@@ -185,6 +185,7 @@ class TokenVerifier:
             org_id=_org_id(claims.get(ORG_CLAIM)),
             org_kind=_org_kind(claims.get(ORG_KIND_CLAIM)),
             scopes=_scopes(claims.get("scope")),
+            client_id=client_id,
         )
         return _access_token(principal, claims, client_id)
 
@@ -246,6 +247,7 @@ def _check_signature(compact: jws.CompactSignature, key: Key, alg: str) -> None:
 
 def _trusted_access_token(trusted: TrustedIssuer, claims: dict[str, Any]) -> AccessToken:
     org_id = _org_id(claims.get(trusted.org_claim))
+    client_id = claims.get("client_id") or claims.get("azp")
     if trusted.allowed_orgs is not None and org_id not in trusted.allowed_orgs:
         raise InvalidToken("the token's issuer may not speak for this organization")
     kind_claim = trusted.org_kind_claim
@@ -253,9 +255,9 @@ def _trusted_access_token(trusted: TrustedIssuer, claims: dict[str, Any]) -> Acc
         org_id=org_id,
         org_kind=_org_kind(claims.get(kind_claim)) if kind_claim else None,
         scopes=_scopes(claims.get(trusted.scope_claim)) & trusted.allowed_scopes,
+        client_id=client_id if isinstance(client_id, str) else None,
     )
-    client_id = claims.get("client_id") or claims.get("azp")
-    return _access_token(principal, claims, client_id if isinstance(client_id, str) else None)
+    return _access_token(principal, claims, principal.client_id)
 
 
 def _access_token(

@@ -7,6 +7,7 @@ store, the principal, fresh loaders, the limits and the request id.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -35,9 +36,11 @@ from auth.routes import auth_routes
 from auth.service import AuthService
 from auth.store import AuthStore
 from graph.store import GraphStore, StoreUnavailable
-from hub.ingest import IngestPipeline
+from hub.audit import auth_changes
+from hub.database import DatabaseUnavailable
+from hub.ingest import IngestPipeline, IngestReport
 from hub.ingest_routes import ROUTES as INGEST_ROUTES
-from hub.ledger import Ledger
+from hub.ledger import Ledger, Received
 from hub.observability import (
     HttpMetrics,
     MetricsMiddleware,
@@ -46,6 +49,7 @@ from hub.observability import (
 )
 from hub.settings import Settings
 from hub.stores import open_graph_store
+from hub.worker import Completions, IngestWorker
 from schema.build import build_schema
 from schema.context import Limits, RequestContext
 
@@ -110,6 +114,12 @@ def _reader(request: Request | WebSocket) -> Principal:
     return require_scope(request, Scope.GRAPH_READ)
 
 
+async def _stop(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -119,7 +129,8 @@ def create_app(
 ) -> Starlette:
     """The hub's ASGI app. A ``store``, ``ledger`` or ``auth`` given is used as it is and
     left for the caller to set up and close; the others are opened from settings on
-    start-up and closed on exit. The auth tables live in the ledger's database."""
+    start-up and closed on exit. The auth tables live in the ledger's database. The
+    lifespan also runs the workers that apply queued ingestions."""
     settings = settings or Settings()
     registry = CollectorRegistry()
     metrics = HttpMetrics(registry, METRIC_ROUTES)
@@ -127,7 +138,14 @@ def create_app(
     ledger = ledger or Ledger(settings.database_url())
     if auth is None:
         config = settings.auth_config()
-        auth = AuthService(config, AuthStore(ledger.engine, config))
+        auth = AuthService(
+            config, AuthStore(ledger.engine, config), on_change=auth_changes(ledger.engine)
+        )
+    completions = Completions()
+    wake = asyncio.Event()
+
+    async def finished(job: Received, report: IngestReport) -> None:
+        completions.done(job.id)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -135,24 +153,44 @@ def create_app(
             if store is None:
                 app.state.store = open_graph_store(settings)
                 opened.push_async_callback(app.state.store.close)
-                app.state.ingest = IngestPipeline(app.state.ledger, app.state.store)
             if given_ledger is None:
                 await app.state.ledger.setup()
                 opened.push_async_callback(app.state.ledger.close)
             if given_auth is None:
                 await app.state.auth.setup()
                 opened.push_async_callback(app.state.auth.close)
+            pipeline = IngestPipeline(app.state.store)
+            workers = [
+                IngestWorker(
+                    app.state.ledger,
+                    pipeline,
+                    settings.queue_policy(),
+                    wake=wake,
+                    on_finish=finished,
+                )
+                for _ in range(settings.ingest_workers)
+            ]
+            running = [asyncio.create_task(worker.run(), name=worker.name) for worker in workers]
+            opened.push_async_callback(_stop, running)
             yield
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
+        down = {}
         try:
             await request.app.state.store.ping()
         except StoreUnavailable as error:
-            log.warning("not ready: %s", error)
-            return JSONResponse({"status": "unavailable", "store": "unreachable"}, 503)
+            log.warning("not ready, graph store: %s", error)
+            down["store"] = "unreachable"
+        try:
+            await request.app.state.ledger.ping()
+        except DatabaseUnavailable as error:
+            log.warning("not ready, database: %s", error)
+            down["database"] = "unreachable"
+        if down:
+            return JSONResponse({"status": "unavailable", **down}, 503)
         return JSONResponse({"status": "ready"})
 
     async def metrics_endpoint(request: Request) -> Response:
@@ -178,9 +216,10 @@ def create_app(
     app.state.settings = settings
     app.state.ledger = ledger
     app.state.auth = auth
+    app.state.completions = completions
+    app.state.wake_workers = wake.set
     if store is not None:
         app.state.store = store
-        app.state.ingest = IngestPipeline(ledger, store)
     public = PUBLIC_PATHS | ({"/metrics"} if settings.metrics_public else set())
     # Innermost first: tokens are checked inside the request id and metrics layers, so
     # refused requests are counted and carry an id too.

@@ -6,14 +6,13 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from functools import partial
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
 import uvicorn
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeElapsedColumn
 
 from auth.principal import LOCAL_OPERATOR
 from auth.service import AuthService
@@ -22,16 +21,21 @@ from connectors.csv_preview import preview
 from connectors.csv_profile import Profile, ProfileError
 from graph.lineage import Direction
 from graph.loading import load
-from graph.model import NodeRecord
+from graph.model import NodeRecord, Record
 from graph.store import GraphStore
 from hub import demo
 from hub.app import create_app
+from hub.audit import Actor, AuditEntry, auth_changes
+from hub.audit import entries as audit_entries
+from hub.audit import verify as verify_audit
+from hub.database import current_revision
 from hub.generator import generate_network
-from hub.ingest import IngestPipeline, IngestReport, Submission
-from hub.ledger import IngestionStatus, Ledger
+from hub.ingest import IngestError, IngestPipeline, IngestReport, reader_for, refusal_report
+from hub.ledger import LANDED, Delivery, IngestionStatus, Ledger, Received
 from hub.profiles import profile_by_path_or_name, with_profile
 from hub.push import PushTarget, push_folder
 from hub.render import (
+    audit_table,
     clients_table,
     counts_table,
     impact_table,
@@ -40,8 +44,11 @@ from hub.render import (
     preview_table,
     push_table,
 )
+from hub.replay import ReplaySummary
+from hub.replay import replay as replay_ledger
 from hub.settings import Settings
 from hub.stores import open_graph_store
+from hub.worker import IngestWorker
 from schema.build import build_schema
 
 app = typer.Typer(
@@ -55,6 +62,10 @@ keys_app = typer.Typer(help="The hub's token signing keys.", no_args_is_help=Tru
 app.add_typer(keys_app, name="keys")
 profile_app = typer.Typer(help="Partners' CSV mapping profiles.", no_args_is_help=True)
 app.add_typer(profile_app, name="profile")
+audit_app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+db_app = typer.Typer(help="The hub's SQL database (HUB_DATABASE).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
 console = Console()
 T = TypeVar("T")
 
@@ -183,25 +194,39 @@ def ingest(
         settings = Settings()
         store = open_graph_store(settings)
         ledger = Ledger(settings.database_url())
+        finished: dict[str, IngestReport] = {}
         reports = []
         try:
             await store.setup()
             await ledger.setup()
-            pipeline = IngestPipeline(ledger, store)
             with _progress() as progress:
                 for path in paths:
                     task = progress.add_task(path.name, total=None)
-                    submission = Submission(
-                        payload=path.read_bytes(),
-                        connector=connector,
-                        org=org,
-                        submitted_by=LOCAL_OPERATOR.org_id,
-                        filename=path.name,
-                        options=parsed_options,
-                        all_or_nothing=all_or_nothing,
+
+                    async def advance(
+                        job: Received, chunk: list[Record], task: TaskID = task
+                    ) -> None:
+                        progress.advance(task, len(chunk))
+
+                    async def keep(job: Received, report: IngestReport) -> None:
+                        finished[job.id] = report
+
+                    worker = IngestWorker(
+                        ledger, IngestPipeline(store), on_chunk=advance, on_finish=keep
                     )
-                    report = await pipeline.ingest(
-                        submission, on_applied=partial(progress.advance, task)
+                    report = await _receive_and_apply(
+                        ledger,
+                        worker,
+                        finished,
+                        Delivery(
+                            payload=path.read_bytes(),
+                            connector=connector,
+                            org=org,
+                            submitted_by=Actor.of(LOCAL_OPERATOR),
+                            filename=path.name,
+                            options=parsed_options,
+                            all_or_nothing=all_or_nothing,
+                        ),
                     )
                     progress.update(task, total=report.applied, completed=report.applied)
                     reports.append(report)
@@ -219,10 +244,26 @@ def ingest(
             console.print(
                 f"[red]{path.name}: {report.error.location}: {report.error.message}[/red]"
             )
-    if any(
-        report.status in (IngestionStatus.REJECTED, IngestionStatus.FAILED) for report in reports
-    ):
+    if any(report.status not in LANDED for report in reports):
         raise typer.Exit(1)
+
+
+async def _receive_and_apply(
+    ledger: Ledger, worker: IngestWorker, finished: dict[str, IngestReport], delivery: Delivery
+) -> IngestReport:
+    """Commit the file to the ledger, then apply the queue here (this file included)."""
+    refusal = reader_for(delivery.connector, delivery.options or {})
+    if isinstance(refusal, IngestError):
+        received = await ledger.receive(delivery, refused=refusal_report(delivery, refusal))
+        return IngestReport.refused(received, refusal)
+    received = await ledger.receive(delivery)
+    await worker.drain()
+    if received.id in finished:
+        return finished[received.id]
+    # Deferred (the graph store is down) or taken by a hub's worker: it stays queued.
+    report = IngestReport(received.id, delivery.connector, delivery.org, IngestionStatus.RECEIVED)
+    report.error = IngestError("queued", "", "not applied yet: the hub's workers will apply it")
+    return report
 
 
 @app.command()
@@ -243,6 +284,9 @@ def push(
         ),
     ],
     options: Annotated[str, typer.Option(help="Connector options as a JSON object.")] = "{}",
+    wait: Annotated[
+        float, typer.Option(help="Seconds to wait for each file's outcome (0: just queue it).")
+    ] = 30.0,
 ) -> None:
     """Send the folder's new files to a hub, each once (remembered in the folder)."""
     target = PushTarget(
@@ -251,6 +295,7 @@ def push(
         client_id=client_id,
         client_secret=client_secret,
         options=json.loads(options),
+        wait=wait,
     )
     results = push_folder(folder, target)
     console.print(push_table(results))
@@ -299,6 +344,7 @@ def _with_auth(work: Callable[[AuthService], Awaitable[T]]) -> T:
     async def run() -> T:
         settings = Settings()
         service = AuthService.from_url(settings.database_url(), settings.auth_config())
+        service.on_change = auth_changes(service.store.engine)
         try:
             await service.setup()
             return await work(service)
@@ -321,7 +367,7 @@ def clients_add(
 
     async def work(service: AuthService) -> IssuedClient:
         granted = [scope.strip() for scope in scopes.split(",") if scope.strip()]
-        return await service.store.add_client(org, granted, org_kind=kind)
+        return await service.add_client(org, granted, org_kind=kind)
 
     try:
         issued = _with_auth(work)
@@ -357,6 +403,94 @@ def keys_rotate() -> None:
     """Sign new tokens with a new key; the old key verifies until its tokens expire."""
     key = _with_auth(lambda service: service.rotate_signing_key())
     console.print(f"new signing key {key.kid}")
+
+
+def _with_ledger(work: Callable[[Ledger], Awaitable[T]]) -> T:
+    async def run() -> T:
+        ledger = Ledger(Settings().database_url())
+        try:
+            await ledger.setup()
+            return await work(ledger)
+        finally:
+            await ledger.close()
+
+    return asyncio.run(run())
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the schema migrations (the hub also does this when it starts)."""
+
+    async def work(ledger: Ledger) -> str | None:
+        async with ledger.engine.connect() as conn:
+            return await conn.run_sync(current_revision)
+
+    console.print(f"database at revision {_with_ledger(work)}")
+
+
+@app.command()
+def replay(
+    wipe: Annotated[bool, typer.Option(help="Empty the graph store first.")] = False,
+) -> None:
+    """Rebuild HUB_STORE from the ledger alone: every applied ingestion, in order."""
+    settings = Settings()
+
+    async def work(ledger: Ledger) -> ReplaySummary:
+        store = open_graph_store(settings)
+        try:
+            with _progress() as progress:
+                task = progress.add_task("ingestions", total=None)
+                return await replay_ledger(
+                    ledger,
+                    store,
+                    Actor.of(LOCAL_OPERATOR),
+                    wipe=wipe,
+                    target=settings.store_label(),
+                    on_ingestion=lambda job, applied: progress.advance(task),
+                )
+        finally:
+            await store.close()
+
+    summary = _with_ledger(work)
+    console.print(
+        f"replayed {summary.ingestions} ingestions, {summary.records} records"
+        f" into {settings.store_label()}"
+    )
+    for ingestion_id in summary.differing:
+        console.print(f"[yellow]{ingestion_id} lands differently than when received[/yellow]")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the chain; name the first entry that does not hold (exit 1)."""
+    verdict = _with_ledger(lambda ledger: verify_audit(ledger.engine))
+    if not verdict.intact:
+        console.print(
+            f"[red]audit trail broken at entry {verdict.broken_at}: {verdict.reason}[/red]"
+        )
+        raise typer.Exit(1)
+    console.print(f"audit trail intact: {verdict.checked} entries")
+
+
+@audit_app.command("list")
+def audit_list(
+    target: Annotated[str | None, typer.Option(help="Only entries about this id.")] = None,
+    after: Annotated[int, typer.Option(help="Entries after this number.")] = 0,
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Show audit entries, oldest first."""
+
+    async def work(ledger: Ledger) -> list[AuditEntry]:
+        found = audit_entries(ledger.engine, target=target, after=after, limit=limit)
+        return [entry async for entry in found]
+
+    found = _with_ledger(work)
+    if as_json:
+        for entry in found:
+            typer.echo(json.dumps(entry.to_json()))
+        return
+    console.print(audit_table(found))
 
 
 def _progress() -> Progress:

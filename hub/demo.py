@@ -11,6 +11,7 @@ from rich.console import Console
 from auth.service import AuthService
 from graph.lineage import Direction
 from graph.sql_store import SqlGraphStore
+from hub.audit import auth_changes
 from hub.demo_story import (
     CONTAMINATED_EXCIPIENT_LOT_ID,
     DEMO_PARTNERS,
@@ -71,6 +72,7 @@ DEMO_PARTNER_SCOPES = ("graph:read", "ingest:write")
 async def register_demo_clients(settings: Settings) -> list[DemoClient]:
     """A fresh client for the operator and for each partner of the story."""
     service = AuthService.from_url(settings.database_url(), settings.auth_config())
+    service.on_change = auth_changes(service.store.engine)
     clients = []
     try:
         await service.setup()
@@ -78,7 +80,7 @@ async def register_demo_clients(settings: Settings) -> list[DemoClient]:
             ("operator", None, DEMO_OPERATOR_SCOPES),
             *((org, kind.value, DEMO_PARTNER_SCOPES) for org, kind in DEMO_PARTNERS.items()),
         ]:
-            issued = await service.store.add_client(org, scopes, org_kind=kind)
+            issued = await service.add_client(org, scopes, org_kind=kind)
             clients.append(DemoClient(org, scopes, issued.client.client_id, issued.secret))
     finally:
         await service.close()

@@ -1,24 +1,27 @@
-"""The ingest path: ledger first, then parse, then the graph, then the report.
+"""Applying one received payload to the graph: parse, check, then write in chunks.
 
-1. The payload is committed to the ledger before anything reads it.
-2. A first pass runs the connector over the whole payload and keeps only counts and
+The payload is already safe in the ledger when this runs (``hub.ledger``); a worker
+(``hub.worker``) hands it here and records the outcome.
+
+1. A first pass runs the connector over the whole payload and keeps only counts and
    rejections: a payload that cannot be read (or, under all-or-nothing, one with any
    rejected record) stops here and nothing of it reaches the graph.
-3. A second pass streams the good records into the store in chunks, one transaction
+2. A second pass streams the good records into the store in chunks, one transaction
    each, so memory stays flat for any payload size. Parsing twice costs CPU, not
    memory, and is what makes "nothing half-applied" hold without holding every record.
-4. The outcome and report go to the ledger with the payload.
+   Graph writes are idempotent, so applying the same payload again (after a crash, or
+   in a replay) changes nothing that was already there.
 
 Connectors are synchronous generators; both passes run them in a worker thread so the
-server keeps answering while a large payload is parsed.
+server keeps answering while a large payload is parsed. ``StoreUnavailable`` is left
+to the caller: the payload is fine and should be applied later.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
-import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import Any
@@ -28,18 +31,19 @@ from connectors.registry import UnknownConnector, connector_named
 from graph.intake import RecordRejection
 from graph.loading import DEFAULT_CHUNK
 from graph.model import Record
-from graph.store import GraphStore, StoreUnavailable
-from hub.ledger import IngestionStatus, Ledger
+from graph.store import GraphStore
+from hub.ledger import Delivery, IngestionStatus, Received
 from hub.ownership import owned_by
 
-log = logging.getLogger("partnerhub.ingest")
-
 MAX_REPORTED_REJECTIONS = 10_000  # the count is always exact; the list stops here
+
+# Hears each chunk of records as it lands (alerts, progress); awaited before the next.
+ChunkListener = Callable[[Received, list[Record]], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
 class IngestError:
-    kind: str  # unknown_connector | bad_options | unreadable | store_unavailable | internal
+    kind: str  # unknown_connector | bad_options | unreadable | internal
     location: str
     message: str
 
@@ -61,100 +65,85 @@ class IngestReport:
         data["status"] = self.status.value
         return data
 
+    @classmethod
+    def refused(cls, received: Received, error: IngestError) -> IngestReport:
+        return cls(
+            received.id, received.connector, received.org, IngestionStatus.REJECTED, error=error
+        )
 
-@dataclass(frozen=True, slots=True)
-class Submission:
-    """One payload and what its sender said about it."""
 
-    payload: bytes
-    connector: str
-    org: str
-    submitted_by: str
-    filename: str = ""
-    media_type: str = ""
-    options: dict[str, Any] = field(default_factory=dict)
-    all_or_nothing: bool = False
-    owner_only: bool = False  # refuse records about what another organization owns
+def reader_for(connector: str, options: Mapping[str, Any]) -> Connector | IngestError:
+    """The connector configured with ``options``, or why it cannot be (checked before
+    a payload is queued, so the sender hears about a typo at once)."""
+    try:
+        return connector_named(connector).with_options(dict(options))
+    except UnknownConnector as error:
+        return IngestError("unknown_connector", "connector", str(error))
+    except PayloadError as error:
+        return IngestError("bad_options", error.location, error.message)
+
+
+def refusal_report(delivery: Delivery, error: IngestError) -> dict[str, Any]:
+    """The report of a delivery refused before reading (the ledger adds its id)."""
+    report = IngestReport("", delivery.connector, delivery.org, IngestionStatus.REJECTED)
+    report.error = error
+    return report.to_json()
 
 
 class IngestPipeline:
-    def __init__(self, ledger: Ledger, store: GraphStore, chunk_size: int = DEFAULT_CHUNK) -> None:
-        self.ledger = ledger
+    def __init__(self, store: GraphStore, chunk_size: int = DEFAULT_CHUNK) -> None:
         self.store = store
         self.chunk_size = chunk_size
 
-    async def ingest(
-        self, submission: Submission, on_applied: Callable[[int], None] | None = None
+    async def apply(
+        self, received: Received, payload: bytes, on_chunk: ChunkListener | None = None
     ) -> IngestReport:
-        """Ledger, parse, graph, report; ``on_applied`` hears each chunk's size as it lands."""
-        received = await self.ledger.receive(
-            submission.payload,
-            connector=submission.connector,
-            org=submission.org,
-            submitted_by=submission.submitted_by,
-            filename=submission.filename,
-            media_type=submission.media_type,
-            options=submission.options,
-        )
+        """Parse and write one ingestion; the report says what landed and what did not."""
         report = IngestReport(
-            received.id, submission.connector, submission.org, IngestionStatus.RECEIVED
+            received.id, received.connector, received.org, IngestionStatus.RECEIVED
         )
-        try:
-            await self._apply(submission, report, on_applied or (lambda _: None))
-        except Exception as error:  # the payload is safe in the ledger; say so, keep serving
-            log.exception("ingestion %s failed", received.id)
-            report.status = IngestionStatus.FAILED
-            report.error = IngestError("internal", "", f"internal error ({type(error).__name__})")
-        await self.ledger.finish(received.id, report.status, report.to_json())
-        return report
+        connector = reader_for(received.connector, received.options)
+        if isinstance(connector, IngestError):
+            return _refuse(report, connector)
+        context = ParseContext(received.id, connector.name, received.org, received.filename)
 
-    async def _apply(
-        self, submission: Submission, report: IngestReport, on_applied: Callable[[int], None]
-    ) -> None:
-        try:
-            connector = connector_named(submission.connector).with_options(submission.options)
-        except UnknownConnector as error:
-            return _refuse(report, IngestError("unknown_connector", "connector", str(error)))
-        except PayloadError as error:
-            return _refuse(report, IngestError("bad_options", error.location, error.message))
-        context = ParseContext(
-            report.ingestion_id, connector.name, submission.org, submission.filename
+        outcomes = partial(
+            _outcomes, connector, payload, context, received.owner_only, received.org
         )
-
-        outcomes = partial(_outcomes, connector, submission, context)
         try:
             await asyncio.to_thread(_survey, outcomes(), report)
         except PayloadError as error:
             return _refuse(report, IngestError("unreadable", error.location, error.message))
-        if report.rejected and submission.all_or_nothing:
+        if report.rejected and received.all_or_nothing:
             report.status = IngestionStatus.REJECTED
-            return None
+            return report
 
         chunks = _good_chunks(outcomes(), self.chunk_size)
-        try:
-            while chunk := await asyncio.to_thread(next, chunks, None):
-                await self.store.upsert(chunk)
-                report.applied += len(chunk)
-                on_applied(len(chunk))
-        except StoreUnavailable as error:
-            report.status = IngestionStatus.FAILED
-            report.error = IngestError("store_unavailable", "", str(error))
-            return None
+        while chunk := await asyncio.to_thread(next, chunks, None):
+            await self.store.upsert(chunk)
+            report.applied += len(chunk)
+            if on_chunk is not None:
+                await on_chunk(received, chunk)
         report.status = IngestionStatus.PARTIAL if report.rejected else IngestionStatus.APPLIED
-        return None
+        return report
 
 
-def _refuse(report: IngestReport, error: IngestError) -> None:
+def _refuse(report: IngestReport, error: IngestError) -> IngestReport:
     report.status = IngestionStatus.REJECTED
     report.error = error
+    return report
 
 
 def _outcomes(
-    connector: Connector, submission: Submission, context: ParseContext
+    connector: Connector,
+    payload: bytes,
+    context: ParseContext,
+    owner_only: bool,
+    org: str,
 ) -> Iterator[Outcome]:
     """What the connector makes of the payload, with ownership enforced if asked."""
-    outcomes = connector.parse(io.BytesIO(submission.payload), context)
-    return owned_by(outcomes, submission.org) if submission.owner_only else outcomes
+    outcomes = connector.parse(io.BytesIO(payload), context)
+    return owned_by(outcomes, org) if owner_only else outcomes
 
 
 def _survey(outcomes: Iterator[Outcome], report: IngestReport) -> None:

@@ -2,15 +2,23 @@
 
     POST /ingest/{connector}?org=birch&filename=lot.xml[&all_or_nothing=true][&options={json}]
                             [&profile=NAME]   (CSV connectors: the partner's mapping profile)
+                            [&supersedes=ING-ID]  (a correction of an earlier ingestion)
+                            [&wait=SECONDS]   (answer with the outcome if it comes in time)
     GET  /ingestions/{id}
 
 The body is the export itself. It is read up to the configured size limit (413
-beyond), committed to the ledger, then parsed and applied; the answer is the report.
+beyond) and committed to the ledger; then the answer is 202 with the ingestion's id,
+and a worker applies it to the graph. ``wait`` trades that for the outcome itself when
+it comes within the given seconds (the CLI and scripts like it). Nothing is updated
+or deleted through this API: a correction is a new ingestion that names the one it
+supersedes, and both stay in the ledger and in the graph's provenance.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -20,15 +28,19 @@ from starlette.routing import Route
 from auth.middleware import require_scope
 from auth.principal import Scope
 from connectors.csv_profile import ProfileError
-from hub.ingest import IngestError, IngestPipeline, IngestReport, Submission
-from hub.ledger import IngestionStatus, Ledger
+from hub.audit import Actor
+from hub.database import DatabaseUnavailable
+from hub.ingest import IngestError, reader_for, refusal_report
+from hub.ledger import Delivery, IngestionStatus, Ledger, Received
 from hub.profiles import profile_by_name, with_profile
 
+log = logging.getLogger("partnerhub.ingest")
+
+MAX_WAIT_SECONDS = 300.0
 _STATUS_CODES = {
     "unknown_connector": 404,
     "bad_options": 422,
     "unreadable": 422,
-    "store_unavailable": 503,
     "internal": 500,
 }
 
@@ -50,8 +62,10 @@ async def read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"title": title, "detail": detail, **extra}, status_code=status)
+def problem(
+    status: int, title: str, detail: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse({"title": title, "detail": detail}, status_code=status, headers=headers)
 
 
 async def ingest(request: Request) -> Response:
@@ -64,37 +78,47 @@ async def ingest(request: Request) -> Response:
       - {name: all_or_nothing, in: query, schema: {type: boolean}, description: "refuse the whole payload if any record is rejected"}
       - {name: options, in: query, schema: {type: string}, description: "connector options as JSON"}
       - {name: profile, in: query, schema: {type: string}, description: "CSV mapping profile by name (mes.csv, lims.csv, qms.csv)"}
+      - {name: supersedes, in: query, schema: {type: string}, description: "id of an earlier ingestion of the same organization that this one corrects"}
+      - {name: wait, in: query, schema: {type: number, minimum: 0, maximum: 300}, description: "seconds to wait for the outcome before answering 202"}
     requestBody: {required: true, content: {"*/*": {schema: {type: string, format: binary}}}}
     responses:
-      200: {description: "Applied (status APPLIED, or PARTIAL with every rejected record named)"}
+      200: {description: "Waited and applied (status APPLIED, or PARTIAL with every rejected record named)"}
+      202: {description: "Received and committed: the body names the ingestion and where to ask for its outcome"}
       401: {description: "No valid bearer token"}
       403: {description: "The token lacks ingest:write, or names another organization"}
       404: {description: "No such connector (the payload is still kept in the ledger)"}
       413: {description: "Body over the size limit (not stored)"}
-      422: {description: "Unreadable payload or bad options: the report names where"}
-      503: {description: "Graph store unavailable: the payload is kept, apply it later"}
+      422: {description: "Unreadable payload, bad options or an unknown superseded ingestion: the report names where"}
+      503: {description: "The hub's database is unavailable: nothing was stored, send it again"}
     """
     settings = request.app.state.settings
     principal = require_scope(request, Scope.INGEST_WRITE)
     operator = principal.has(Scope.ADMIN)
-    org = request.query_params.get("org", "" if operator else principal.org_id)
+    query = request.query_params
+    org = query.get("org", "" if operator else principal.org_id)
     if not org:
         return problem(422, "Missing org", "query parameter 'org' names whose records these are")
     if not operator and org != principal.org_id:
         return problem(403, "Forbidden", f"this client pushes for {principal.org_id!r} only")
     try:
-        options = json.loads(request.query_params.get("options") or "{}")
+        options = json.loads(query.get("options") or "{}")
         if not isinstance(options, dict):
             raise ValueError("not an object")
     except ValueError as error:
         return problem(
             422, "Bad options", f"query parameter 'options' must be a JSON object: {error}"
         )
-    if profile_name := request.query_params.get("profile"):
+    if profile_name := query.get("profile"):
         try:
             options = with_profile(options, profile_by_name(profile_name, settings.profiles_dir))
         except ProfileError as error:
             return problem(422, "Bad profile", str(error))
+    try:
+        wait = min(float(query.get("wait") or 0), MAX_WAIT_SECONDS)
+        if not wait >= 0:
+            raise ValueError
+    except ValueError:
+        return problem(422, "Bad wait", "query parameter 'wait' is a number of seconds, 0 to 300")
     try:
         payload = await read_body(request, settings.ingest_max_bytes)
     except BodyTooLarge:
@@ -102,29 +126,75 @@ async def ingest(request: Request) -> Response:
             413, "Payload too large", f"the limit is {settings.ingest_max_bytes:,} bytes"
         )
 
-    pipeline: IngestPipeline = request.app.state.ingest
-    report = await pipeline.ingest(
-        Submission(
-            payload=payload,
-            connector=request.path_params["connector"],
-            org=org,
-            submitted_by=principal.org_id,
-            filename=request.query_params.get("filename", ""),
-            media_type=request.headers.get("content-type", ""),
-            options=options,
-            all_or_nothing=request.query_params.get("all_or_nothing", "").lower()
-            in ("1", "true", "yes"),
-            # A partner asserts facts about what it owns only; the operator may load anything.
-            owner_only=not operator,
-        )
+    ledger: Ledger = request.app.state.ledger
+    delivery = Delivery(
+        payload=payload,
+        connector=request.path_params["connector"],
+        org=org,
+        submitted_by=Actor.of(principal),
+        filename=query.get("filename", ""),
+        media_type=request.headers.get("content-type", ""),
+        options=options,
+        all_or_nothing=query.get("all_or_nothing", "").lower() in ("1", "true", "yes"),
+        # A partner asserts facts about what it owns only; the operator may load anything.
+        owner_only=not operator,
+        supersedes=query.get("supersedes") or None,
     )
-    return JSONResponse(report.to_json(), status_code=status_code(report))
+    try:
+        if delivery.supersedes and not await _may_correct(ledger, delivery):
+            return problem(
+                422,
+                "Unknown ingestion",
+                f"'supersedes' names {delivery.supersedes!r}, which is not an ingestion of {org!r}",
+            )
+        refusal = reader_for(delivery.connector, options)
+        if isinstance(refusal, IngestError):  # kept anyway: nothing received is lost
+            received = await ledger.receive(delivery, refused=refusal_report(delivery, refusal))
+            return JSONResponse(received.report, status_code=_STATUS_CODES[refusal.kind])
+        received = await ledger.receive(delivery)
+        request.app.state.wake_workers()
+        if wait > 0:
+            received = (
+                await request.app.state.completions.wait(ledger, received.id, wait) or received
+            )
+    except DatabaseUnavailable as error:
+        log.warning("ledger unavailable, push refused: %s", error)
+        return problem(
+            503,
+            "Unavailable",
+            "the hub's database is unavailable; nothing was stored, send it again",
+            headers={"Retry-After": "5"},
+        )
+    return _answer(received)
 
 
-def status_code(report: IngestReport) -> int:
-    if report.error is not None:
-        return _STATUS_CODES[report.error.kind]
-    return 422 if report.status is IngestionStatus.REJECTED else 200
+async def _may_correct(ledger: Ledger, delivery: Delivery) -> bool:
+    earlier = await ledger.get(delivery.supersedes or "")
+    return earlier is not None and earlier.org == delivery.org
+
+
+def _answer(received: Received) -> Response:
+    if received.status is IngestionStatus.RECEIVED:
+        return JSONResponse(
+            {
+                "ingestion_id": received.id,
+                "status": received.status.value,
+                "sha256": received.sha256,
+                "size": received.size,
+                "location": f"/ingestions/{received.id}",
+            },
+            status_code=202,
+            headers={"Location": f"/ingestions/{received.id}"},
+        )
+    report = received.report or {}
+    return JSONResponse(report, status_code=status_code(received.status, report))
+
+
+def status_code(status: IngestionStatus, report: dict[str, Any]) -> int:
+    error = report.get("error")
+    if error:
+        return _STATUS_CODES.get(error.get("kind", "internal"), 500)
+    return 422 if status is IngestionStatus.REJECTED else 200
 
 
 async def ingestion_status(request: Request) -> Response:
@@ -138,10 +208,16 @@ async def ingestion_status(request: Request) -> Response:
     """
     principal = require_scope(request, Scope.INGEST_WRITE)
     ledger: Ledger = request.app.state.ledger
-    found = await ledger.get(request.path_params["ingestion_id"])
-    # Another organization's ingestion answers exactly like one that does not exist.
-    if found is None or not (principal.has(Scope.ADMIN) or found.org == principal.org_id):
-        return problem(404, "Not found", "no such ingestion")
+    try:
+        found = await ledger.get(request.path_params["ingestion_id"])
+        # Another organization's ingestion answers exactly like one that does not exist.
+        if found is None or not (principal.has(Scope.ADMIN) or found.org == principal.org_id):
+            return problem(404, "Not found", "no such ingestion")
+        corrections = await ledger.corrections_of(found.id)
+    except DatabaseUnavailable:
+        return problem(
+            503, "Unavailable", "the hub's database is unavailable", {"Retry-After": "5"}
+        )
     return JSONResponse(
         {
             "ingestion_id": found.id,
@@ -151,13 +227,22 @@ async def ingestion_status(request: Request) -> Response:
             "filename": found.filename,
             "media_type": found.media_type,
             "received_at": found.received_at.isoformat(),
-            "finished_at": found.finished_at.isoformat() if found.finished_at else None,
+            "finished_at": _iso(found.finished_at),
             "size": found.size,
             "sha256": found.sha256,
             "status": found.status.value,
+            "attempts": found.attempts,
+            "next_attempt_at": _iso(found.next_attempt_at),
+            "all_or_nothing": found.all_or_nothing,
+            "supersedes": found.supersedes,
+            "superseded_by": corrections,
             "report": found.report,
         }
     )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
 
 
 ROUTES = [

@@ -1,23 +1,34 @@
-"""The ingest ledger: every payload received, kept whole, with what became of it.
+"""The ingest ledger: every payload received, kept whole, and the queue that applies it.
 
-A payload is committed here before anything reads it, so nothing received is ever
-lost: a crash, a parse error or a store outage leaves the payload and its status in
-the ledger, and the graph (derived data) can be rebuilt from it. The same file pushed
-twice is two ingestions: the ledger records deliveries; the graph, being idempotent,
-changes only once.
+A payload is committed here, with its audit entry, before the sender hears "accepted"
+(202), so nothing acknowledged is ever lost: a crash, a parse error or a store outage
+leaves the payload and its status in the ledger, and the graph (derived data) can be
+rebuilt from it (``partnerhub replay``). The same file pushed twice is two ingestions:
+the ledger records deliveries; the graph, being idempotent, changes only once.
+
+The queue is the ``ingestions`` table itself. A worker claims the oldest received
+ingestion of an organization with nothing older still waiting (so one partner's
+corrections apply in the order they were sent), holds it under a lease it renews while
+it works, and finishes it only while it still holds the claim. A worker that dies
+leaves a lease that runs out, and another worker takes the ingestion over; applying
+again is harmless because graph writes are idempotent. On PostgreSQL the claim uses
+``FOR UPDATE SKIP LOCKED``, so hub processes sharing one database never block on, or
+take, each other's work; SQLite serializes writers, which gives the same guarantee.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     Index,
@@ -26,10 +37,19 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    and_,
+    exists,
+    false,
+    func,
+    or_,
     select,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub import audit
+from hub.audit import Actor
+from hub.database import migrate, open_engine
 
 metadata = MetaData()
 
@@ -39,7 +59,7 @@ ingestions = Table(
     Column("id", String(40), primary_key=True),
     Column("connector", String(64), nullable=False),
     Column("org", String(64), nullable=False),  # whose records the payload carries
-    Column("submitted_by", String(64), nullable=False),  # the principal that pushed it
+    Column("submitted_by", String(64), nullable=False),  # the organization that pushed it
     Column("filename", String(500), nullable=False, default=""),
     Column("media_type", String(200), nullable=False, default=""),
     Column("options", JSON, nullable=False),
@@ -50,22 +70,52 @@ ingestions = Table(
     Column("status", String(16), nullable=False),
     Column("report", JSON, nullable=True),
     Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("all_or_nothing", Boolean, nullable=False, server_default=false()),
+    Column("owner_only", Boolean, nullable=False, server_default=false()),
+    Column("supersedes", String(40), nullable=True),  # the ingestion this one corrects
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
+    Column("claimed_by", String(64), nullable=True),
+    Column("claimed_until", DateTime(timezone=True), nullable=True),
     Index("ix_ingestions_org_received", "org", "received_at"),
     Index("ix_ingestions_sha256", "sha256"),
+    Index("ix_ingestions_queue", "status", "org", "received_at"),
+    Index("ix_ingestions_supersedes", "supersedes"),
 )
 
 
 class IngestionStatus(StrEnum):
-    RECEIVED = "RECEIVED"  # stored, not yet (or never, after a crash) applied
+    RECEIVED = "RECEIVED"  # stored and acknowledged, waiting for (or being given to) the graph
     APPLIED = "APPLIED"  # every record landed
     PARTIAL = "PARTIAL"  # good records landed, some were rejected (each named)
     REJECTED = "REJECTED"  # nothing landed: unreadable, or rejections under all-or-nothing
-    FAILED = "FAILED"  # nothing landed through no fault of the payload (store down, bug)
+    FAILED = "FAILED"  # nothing landed through no fault of the payload (a bug): see the log
+
+
+FINISHED = frozenset(IngestionStatus) - {IngestionStatus.RECEIVED}
+# What a replay applies again: the ingestions whose records reached the graph.
+LANDED = (IngestionStatus.APPLIED, IngestionStatus.PARTIAL)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What arrived and how its sender asked for it to be read."""
+
+    payload: bytes
+    connector: str
+    org: str
+    submitted_by: Actor
+    filename: str = ""
+    media_type: str = ""
+    options: Mapping[str, Any] | None = None
+    all_or_nothing: bool = False
+    owner_only: bool = False  # refuse records about what another organization owns
+    supersedes: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Received:
-    """A payload as the ledger keeps it (without the bytes)."""
+    """An ingestion as the ledger keeps it (without the bytes)."""
 
     id: str
     connector: str
@@ -80,6 +130,15 @@ class Received:
     status: IngestionStatus
     report: dict[str, Any] | None
     finished_at: datetime | None
+    all_or_nothing: bool
+    owner_only: bool
+    supersedes: str | None
+    attempts: int
+    next_attempt_at: datetime | None
+
+
+class UnknownIngestion(LookupError):
+    pass
 
 
 def new_ingestion_id(now: datetime) -> str:
@@ -87,66 +146,222 @@ def new_ingestion_id(now: datetime) -> str:
     return f"ing-{now:%Y%m%dT%H%M%S}-{secrets.token_hex(6)}"
 
 
+_METADATA_COLUMNS = [column for column in ingestions.c if column.name != "payload"]
+
+
 class Ledger:
-    def __init__(self, url: str) -> None:
-        self.engine: AsyncEngine = create_async_engine(url)
+    def __init__(self, url: str, engine: AsyncEngine | None = None) -> None:
+        self.engine: AsyncEngine = engine or open_engine(url)
 
     async def setup(self) -> None:
-        async with self.engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
+        await migrate(self.engine)
 
     async def close(self) -> None:
         await self.engine.dispose()
 
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(select(1))
+
+    # -- receiving --
+
     async def receive(
-        self,
-        payload: bytes,
-        *,
-        connector: str,
-        org: str,
-        submitted_by: str,
-        filename: str = "",
-        media_type: str = "",
-        options: dict[str, Any] | None = None,
+        self, delivery: Delivery, *, refused: Mapping[str, Any] | None = None
     ) -> Received:
-        """Store the payload durably (committed when this returns) and give it an id."""
+        """Store the payload durably (committed, with its audit entry, when this returns).
+
+        A delivery ``refused`` before reading (unknown connector, bad options) is kept
+        too, finished as REJECTED with that report, so what was sent is never lost.
+        """
         now = datetime.now(UTC)
+        ingestion_id = new_ingestion_id(now)
         row = {
-            "id": new_ingestion_id(now),
-            "connector": connector,
-            "org": org,
-            "submitted_by": submitted_by,
-            "filename": filename,
-            "media_type": media_type,
-            "options": options or {},
+            "id": ingestion_id,
+            "connector": delivery.connector,
+            "org": delivery.org,
+            "submitted_by": delivery.submitted_by.org,
+            "filename": delivery.filename,
+            "media_type": delivery.media_type,
+            "options": dict(delivery.options or {}),
             "received_at": now,
-            "size": len(payload),
-            "sha256": hashlib.sha256(payload).hexdigest(),
-            "status": IngestionStatus.RECEIVED.value,
-            "report": None,
-            "finished_at": None,
+            "size": len(delivery.payload),
+            "sha256": hashlib.sha256(delivery.payload).hexdigest(),
+            "status": (IngestionStatus.REJECTED if refused else IngestionStatus.RECEIVED).value,
+            "report": {**refused, "ingestion_id": ingestion_id} if refused else None,
+            "finished_at": now if refused else None,
+            "all_or_nothing": delivery.all_or_nothing,
+            "owner_only": delivery.owner_only,
+            "supersedes": delivery.supersedes,
+            "attempts": 0,
+            "next_attempt_at": None,
         }
+        detail = {
+            "connector": delivery.connector,
+            "org": delivery.org,
+            "sha256": row["sha256"],
+            "size": row["size"],
+            "filename": delivery.filename,
+        }
+        if delivery.supersedes:
+            detail["supersedes"] = delivery.supersedes
         async with self.engine.begin() as conn:
-            await conn.execute(ingestions.insert().values(payload=payload, **row))
+            await conn.execute(ingestions.insert().values(payload=delivery.payload, **row))
+            await audit.append(
+                conn,
+                delivery.submitted_by,
+                "ingestion.received",
+                ingestion_id,
+                "refused" if refused else "accepted",
+                detail,
+            )
         return _received(row)
 
-    async def finish(
-        self, ingestion_id: str, status: IngestionStatus, report: dict[str, Any]
-    ) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                update(ingestions)
-                .where(ingestions.c.id == ingestion_id)
-                .values(status=status.value, report=report, finished_at=datetime.now(UTC))
-            )
+    # -- the queue --
 
-    async def get(self, ingestion_id: str) -> Received | None:
-        columns = [column for column in ingestions.c if column.name != "payload"]
-        async with self.engine.connect() as conn:
+    async def claim(self, worker: str, lease: timedelta) -> Received | None:
+        """Take the next ingestion to apply, or None if nothing is ready."""
+        now = datetime.now(UTC)
+        waiting = ingestions.alias("waiting")
+        ready = (
+            select(ingestions.c.id)
+            .where(
+                ingestions.c.status == IngestionStatus.RECEIVED.value,
+                or_(ingestions.c.next_attempt_at.is_(None), ingestions.c.next_attempt_at <= now),
+                or_(ingestions.c.claimed_until.is_(None), ingestions.c.claimed_until < now),
+                # One organization's ingestions apply in the order they arrived.
+                ~exists().where(
+                    waiting.c.org == ingestions.c.org,
+                    waiting.c.status == IngestionStatus.RECEIVED.value,
+                    or_(
+                        waiting.c.received_at < ingestions.c.received_at,
+                        and_(
+                            waiting.c.received_at == ingestions.c.received_at,
+                            waiting.c.id < ingestions.c.id,
+                        ),
+                    ),
+                ),
+            )
+            .order_by(ingestions.c.received_at, ingestions.c.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        async with self.engine.begin() as conn:
             row = (
-                await conn.execute(select(*columns).where(ingestions.c.id == ingestion_id))
+                await conn.execute(
+                    update(ingestions)
+                    .where(ingestions.c.id == ready)
+                    .values(
+                        claimed_by=worker,
+                        claimed_until=now + lease,
+                        attempts=ingestions.c.attempts + 1,
+                    )
+                    .returning(*_METADATA_COLUMNS)
+                )
             ).first()
         return None if row is None else _received(dict(row._mapping))
+
+    async def renew(self, ingestion_id: str, worker: str, lease: timedelta) -> bool:
+        """Extend the claim; False if it was lost (the lease ran out and another took it)."""
+        async with self.engine.begin() as conn:
+            renewed = await conn.execute(
+                update(ingestions)
+                .where(ingestions.c.id == ingestion_id, ingestions.c.claimed_by == worker)
+                .values(claimed_until=datetime.now(UTC) + lease)
+            )
+        return renewed.rowcount == 1
+
+    async def finish(
+        self,
+        ingestion_id: str,
+        worker: str,
+        status: IngestionStatus,
+        report: Mapping[str, Any],
+        actor: Actor,
+    ) -> bool:
+        """Record the outcome, if ``worker`` still holds the claim (else someone else will)."""
+        async with self.engine.begin() as conn:
+            done = await conn.execute(
+                update(ingestions)
+                .where(
+                    ingestions.c.id == ingestion_id,
+                    ingestions.c.claimed_by == worker,
+                    ingestions.c.status == IngestionStatus.RECEIVED.value,
+                )
+                .values(
+                    status=status.value,
+                    report=dict(report),
+                    finished_at=datetime.now(UTC),
+                    claimed_by=None,
+                    claimed_until=None,
+                )
+            )
+            if done.rowcount != 1:
+                return False
+            await audit.append(
+                conn,
+                actor,
+                "ingestion.applied",
+                ingestion_id,
+                status.value,
+                _outcome_detail(report),
+            )
+        return True
+
+    async def defer(
+        self, ingestion_id: str, worker: str, delay: timedelta, reason: str, actor: Actor
+    ) -> bool:
+        """Give the claim back, to be tried again after ``delay`` (the graph store is down)."""
+        async with self.engine.begin() as conn:
+            done = await conn.execute(
+                update(ingestions)
+                .where(ingestions.c.id == ingestion_id, ingestions.c.claimed_by == worker)
+                .values(
+                    next_attempt_at=datetime.now(UTC) + delay,
+                    claimed_by=None,
+                    claimed_until=None,
+                )
+            )
+            if done.rowcount != 1:
+                return False
+            await audit.append(
+                conn,
+                actor,
+                "ingestion.deferred",
+                ingestion_id,
+                "retry",
+                {"reason": reason, "retry_in_seconds": round(delay.total_seconds(), 3)},
+            )
+        return True
+
+    async def waiting(self) -> int:
+        """How many acknowledged ingestions are not applied yet."""
+        async with self.engine.connect() as conn:
+            count = await conn.scalar(
+                select(func.count()).where(ingestions.c.status == IngestionStatus.RECEIVED.value)
+            )
+        return int(count or 0)
+
+    # -- reading --
+
+    async def get(self, ingestion_id: str) -> Received | None:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(*_METADATA_COLUMNS).where(ingestions.c.id == ingestion_id)
+                )
+            ).first()
+        return None if row is None else _received(dict(row._mapping))
+
+    async def corrections_of(self, ingestion_id: str) -> list[str]:
+        """The ingestions that say they supersede this one, oldest first."""
+        async with self.engine.connect() as conn:
+            found = await conn.scalars(
+                select(ingestions.c.id)
+                .where(ingestions.c.supersedes == ingestion_id)
+                .order_by(ingestions.c.received_at, ingestions.c.id)
+            )
+            return list(found)
 
     async def payload(self, ingestion_id: str) -> bytes | None:
         async with self.engine.connect() as conn:
@@ -155,10 +370,26 @@ class Ledger:
             )
         return payload
 
+    async def landed(self) -> AsyncIterator[Received]:
+        """Every ingestion whose records reached the graph, in the order they arrived."""
+        query = (
+            select(*_METADATA_COLUMNS)
+            .where(ingestions.c.status.in_([status.value for status in LANDED]))
+            .order_by(ingestions.c.received_at, ingestions.c.id)
+        )
+        async with self.engine.connect() as conn:
+            async for row in await conn.stream(query):
+                yield _received(dict(row._mapping))
+
+
+def _outcome_detail(report: Mapping[str, Any]) -> dict[str, Any]:
+    detail = {key: report[key] for key in ("records", "applied", "rejected") if key in report}
+    if error := report.get("error"):
+        detail["error"] = error.get("kind") if isinstance(error, Mapping) else str(error)
+    return detail
+
 
 def _received(row: dict[str, Any]) -> Received:
-    received_at = row["received_at"]
-    finished_at = row["finished_at"]
     return Received(
         id=row["id"],
         connector=row["connector"],
@@ -167,13 +398,24 @@ def _received(row: dict[str, Any]) -> Received:
         filename=row["filename"],
         media_type=row["media_type"],
         options=row["options"],
-        # SQLite hands back naive datetimes; everything stored here is UTC.
-        received_at=received_at if received_at.tzinfo else received_at.replace(tzinfo=UTC),
+        received_at=_utc(row["received_at"]),
         size=row["size"],
         sha256=row["sha256"],
         status=IngestionStatus(row["status"]),
         report=row["report"],
-        finished_at=finished_at
-        if finished_at is None or finished_at.tzinfo
-        else finished_at.replace(tzinfo=UTC),
+        finished_at=_utc_or_none(row["finished_at"]),
+        all_or_nothing=bool(row["all_or_nothing"]),
+        owner_only=bool(row["owner_only"]),
+        supersedes=row["supersedes"],
+        attempts=row["attempts"],
+        next_attempt_at=_utc_or_none(row["next_attempt_at"]),
     )
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything stored here is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _utc_or_none(moment: datetime | None) -> datetime | None:
+    return None if moment is None else _utc(moment)

@@ -7,9 +7,10 @@ an edited file is. The state is rewritten atomically after every accepted file, 
 crash mid-run never forgets a delivery. Network errors and 5xx answers are retried
 with exponential backoff; a file still failing is left for the next run.
 
-"Accepted" means the hub kept the payload in its ledger and gave it an ingestion id,
-even when it rejected some or all of its records: sending the same bytes again would
-not change that answer, so the file counts as delivered and its report is shown.
+"Accepted" means the hub kept the payload in its ledger and gave it an ingestion id
+(202, or the report itself when the hub applied it within ``wait`` seconds), even when
+it rejected some or all of its records: sending the same bytes again would not change
+that answer, so the file counts as delivered and its report is shown.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ class PushTarget:
     client_id: str
     client_secret: str = field(repr=False)
     options: dict[str, Any] | None = None
+    # Seconds the hub may take to apply a file before answering "queued" (202): the
+    # report is then shown now instead of at /ingestions/{id}. 0 answers at once.
+    wait: float = 30.0
 
 
 class Credentials:
@@ -141,7 +145,7 @@ def _send(
     sleep: Callable[[float], None],
 ) -> PushResult:
     target = credentials.target
-    params = {"filename": path.name}
+    params = {"filename": path.name, "wait": str(target.wait)}
     if target.options:
         params["options"] = json.dumps(target.options)
     url = f"{target.hub.rstrip('/')}/ingest/{target.connector}"
@@ -182,6 +186,8 @@ def _json(response: httpx.Response) -> dict[str, Any]:
 
 
 def _summary(report: dict[str, Any]) -> str:
+    if report.get("status") == "RECEIVED":
+        return f"queued; ask {report.get('location', '/ingestions/ID')} for the outcome"
     if report.get("error"):
         error = report["error"]
         return f"{error.get('location', '')}: {error.get('message', '')}"

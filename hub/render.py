@@ -13,6 +13,7 @@ from connectors.csv_preview import PreviewReport
 from graph.lineage import Direction, Impact, Lineage
 from graph.model import Batch
 from graph.store import GraphCounts, StoredNode
+from hub.audit import AuditEntry
 from hub.ingest import IngestReport
 from hub.push import PushResult
 
@@ -139,5 +140,22 @@ def clients_table(clients: Sequence[OAuthClient]) -> Table:
             " ".join(sorted(client.scopes)),
             f"{client.created_at:%Y-%m-%d %H:%M}",
             f"{client.revoked_at:%Y-%m-%d %H:%M}" if client.revoked_at else "",
+        )
+    return table
+
+
+def audit_table(entries: Sequence[AuditEntry]) -> Table:
+    table = Table(title="Audit trail")
+    for column in ("#", "at (UTC)", "organization", "client", "action", "target", "outcome"):
+        table.add_column(column, overflow="fold")
+    for entry in entries:
+        table.add_row(
+            str(entry.seq),
+            f"{entry.at:%Y-%m-%d %H:%M:%S}",
+            entry.actor.org,
+            entry.actor.client or "",
+            entry.action,
+            entry.target,
+            entry.outcome,
         )
     return table

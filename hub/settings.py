@@ -14,6 +14,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from auth.config import AuthConfig, TrustedIssuer
 from graph.lineage import MAX_LINEAGE_DEPTH
+from hub.database import async_url
+from hub.worker import QueuePolicy
 from schema.context import Limits
 
 DEFAULT_STORE = "sqlite:///var/partnerhub.sqlite"
@@ -45,7 +47,16 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     database: str = Field(
         DEFAULT_DATABASE,
-        description="SQL database of the ingest ledger: sqlite:///PATH (PostgreSQL in production).",
+        description="SQL database of the ledger, OAuth clients and audit trail: sqlite:///PATH,"
+        " or postgresql://USER@HOST/DB in production.",
+    )
+    ingest_workers: int = Field(2, ge=0, description="Workers applying queued ingestions.")
+    ingest_lease_seconds: float = Field(
+        60.0, gt=0, description="How long a worker's claim lasts unless renewed."
+    )
+    ingest_poll_seconds: float = Field(1.0, gt=0, description="Queue look-up interval when idle.")
+    ingest_retry_max_seconds: float = Field(
+        60.0, gt=0, description="Longest wait between tries while the graph store is down."
     )
     profiles_dir: Path | None = Field(
         None,
@@ -105,12 +116,20 @@ class Settings(BaseSettings):
         )
 
     def database_url(self) -> str:
-        """The ledger's SQLAlchemy URL, with the async driver (and the folder) in place."""
-        if self.database.startswith("sqlite:///"):
-            path = Path(self.database.removeprefix("sqlite:///"))
-            path.parent.mkdir(parents=True, exist_ok=True)
-            return f"sqlite+aiosqlite:///{path}"
-        return self.database
+        """The database's SQLAlchemy URL, with the async driver (and the folder) in place."""
+        return async_url(self.database)
+
+    def queue_policy(self) -> QueuePolicy:
+        return QueuePolicy(
+            lease=timedelta(seconds=self.ingest_lease_seconds),
+            poll=self.ingest_poll_seconds,
+            retry_max=self.ingest_retry_max_seconds,
+        )
+
+    def store_label(self) -> str:
+        """The store's URL for people and the audit trail, without any credentials in it."""
+        scheme, sep, rest = self.store.partition("://")
+        return scheme + sep + rest.rpartition("@")[2] if sep else self.store
 
     def sqlite_path(self) -> Path | None:
         if self.store.startswith("sqlite:///"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -17,6 +18,7 @@ from graph.store import GraphStore
 from hub.app import create_app
 from hub.ledger import Ledger
 from hub.settings import Settings
+from tests.hub.support import hub_client
 from tests.tokens import TokenSource
 
 
@@ -47,24 +49,23 @@ async def ledger(tmp_path: Path) -> AsyncIterator[Ledger]:
     await opened.close()
 
 
+@asynccontextmanager
 async def client(
     store: GraphStore, ledger: Ledger, tokens: TokenSource, **settings: object
-) -> httpx.AsyncClient:
+) -> AsyncIterator[httpx.AsyncClient]:
     """The operator's client (the operator names the org it loads for)."""
+    settings.setdefault("ingest_poll_seconds", 0.05)
     app = create_app(Settings(**settings), store=store, ledger=ledger, auth=tokens.service)  # type: ignore[arg-type]
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://hub.test",
-        headers=await tokens.bearer(),
-    )
+    async with hub_client(app, await tokens.bearer()) as http:
+        yield http
 
 
 async def test_a_pushed_export_lands_and_every_fact_traces_to_its_line(
     store: GraphStore, ledger: Ledger, tokens: TokenSource
 ) -> None:
-    async with await client(store, ledger, tokens) as http:
+    async with client(store, ledger, tokens) as http:
         response = await http.post(
-            "/ingest/canonical.jsonl?org=birch&filename=lots.jsonl", content=LOTS
+            "/ingest/canonical.jsonl?wait=30&org=birch&filename=lots.jsonl", content=LOTS
         )
         report = response.json()
         status = (await http.get(f"/ingestions/{report['ingestion_id']}")).json()
@@ -85,10 +86,10 @@ async def test_a_pushed_export_lands_and_every_fact_traces_to_its_line(
 async def test_the_same_file_twice_is_two_ingestions_and_one_graph(
     store: GraphStore, ledger: Ledger, tokens: TokenSource
 ) -> None:
-    async with await client(store, ledger, tokens) as http:
-        first = (await http.post("/ingest/canonical.jsonl?org=birch", content=LOTS)).json()
+    async with client(store, ledger, tokens) as http:
+        first = (await http.post("/ingest/canonical.jsonl?wait=30&org=birch", content=LOTS)).json()
         counts = await store.counts()
-        second = (await http.post("/ingest/canonical.jsonl?org=birch", content=LOTS)).json()
+        second = (await http.post("/ingest/canonical.jsonl?wait=30&org=birch", content=LOTS)).json()
 
     assert first["ingestion_id"] != second["ingestion_id"]
     assert await ledger.get(first["ingestion_id"]) is not None
@@ -99,8 +100,10 @@ async def test_the_same_file_twice_is_two_ingestions_and_one_graph(
 async def test_bad_records_are_named_and_good_ones_still_land(
     store: GraphStore, ledger: Ledger, tokens: TokenSource
 ) -> None:
-    async with await client(store, ledger, tokens) as http:
-        report = (await http.post("/ingest/canonical.jsonl?org=birch", content=BAD_LINES)).json()
+    async with client(store, ledger, tokens) as http:
+        report = (
+            await http.post("/ingest/canonical.jsonl?wait=30&org=birch", content=BAD_LINES)
+        ).json()
 
     assert report["status"] == "PARTIAL"
     assert report["applied"] == 1
@@ -114,9 +117,9 @@ async def test_bad_records_are_named_and_good_ones_still_land(
 async def test_all_or_nothing_refuses_the_whole_payload(
     store: GraphStore, ledger: Ledger, tokens: TokenSource
 ) -> None:
-    async with await client(store, ledger, tokens) as http:
+    async with client(store, ledger, tokens) as http:
         response = await http.post(
-            "/ingest/canonical.jsonl?org=birch&all_or_nothing=true", content=BAD_LINES
+            "/ingest/canonical.jsonl?wait=30&org=birch&all_or_nothing=true", content=BAD_LINES
         )
 
     assert response.status_code == 422
@@ -129,12 +132,14 @@ async def test_all_or_nothing_refuses_the_whole_payload(
 async def test_unreadable_unknown_and_oversized_payloads(
     store: GraphStore, ledger: Ledger, tokens: TokenSource
 ) -> None:
-    async with await client(store, ledger, tokens, ingest_max_bytes=1_000) as http:
+    async with client(store, ledger, tokens, ingest_max_bytes=1_000) as http:
         unreadable = await http.post(
-            "/ingest/canonical.jsonl?org=birch", content=b"\xff\xfe\x00bad"
+            "/ingest/canonical.jsonl?wait=30&org=birch", content=b"\xff\xfe\x00bad"
         )
         unknown = await http.post("/ingest/lims.nothing?org=birch", content=LOTS)
-        oversized = await http.post("/ingest/canonical.jsonl?org=birch", content=b"x" * 1_001)
+        oversized = await http.post(
+            "/ingest/canonical.jsonl?wait=30&org=birch", content=b"x" * 1_001
+        )
         no_org = await http.post("/ingest/canonical.jsonl", content=LOTS)
 
     assert unreadable.status_code == 422
@@ -147,26 +152,30 @@ async def test_unreadable_unknown_and_oversized_payloads(
     assert (await store.counts()).total_nodes == 0
 
 
-async def test_a_store_outage_keeps_the_payload_for_later(
+async def test_a_store_outage_still_accepts_and_keeps_the_payload_queued(
     ledger: Ledger, tokens: TokenSource
 ) -> None:
     unreachable = Neo4jGraphStore("bolt://127.0.0.1:9")
     try:
-        async with await client(unreachable, ledger, tokens) as http:
+        async with client(unreachable, ledger, tokens) as http:
             response = await http.post("/ingest/canonical.jsonl?org=birch", content=LOTS)
+            status = (await http.get(response.headers["location"])).json()
     finally:
         await unreachable.close()
 
-    assert response.status_code == 503
-    report = response.json()
-    assert report["status"] == "FAILED" and report["error"]["kind"] == "store_unavailable"
-    assert await ledger.payload(report["ingestion_id"]) == LOTS
+    assert response.status_code == 202, "a push is accepted while the graph store is down"
+    ingestion_id = response.json()["ingestion_id"]
+    assert response.json()["sha256"] == hashlib.sha256(LOTS).hexdigest()
+    assert status["status"] == "RECEIVED" and status["finished_at"] is None
+    assert await ledger.payload(ingestion_id) == LOTS
+    assert await ledger.waiting() == 1, "still queued, to be applied when the store returns"
 
 
 async def test_openapi_describes_the_ingest_routes(
     store: GraphStore, ledger: Ledger, tokens: TokenSource
 ) -> None:
-    async with await client(store, ledger, tokens) as http:
+    async with client(store, ledger, tokens) as http:
         spec = (await http.get("/openapi.json")).json()
     assert set(spec["paths"]) >= {"/ingest/{connector}", "/ingestions/{ingestion_id}"}
-    assert "413" in spec["paths"]["/ingest/{connector}"]["post"]["responses"]
+    responses = spec["paths"]["/ingest/{connector}"]["post"]["responses"]
+    assert {"202", "413", "503"} <= set(responses)

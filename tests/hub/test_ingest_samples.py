@@ -12,8 +12,10 @@ import pytest
 from graph.store import GraphStore
 from hub.app import create_app
 from hub.ledger import Ledger
+from hub.settings import Settings
 from tests.connectors.support import SAMPLES
 from tests.connectors.test_epcis import BIRCH_1_2, PREFIXES, commissioning, document, shipping
+from tests.hub.support import hub_client
 from tests.tokens import TokenSource
 
 
@@ -24,11 +26,10 @@ async def hub(
     """The operator's client (it loads for any org it names)."""
     ledger = Ledger(f"sqlite+aiosqlite:///{tmp_path / 'ledger.sqlite'}")
     await ledger.setup()
-    app = create_app(store=store, ledger=ledger, auth=tokens.service)
-    headers = await tokens.bearer()
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://hub.test", headers=headers
-    ) as client:
+    app = create_app(
+        Settings(ingest_poll_seconds=0.05), store=store, ledger=ledger, auth=tokens.service
+    )
+    async with hub_client(app, await tokens.bearer()) as client:
         yield client
     await ledger.close()
 
@@ -36,7 +37,7 @@ async def hub(
 async def push(
     hub: httpx.AsyncClient, connector: str, body: bytes, **params: str
 ) -> httpx.Response:
-    return await hub.post(f"/ingest/{connector}", params=params, content=body)
+    return await hub.post(f"/ingest/{connector}", params={"wait": "60", **params}, content=body)
 
 
 async def test_the_lims_sample_lands_through_its_profile(hub: httpx.AsyncClient) -> None:

@@ -1,0 +1,81 @@
+"""The hub's SQL database: one engine per process, migrated by Alembic at start-up.
+
+Everything relational lives in one database: the ingest ledger, the OAuth clients and
+signing keys, and the audit trail. SQLite serves the embedded default; PostgreSQL
+(asyncpg) is the production choice. The schema is owned by the migrations in
+``hub/migrations``; ``all_tables`` is what the code expects, and a test keeps the two
+equal.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, MetaData, inspect, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+BASELINE = "0001"  # the schema the hub created before it had migrations
+# Any constant will do: hub processes starting together take turns to migrate.
+MIGRATION_LOCK = 7_251_604_118
+
+# What a lost or restarted database looks like to the driver: the hub answers 503
+# and retries, instead of treating it as a bug.
+DatabaseUnavailable = (OperationalError, DBAPIError, OSError, ConnectionError)
+
+
+def async_url(url: str) -> str:
+    """The SQLAlchemy URL with the async driver: sqlite:/// -> aiosqlite, postgresql -> asyncpg."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite+aiosqlite:///{path}"
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+asyncpg://" + url.removeprefix(plain)
+    return url
+
+
+def open_engine(url: str) -> AsyncEngine:
+    # pre_ping: after a database restart, pooled connections are dead; test each one
+    # as it is checked out so the first request after recovery does not fail.
+    return create_async_engine(async_url(url), pool_pre_ping=True)
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Bring the database to the newest schema (idempotent; safe from several processes)."""
+    async with engine.begin() as conn:
+        await conn.run_sync(_upgrade)
+
+
+def _upgrade(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    tables = set(inspect(connection).get_table_names())
+    if "ingestions" in tables and "alembic_version" not in tables:
+        command.stamp(config, BASELINE)  # made by create_all before migrations existed
+    command.upgrade(config, "head")
+
+
+def current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def all_tables() -> MetaData:
+    """Every table the code reads and writes, gathered in one MetaData (for the drift test)."""
+    from auth.store import auth_metadata
+    from hub.audit import audit_metadata
+    from hub.ledger import metadata as ledger_metadata
+
+    gathered = MetaData()
+    for part in (ledger_metadata, auth_metadata, audit_metadata):
+        for table in part.tables.values():
+            table.to_metadata(gathered)
+    return gathered
