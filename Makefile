@@ -10,7 +10,7 @@ export UV_PYTHON_DOWNLOADS := never
 NEO4J_BUILT := deploy/neo4j/target/.built
 FEDERATION_NPM := tests/federation/node_modules/.installed
 
-.PHONY: demo test lint typecheck install neo4j neo4j-server clean
+.PHONY: demo test lint typecheck install neo4j neo4j-server postgres-server clean
 
 demo: install
 	.venv/bin/partnerhub demo
@@ -53,6 +53,11 @@ $(NEO4J_BUILT): .tools/.bootstrapped deploy/neo4j/pom.xml $(wildcard deploy/neo4
 # A Neo4j for development in the foreground: bolt://127.0.0.1:7687, data in var/neo4j.
 neo4j-server: install $(NEO4J_BUILT)
 	.venv/bin/python -m deploy.neo4j.launcher --port 7687 --home var/neo4j
+
+# A PostgreSQL for development in the foreground (Debian's binaries): 127.0.0.1:5432,
+# user postgres, data in var/postgres.
+postgres-server: install
+	.venv/bin/python -m deploy.postgres --port 5432 --home var/postgres
 
 clean:
 	rm -rf .venv .tools deploy/neo4j/target var tests/federation/node_modules

@@ -76,6 +76,9 @@ signing_keys = Table(
 # Org and client ids: lower-case slugs. (Generated secrets are mixed-case, so a secret
 # sent where a client id belongs is never mistaken for one and looked up.)
 SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+# Org kinds as the graph names them (OrgKind: SPONSOR, CDMO, ...), within the column's
+# 32 characters, which PostgreSQL enforces and SQLite does not.
+ORG_KIND = re.compile(r"^[A-Z][A-Z0-9_]{0,31}$")
 
 
 class ClientExists(Exception):
@@ -126,8 +129,10 @@ class AuthStore:
         return store
 
     async def setup(self) -> None:
-        async with self.engine.begin() as conn:
-            await conn.run_sync(auth_metadata.create_all)
+        """Bring the database to the newest schema (the hub's migrations own these tables)."""
+        from hub.database import migrate  # hub imports auth; the schema is the hub's
+
+        await migrate(self.engine)
 
     async def close(self) -> None:
         if self._owns_engine:
@@ -149,6 +154,11 @@ class AuthStore:
         """Register a client for ``org_id``; the answer holds the plaintext secret, once."""
         if not SLUG.fullmatch(org_id):
             raise ValueError(f"org id {org_id!r}: expected a slug (a-z, 0-9, . _ -)")
+        if org_kind is not None and not ORG_KIND.fullmatch(org_kind):
+            raise ValueError(
+                f"org kind {org_kind!r}: expected a kind such as SPONSOR or CDMO "
+                "(A-Z, 0-9, _; at most 32)"
+            )
         granted = frozenset(Scope(scope) for scope in scopes)  # ValueError names a bad one
         if not granted:
             raise ValueError("a client needs at least one scope")

@@ -94,6 +94,14 @@ class IngestPipeline:
     def __init__(self, store: GraphStore, chunk_size: int = DEFAULT_CHUNK) -> None:
         self.store = store
         self.chunk_size = chunk_size
+        self._store_ready = False
+
+    async def _ready_store(self) -> None:
+        # Tables, constraints and indexes, once per process: a fresh store is made ready
+        # by its first ingestion, and one that was down at start-up when it returns.
+        if not self._store_ready:
+            await self.store.setup()
+            self._store_ready = True
 
     async def apply(
         self, received: Received, payload: bytes, on_chunk: ChunkListener | None = None
@@ -118,6 +126,7 @@ class IngestPipeline:
             report.status = IngestionStatus.REJECTED
             return report
 
+        await self._ready_store()
         chunks = _good_chunks(outcomes(), self.chunk_size)
         while chunk := await asyncio.to_thread(next, chunks, None):
             await self.store.upsert(chunk)

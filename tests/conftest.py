@@ -1,8 +1,12 @@
-"""Real parts for the suite: a Neo4j server started once per run.
+"""Real parts for the suite: a Neo4j server and a PostgreSQL server, each started once
+per run (and only when a test needs it).
 
 Set HUB_TEST_NEO4J_URI (e.g. bolt://127.0.0.1:7687) to use a server that is already
-running; otherwise the suite builds and starts one from deploy/neo4j. If neither
-works, every test that needs Neo4j fails with the reason: nothing is skipped.
+running; otherwise the suite builds and starts one from deploy/neo4j. Likewise
+HUB_TEST_POSTGRES_URL (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/postgres, a
+user that may create databases); otherwise the suite starts one from Debian's binaries
+(deploy/postgres.py). If neither works, every test that needs the server fails with
+the reason: nothing is skipped.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import pytest
 
 from auth.service import AuthService
 from deploy.neo4j.launcher import Neo4jDevServer, free_port
+from deploy.postgres import PostgresDevServer, fresh_database
 from graph.neo4j_store import Neo4jGraphStore
 from graph.sql_store import SqlGraphStore
 from graph.store import GraphStore
@@ -22,6 +27,7 @@ from hub.demo_story import demo_records
 from tests.tokens import TEST_AUTH, TokenSource
 
 STORE_KINDS = ("sqlite", "neo4j")
+DATABASE_KINDS = ("sqlite", pytest.param("postgresql", marks=pytest.mark.postgres))
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +42,32 @@ def neo4j_uri() -> Iterator[str]:
         yield server.uri
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """The SQLAlchemy async URL of a PostgreSQL server's maintenance database."""
+    given = os.environ.get("HUB_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    server = PostgresDevServer(port=free_port(), durable=False)
+    server.start()  # raises PostgresLaunchError with the server's log: errors, never skips
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=DATABASE_KINDS)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh, empty SQL database of each kind in turn (async SQLAlchemy URL); a
+    PostgreSQL one is dropped afterwards, connections still open or not."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"
+        return
+    async with fresh_database(request.getfixturevalue("postgres_server"), "hub_test") as url:
+        yield url
 
 
 async def open_store(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> GraphStore:

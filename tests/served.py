@@ -71,6 +71,34 @@ def fetch_token(url: str, client_id: str, client_secret: str) -> str:
     return str(answer.json()["access_token"])
 
 
+def start_hub(env: dict[str, str], timeout: float = 60.0) -> subprocess.Popen[str]:
+    """``partnerhub serve`` with ``env`` (HUB_PORT etc.), once it answers /healthz.
+
+    Its output goes to a file (a pipe nobody reads would fill and stall the hub)."""
+    log = tempfile.NamedTemporaryFile("w+", prefix="partnerhub-serve-", suffix=".log")  # noqa: SIM115
+    child = subprocess.Popen(
+        [sys.executable, "-m", "hub.cli", "serve"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{env['HUB_PORT']}/"
+    deadline = time.monotonic() + timeout
+    while True:
+        if child.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(f"partnerhub serve exited early:\n{log.read()[-5000:]}")
+        try:
+            with urllib.request.urlopen(base + "healthz", timeout=2):
+                return child
+        except OSError:
+            if time.monotonic() > deadline:
+                child.kill()
+                raise RuntimeError(f"partnerhub serve did not answer on {base}") from None
+            time.sleep(0.2)
+
+
 @contextmanager
 def served_hub(
     hub_store: str,
@@ -91,26 +119,9 @@ def served_hub(
         "HUB_LOG_LEVEL": "WARNING",
     }
     client_id, client_secret = register_client(env, org, scopes)
-    child = subprocess.Popen(
-        [sys.executable, "-m", "hub.cli", "serve"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    child = start_hub(env, timeout)
     base = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if child.poll() is not None:
-                raise RuntimeError(f"partnerhub serve exited early:\n{child.stdout.read()}")  # type: ignore[union-attr]
-            try:
-                with urllib.request.urlopen(base + "healthz", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"partnerhub serve did not answer on {base}") from None
-                time.sleep(0.2)
         token = fetch_token(base, client_id, client_secret)
         yield ServedHub(base, client_id, client_secret, {"authorization": f"Bearer {token}"})
     finally:

@@ -1,9 +1,9 @@
-"""A hub authorization server on SQLite in tmp_path, and an HTTP client on the app."""
+"""A hub authorization server on a fresh SQL database (SQLite, then PostgreSQL), and an
+HTTP client on the app."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,10 +20,8 @@ def clock() -> MovableClock:
 
 
 @pytest.fixture
-async def service(tmp_path: Path, clock: MovableClock) -> AsyncIterator[AuthService]:
-    opened = AuthService.from_url(
-        f"sqlite+aiosqlite:///{tmp_path / 'auth.sqlite'}", hub_config(), clock=clock
-    )
+async def service(database_url: str, clock: MovableClock) -> AsyncIterator[AuthService]:
+    opened = AuthService.from_url(database_url, hub_config(), clock=clock)
     await opened.setup()
     try:
         yield opened

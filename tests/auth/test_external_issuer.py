@@ -9,7 +9,6 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -112,7 +111,7 @@ def idp() -> Iterator[IdentityProvider]:
 
 @pytest.fixture
 async def hub(
-    tmp_path: Path, idp: IdentityProvider, clock: MovableClock
+    database_url: str, idp: IdentityProvider, clock: MovableClock
 ) -> AsyncIterator[httpx.AsyncClient]:
     trusted = TrustedIssuer(
         issuer=idp.issuer,
@@ -124,9 +123,7 @@ async def hub(
         allowed_orgs=frozenset({"birch"}),
     )
     config = hub_config(trusted_issuers=[trusted], jwks_refetch_cooldown=timedelta(seconds=30))
-    service = AuthService.from_url(
-        f"sqlite+aiosqlite:///{tmp_path / 'hub.sqlite'}", config, clock=clock
-    )
+    service = AuthService.from_url(database_url, config, clock=clock)
     await service.setup()
     try:
         async with http_client(build_app(service)) as client:
@@ -261,15 +258,13 @@ async def test_keys_are_cached_and_refetched_once_for_an_unknown_kid(
 
 
 async def test_an_unreachable_jwks_refuses_without_crashing(
-    tmp_path: Path, idp: IdentityProvider
+    database_url: str, idp: IdentityProvider
 ) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
     trusted = TrustedIssuer(
         issuer=dead, jwks_url=f"{dead}/jwks", audience=AUDIENCE, org_claim=ORG_CLAIM
     )
-    service = AuthService.from_url(
-        f"sqlite+aiosqlite:///{tmp_path / 'dead.sqlite'}", hub_config(trusted_issuers=[trusted])
-    )
+    service = AuthService.from_url(database_url, hub_config(trusted_issuers=[trusted]))
     await service.setup()
     try:
         async with http_client(build_app(service)) as hub:

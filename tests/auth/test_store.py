@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlalchemy import select
 
 from auth.principal import Scope
 from auth.service import AuthService
 from auth.store import ClientExists, IssuedClient, oauth_clients, signing_keys
+from tests.auth.support import MovableClock
 
 
 async def test_secrets_are_stored_hashed(service: AuthService, birch: IssuedClient) -> None:
@@ -74,9 +77,24 @@ async def test_add_client_checks_its_input(service: AuthService, birch: IssuedCl
         await store.add_client("Birch Ltd", [Scope.GRAPH_READ])
     with pytest.raises(ValueError, match="at least one scope"):
         await store.add_client("birch", [])
+    with pytest.raises(ValueError, match="org kind"):  # PostgreSQL would refuse 33 characters
+        await store.add_client("birch", [Scope.GRAPH_READ], org_kind="C" * 33)
     generated = await store.add_client("birch", [Scope.GRAPH_READ])
     assert generated.client.client_id.startswith("birch-")
     assert generated.secret != birch.secret
+
+
+async def test_times_come_back_as_the_same_utc_instants(
+    service: AuthService, clock: MovableClock, birch: IssuedClient
+) -> None:
+    clock.advance(3600)
+    await service.store.revoke_client("birch-mes")
+    stored = await service.store.get_client("birch-mes")
+
+    assert stored is not None
+    assert stored.created_at == birch.client.created_at
+    assert stored.revoked_at == datetime.fromtimestamp(clock.now, UTC)
+    assert stored.created_at.utcoffset() == stored.revoked_at.utcoffset() == timedelta(0)
 
 
 async def test_the_signing_key_is_made_once_and_kept(service: AuthService) -> None:
@@ -94,12 +112,10 @@ async def test_the_signing_key_is_made_once_and_kept(service: AuthService) -> No
     assert first.private_jwk not in repr(first)
 
 
-async def test_es256_keys_can_be_chosen(tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_es256_keys_can_be_chosen(database_url: str) -> None:
     from tests.auth.support import hub_config
 
-    service = AuthService.from_url(
-        f"sqlite+aiosqlite:///{tmp_path / 'es.sqlite'}", hub_config(signing_algorithm="ES256")
-    )
+    service = AuthService.from_url(database_url, hub_config(signing_algorithm="ES256"))
     await service.setup()
     try:
         key = await service.store.current_signing_key()
