@@ -21,7 +21,7 @@ from connectors.csv_preview import preview
 from connectors.csv_profile import Profile, ProfileError
 from graph.lineage import Direction
 from graph.loading import load
-from graph.model import NodeRecord, Record
+from graph.model import Record
 from graph.store import GraphStore
 from hub import demo
 from hub.app import create_app
@@ -29,7 +29,7 @@ from hub.audit import Actor, AuditEntry, auth_changes
 from hub.audit import entries as audit_entries
 from hub.audit import verify as verify_audit
 from hub.database import current_revision
-from hub.generator import generate_network
+from hub.generator import canonical_lines, generate_network
 from hub.ingest import IngestError, IngestPipeline, IngestReport, reader_for, refusal_report
 from hub.ledger import LANDED, Delivery, IngestionStatus, Ledger, Received
 from hub.profiles import profile_by_path_or_name, with_profile
@@ -115,11 +115,7 @@ def generate(
     records = generate_network(batches, seed)
     if jsonl is not None:
         with jsonl.open("w") as out:
-            for record in records:
-                kind = {"node": record.KIND.value} if isinstance(record, NodeRecord) else {}
-                out.write(
-                    json.dumps({**kind, **record.model_dump(mode="json", exclude_none=True)}) + "\n"
-                )
+            out.writelines(canonical_lines(records))
         console.print(f"wrote {jsonl}")
         return
 

@@ -34,9 +34,10 @@ indexes ``4k..4k+3`` and finished indexes ``8k..8k+7``; its lane is a hash of se
 
 from __future__ import annotations
 
+import json
 import random
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -53,6 +54,7 @@ from graph.model import (
     Edge,
     EdgeKind,
     Material,
+    NodeRecord,
     Organization,
     OrgKind,
     Product,
@@ -350,6 +352,13 @@ def _complete_campaigns(batches: int, cdmos: int) -> int:
     while campaigns and total(campaigns) > batches:
         campaigns -= 1
     return campaigns
+
+
+def canonical_lines(records: Iterable[Record]) -> Iterator[str]:
+    """Records as the ``canonical.jsonl`` connector reads them, one JSON object a line."""
+    for record in records:
+        kind = {"node": record.KIND.value} if isinstance(record, NodeRecord) else {}
+        yield json.dumps({**kind, **record.model_dump(mode="json", exclude_none=True)}) + "\n"
 
 
 def generate_network(batches: int, seed: int) -> Iterator[Record]:
