@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 from starlette.applications import Starlette
 from starlette.authentication import AuthCredentials, UnauthenticatedUser
 from starlette.requests import Request
@@ -134,6 +134,11 @@ def create_app(
     settings = settings or Settings()
     registry = CollectorRegistry()
     metrics = HttpMetrics(registry, METRIC_ROUTES)
+    queue_depth = Gauge(
+        "partnerhub_ingestions_waiting",
+        "Acknowledged ingestions not applied yet (all hub processes).",
+        registry=registry,
+    )
     given_ledger, given_auth = ledger, auth
     ledger = ledger or Ledger(settings.database_url())
     if auth is None:
@@ -194,6 +199,10 @@ def create_app(
         return JSONResponse({"status": "ready"})
 
     async def metrics_endpoint(request: Request) -> Response:
+        try:
+            queue_depth.set(await request.app.state.ledger.waiting())
+        except DatabaseUnavailable:
+            queue_depth.set(float("nan"))  # unknown, rather than a reassuring zero
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     async def openapi(request: Request) -> Response:

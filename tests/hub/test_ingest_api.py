@@ -160,6 +160,7 @@ async def test_a_store_outage_still_accepts_and_keeps_the_payload_queued(
         async with client(unreachable, ledger, tokens) as http:
             response = await http.post("/ingest/canonical.jsonl?org=birch", content=LOTS)
             status = (await http.get(response.headers["location"])).json()
+            metrics = (await http.get("/metrics")).text
     finally:
         await unreachable.close()
 
@@ -169,6 +170,7 @@ async def test_a_store_outage_still_accepts_and_keeps_the_payload_queued(
     assert status["status"] == "RECEIVED" and status["finished_at"] is None
     assert await ledger.payload(ingestion_id) == LOTS
     assert await ledger.waiting() == 1, "still queued, to be applied when the store returns"
+    assert "partnerhub_ingestions_waiting 1.0" in metrics, "operators see the queue grow"
 
 
 async def test_openapi_describes_the_ingest_routes(
