@@ -191,6 +191,7 @@ async def run(args: argparse.Namespace, database: str, store_url: str) -> dict[s
                     f"{base}/ingest/canonical.jsonl?wait=60",
                     content=body,
                     headers=push_headers[org],
+                    timeout=90,
                 )
                 seed.append(Pushed(answer.json()["ingestion_id"], ids))
             known = [lot for delivery in seed for lot in delivery.lot_ids]
