@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from auth.principal import Principal
 from auth.service import ChangeListener
+from hub.database import utc
 
 audit_metadata = MetaData()
 _SEQ = BigInteger().with_variant(Integer, "sqlite")
@@ -132,7 +133,7 @@ def chained_hash(
     body = json.dumps(
         [
             seq,
-            _utc(at).isoformat(timespec="microseconds"),
+            utc(at).isoformat(timespec="microseconds"),
             actor.client,
             actor.org,
             action,
@@ -267,7 +268,7 @@ async def verify(engine: AsyncEngine) -> Verdict:
 def _entry(row: Any) -> AuditEntry:
     return AuditEntry(
         seq=row["seq"],
-        at=_utc(row["at"]),
+        at=utc(row["at"]),
         actor=Actor(row["actor_org"], row["actor_client"]),
         action=row["action"],
         target=row["target"],
@@ -276,8 +277,3 @@ def _entry(row: Any) -> AuditEntry:
         prev_hash=row["prev_hash"],
         hash=row["hash"],
     )
-
-
-def _utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything stored here is UTC.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -9,6 +9,7 @@ equal.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from alembic import command
@@ -62,6 +63,12 @@ def _upgrade(connection: Connection) -> None:
     if "ingestions" in tables and "alembic_version" not in tables:
         command.stamp(config, BASELINE)  # made by create_all before migrations existed
     command.upgrade(config, "head")
+
+
+def utc(moment: datetime) -> datetime:
+    """A datetime read back from the database, in UTC (SQLite hands back naive ones;
+    everything the hub stores is UTC)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def current_revision(connection: Connection) -> str | None:

@@ -49,7 +49,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import audit
 from hub.audit import Actor
-from hub.database import migrate, open_engine
+from hub.database import migrate, open_engine, utc
 
 metadata = MetaData()
 
@@ -398,7 +398,7 @@ def _received(row: dict[str, Any]) -> Received:
         filename=row["filename"],
         media_type=row["media_type"],
         options=row["options"],
-        received_at=_utc(row["received_at"]),
+        received_at=utc(row["received_at"]),
         size=row["size"],
         sha256=row["sha256"],
         status=IngestionStatus(row["status"]),
@@ -412,10 +412,5 @@ def _received(row: dict[str, Any]) -> Received:
     )
 
 
-def _utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything stored here is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _utc_or_none(moment: datetime | None) -> datetime | None:
-    return None if moment is None else _utc(moment)
+    return None if moment is None else utc(moment)

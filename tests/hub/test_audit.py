@@ -6,7 +6,6 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -22,14 +21,6 @@ from hub.ledger import Delivery, IngestionStatus, Ledger
 from tests.tokens import TEST_AUTH
 
 OPERATOR = Actor("operator", "ops-console")
-
-
-@pytest.fixture
-async def ledger(database_url: str) -> AsyncIterator[Ledger]:
-    opened = Ledger(database_url)
-    await opened.setup()
-    yield opened
-    await opened.close()
 
 
 async def write_some(ledger: Ledger) -> None:

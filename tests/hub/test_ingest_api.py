@@ -43,6 +43,8 @@ BAD_LINES = b'{"node": "Batch", "maker": "birch", "number": "T-9"}\n{not json\n{
 
 @pytest.fixture
 async def ledger(tmp_path: Path) -> AsyncIterator[Ledger]:
+    """SQLite only here (the HTTP path is what is tested; the ledger's own tests run on
+    both databases)."""
     opened = Ledger(f"sqlite+aiosqlite:///{tmp_path / 'ledger.sqlite'}")
     await opened.setup()
     yield opened

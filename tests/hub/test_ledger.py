@@ -4,7 +4,6 @@ nothing is applied twice, and the schema is the one the migrations build."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -25,14 +24,6 @@ LEASE = timedelta(seconds=30)
 def delivery(org: str = "birch", number: str = "T-1", **extra: object) -> Delivery:
     body = f'{{"node": "Batch", "maker": "{org}", "number": "{number}"}}\n'.encode()
     return Delivery(body, "canonical.jsonl", org, Actor(org, f"{org}-client"), **extra)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-async def ledger(database_url: str) -> AsyncIterator[Ledger]:
-    opened = Ledger(database_url)
-    await opened.setup()
-    yield opened
-    await opened.close()
 
 
 def _schema_differences(connection: Connection) -> list[object]:

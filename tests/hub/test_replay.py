@@ -28,6 +28,8 @@ OPERATOR = Actor("operator", "ops-console")
 
 @pytest.fixture
 async def ledger(tmp_path: Path) -> AsyncIterator[Ledger]:
+    """SQLite only here (the HTTP path is what is tested; the ledger's own tests run on
+    both databases)."""
     opened = Ledger(f"sqlite+aiosqlite:///{tmp_path / 'ledger.sqlite'}")
     await opened.setup()
     yield opened
