@@ -65,6 +65,17 @@ _SHARE_WITH_REPORTS = (
     "WITH x, collect(DISTINCT org) AS orgs SET " + _add("x", "readers", "orgs")
 )
 
+# A vendor's qualifications are read by the sponsors of its agreements (graph.readers).
+_QUALIFICATIONS_TO_SPONSORS = (
+    "UNWIND $ids AS id MATCH (q:Node {id: id}) "
+    "MATCH (a:QualityAgreement {vendor: q.vendor}) WHERE a.sponsor IS NOT NULL "
+    "WITH q, collect(DISTINCT a.sponsor) AS orgs SET " + _add("q", "readers", "orgs")
+)
+_SPONSORS_TO_QUALIFICATIONS = (
+    "UNWIND $pairs AS pair MATCH (q:Qualification {vendor: pair[1]}) "
+    "WITH q, collect(DISTINCT pair[0]) AS orgs SET " + _add("q", "readers", "orgs")
+)
+
 
 async def maintain_readers(tx: AsyncManagedTransaction, plan: WritePlan) -> None:
     """Bring readers up to date with ``plan``, already written in ``tx``."""
@@ -82,6 +93,11 @@ async def maintain_readers(tx: AsyncManagedTransaction, plan: WritePlan) -> None
     reported = changes.reported_lots | gained
     if reported:
         await _run(tx, _SHARE_WITH_REPORTS, ids=sorted(reported))
+    contracts = readers.contracts(plan)
+    if contracts.qualifications:
+        await _run(tx, _QUALIFICATIONS_TO_SPONSORS, ids=list(contracts.qualifications))
+    if contracts.agreements:
+        await _run(tx, _SPONSORS_TO_QUALIFICATIONS, pairs=[list(p) for p in contracts.agreements])
 
 
 async def _carry_upstream(tx: AsyncManagedTransaction, seeds: dict[str, set[str]]) -> set[str]:

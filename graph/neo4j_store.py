@@ -26,10 +26,13 @@ from typing import Any
 from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
 from neo4j.exceptions import ServiceUnavailable, SessionExpired
 
+from graph import neo4j_oversight
 from graph.ids import NodeKind, parse_id
 from graph.lineage import Direction, LineageEdge, Walk, walk_directions
 from graph.model import LINEAGE_EDGES, EdgeKind
+from graph.neo4j_compliance import Neo4jCompliance
 from graph.neo4j_readers import maintain_readers
+from graph.oversight import BatchQuality, BatchScope, Measurement, MeasurementScope
 from graph.queries import Between, Condition, Equals, LinkedTo
 from graph.readers import key_readers
 from graph.store import GraphCounts, GraphStore, NodePage, StoredNode, StoreUnavailable
@@ -170,7 +173,7 @@ def _walk_query(direction: Direction, max_depth: int, visibility: Visibility) ->
 _NODE_PROPERTIES = "n {.*, readers: null, sponsor_readers: null}"
 
 
-class Neo4jGraphStore(GraphStore):
+class Neo4jGraphStore(Neo4jCompliance, GraphStore):
     def __init__(
         self,
         uri: str,
@@ -297,6 +300,16 @@ class Neo4jGraphStore(GraphStore):
             query, after=after or "", limit=first + 1, org=visibility.org, **parameters
         )
         return NodePage(tuple(map(_stored_node, rows[:first])), has_next=len(rows) > first)
+
+    async def batch_quality(
+        self, scope: BatchScope, *, visibility: Visibility = EVERYTHING
+    ) -> list[BatchQuality]:
+        return await neo4j_oversight.batch_quality(self._read, scope, visibility)
+
+    async def measurements(
+        self, scope: MeasurementScope, *, visibility: Visibility = EVERYTHING
+    ) -> list[Measurement]:
+        return await neo4j_oversight.measurements(self._read, scope, visibility)
 
     async def counts(self) -> GraphCounts:
         # One count per label and type: each is answered from Neo4j's count store.

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from graph.ids import InvalidNodeId, NodeKind, parse_id, shown, with_article
-from graph.model import AgreementStatus, BatchStatus, EdgeKind, OrgKind
+from graph.model import AgreementStatus, BatchStatus, EdgeKind, OrgKind, QualificationStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,4 +129,18 @@ class AgreementFilter:
         if self.product is not None:
             product = _require_kind(self.product, NodeKind.PRODUCT, "product:northwind/NW-101")
             found.append(LinkedTo(((EdgeKind.COVERS,),), product))
+        return tuple(found)
+
+
+@dataclass(frozen=True, slots=True)
+class QualificationFilter:
+    vendor: str | None = None  # organization id of the qualified vendor
+    status: QualificationStatus | None = None
+
+    def conditions(self) -> tuple[Condition, ...]:
+        found: list[Condition] = []
+        if self.vendor is not None:
+            found.append(Equals("vendor", _org_slug(self.vendor)))
+        if self.status is not None:
+            found.append(Equals("status", self.status.value))
         return tuple(found)

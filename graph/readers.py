@@ -11,7 +11,9 @@ maintained here, at write time, for both stores alike:
   material) and the owners of materials for it; the parties to an agreement covering it.
 - Material: its owner; the sponsors of the products it is ``FOR_PRODUCT``.
 - QualityAgreement: the organizations ``PARTY_TO`` it.
-- Qualification: its vendor. Experiment: its organization.
+- Qualification: its vendor; the sponsor of every agreement whose vendor it is (a
+  sponsor judges its vendors by their qualifications: ``graph.compliance``).
+  Experiment: its organization.
 - TestResult: its lab; the tested batch's maker and sponsors.
 - Deviation: its organization; the makers and sponsors of the batches it ``AFFECTS``.
 
@@ -27,8 +29,9 @@ joined with what the store already holds, and sponsors are carried upstream unti
 batch already has them: the sets reach the same fixpoint whatever order records come
 in, and carrying stops on cycles. A store runs the look-ups ``lookups`` names, hands
 their answers to ``changes``, then writes the grants, carries the sponsor seeds
-upstream, and copies each touched batch's sponsors to its test results and deviations,
-all in the plan's own transaction.
+upstream, copies each touched batch's sponsors to its test results and deviations,
+and shares qualifications with their vendors' sponsors (``contracts`` says which), all
+in the plan's own transaction.
 """
 
 from __future__ import annotations
@@ -190,3 +193,34 @@ def changes(
             if parties:
                 out.grant(target, *(_owner(party) for party in parties))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Contracts:
+    """What a plan changes in who reads qualifications. The rule is stated on the
+    agreement's own ``sponsor`` and ``vendor`` fields, which a store looks up after the
+    plan is written: a qualification the plan writes is read by the sponsors of its
+    vendor's stored agreements, and an agreement the plan writes shares its vendor's
+    stored qualifications with its sponsor. Both ways, whatever the order they come in."""
+
+    qualifications: tuple[str, ...]  # qualification ids the plan writes
+    agreements: tuple[tuple[str, str], ...]  # (sponsor, vendor) of agreements it writes
+
+
+def contracts(plan: WritePlan) -> Contracts:
+    qualifications = sorted(
+        node_id
+        for nodes in (plan.nodes, plan.placeholders)
+        for node_id, node in nodes.items()
+        if node.kind is NodeKind.QUALIFICATION
+    )
+    agreements = sorted(
+        {
+            (node.properties["sponsor"], node.properties["vendor"])
+            for node in plan.nodes.values()
+            if node.kind is NodeKind.QUALITY_AGREEMENT
+            and "sponsor" in node.properties
+            and "vendor" in node.properties
+        }
+    )
+    return Contracts(tuple(qualifications), tuple(agreements))

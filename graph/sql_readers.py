@@ -23,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from graph import readers
+from graph.ids import NodeKind
 from graph.model import LINEAGE_EDGES
 from graph.write_plan import WritePlan
 
@@ -85,6 +86,24 @@ _SHARE_WITH_REPORTS = text(f"""
     WHERE e.target IN (SELECT value FROM json_each(:lots)) AND e.kind IN ({_REPORT_KINDS})
 """)
 
+# A vendor's qualifications are read by the sponsors of its agreements (graph.readers).
+_QUALIFICATIONS_TO_SPONSORS = text(f"""
+    INSERT OR IGNORE INTO node_readers (node_id, org)
+    SELECT q.id, json_extract(a.properties, '$.sponsor')
+    FROM graph_nodes AS q JOIN graph_nodes AS a
+    ON a.kind = '{NodeKind.QUALITY_AGREEMENT.value}'
+    AND json_extract(a.properties, '$.vendor') = json_extract(q.properties, '$.vendor')
+    WHERE q.id IN (SELECT value FROM json_each(:ids))
+    AND json_extract(a.properties, '$.sponsor') IS NOT NULL
+""")
+_SPONSORS_TO_QUALIFICATIONS = text(f"""
+    INSERT OR IGNORE INTO node_readers (node_id, org)
+    SELECT q.id, json_extract(c.value, '$[0]')
+    FROM json_each(:pairs) AS c JOIN graph_nodes AS q
+    ON q.kind = '{NodeKind.QUALIFICATION.value}'
+    AND json_extract(q.properties, '$.vendor') = json_extract(c.value, '$[1]')
+""")
+
 
 def maintain_readers(conn: Connection, plan: WritePlan) -> None:
     """Bring readers up to date with ``plan``, already written on ``conn``."""
@@ -118,6 +137,11 @@ def maintain_readers(conn: Connection, plan: WritePlan) -> None:
     reported = changes.reported_lots | {row["node_id"] for row in carried}
     if reported:
         conn.execute(_SHARE_WITH_REPORTS, {"lots": _json(reported)})
+    contracts = readers.contracts(plan)
+    if contracts.qualifications:
+        conn.execute(_QUALIFICATIONS_TO_SPONSORS, {"ids": _json(contracts.qualifications)})
+    if contracts.agreements:
+        conn.execute(_SPONSORS_TO_QUALIFICATIONS, {"pairs": json.dumps(contracts.agreements)})
 
 
 def _neighbours(conn: Connection, lookup: readers.Neighbours) -> dict[str, set[str]]:

@@ -38,10 +38,13 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from graph import sql_oversight
 from graph.ids import NodeKind
 from graph.lineage import Direction, LineageEdge, Walk, walk_directions
 from graph.model import LINEAGE_EDGES, EdgeKind
+from graph.oversight import BatchQuality, BatchScope, Measurement, MeasurementScope
 from graph.queries import Condition, Equals, LinkedTo
+from graph.sql_compliance import SqlCompliance
 from graph.sql_readers import batch_sponsors, maintain_readers, node_readers, readers_metadata
 from graph.store import GraphCounts, GraphStore, NodePage, StoredNode, StoreUnavailable
 from graph.visibility import EVERYTHING, PUBLIC_KINDS, Visibility, id_range
@@ -205,7 +208,7 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class SqlGraphStore(GraphStore):
+class SqlGraphStore(SqlCompliance, GraphStore):
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.engine: AsyncEngine = create_async_engine(url, echo=echo)
@@ -383,6 +386,16 @@ class SqlGraphStore(GraphStore):
             for node_id, properties in page
         )
         return NodePage(nodes, has_next=len(rows) > first)
+
+    async def batch_quality(
+        self, scope: BatchScope, *, visibility: Visibility = EVERYTHING
+    ) -> list[BatchQuality]:
+        return await sql_oversight.batch_quality(self.engine, scope, visibility)
+
+    async def measurements(
+        self, scope: MeasurementScope, *, visibility: Visibility = EVERYTHING
+    ) -> list[Measurement]:
+        return await sql_oversight.measurements(self.engine, scope, visibility)
 
     async def counts(self) -> GraphCounts:
         async with self.engine.connect() as conn:

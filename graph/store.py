@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from graph.compliance import ComplianceQueries
 from graph.ids import NodeKind
 from graph.lineage import (
     MAX_LINEAGE_DEPTH,
@@ -27,6 +28,7 @@ from graph.lineage import (
     check_depth,
 )
 from graph.model import NODE_TYPES, EdgeKind, NodeRecord, Record
+from graph.oversight import BatchQuality, BatchScope, Measurement, MeasurementScope
 from graph.queries import Condition
 from graph.visibility import EVERYTHING, Visibility
 from graph.write_plan import WritePlan, WriteSummary, plan_write
@@ -75,8 +77,9 @@ class StoreUnavailable(RuntimeError):
     """The store cannot be reached; the operation may succeed if tried again later."""
 
 
-class GraphStore(ABC):
-    """Batched, idempotent writes and batch reads over the lineage graph."""
+class GraphStore(ComplianceQueries, ABC):
+    """Batched, idempotent writes and batch reads over the lineage graph; compliance
+    reads (``compliance_gaps``, ``compliance_of``) come from ``graph.compliance``."""
 
     @abstractmethod
     async def ping(self) -> None:
@@ -220,6 +223,20 @@ class GraphStore(ABC):
             agreements=tuple(agreements),
             truncated=walk.truncated,
         )
+
+    @abstractmethod
+    async def batch_quality(
+        self, scope: BatchScope, *, visibility: Visibility = EVERYTHING
+    ) -> list[BatchQuality]:
+        """The lots in ``scope`` with their dispositions, deviations and failed results,
+        in id order, counted for the principal as ``graph.oversight`` says."""
+
+    @abstractmethod
+    async def measurements(
+        self, scope: MeasurementScope, *, visibility: Visibility = EVERYTHING
+    ) -> list[Measurement]:
+        """The numeric results in ``scope``, in result id order, counted for the
+        principal as ``graph.oversight`` says."""
 
     @abstractmethod
     async def counts(self) -> GraphCounts: ...

@@ -3,6 +3,15 @@
 ``create_app`` assembles it from settings. The store is opened by the lifespan (or
 given, for tests and the demo), and every GraphQL request gets its own context: the
 store, the principal, fresh loaders, the limits and the request id.
+
+Subscriptions (real-time alerts, ``schema.subscriptions``) are served over a websocket
+at ``/graphql`` with the graphql-transport-ws protocol. The token comes in the
+handshake's ``Authorization`` header (checked by the bearer middleware, which refuses
+the handshake if it does not verify) or, for browsers that cannot set headers, in
+``connection_init``'s payload as ``{"authorization": "Bearer ..."}``; ``on_ws_connect``
+accepts the connection only with a verified token holding ``graph:read`` and closes it
+with 4403 otherwise, and the protocol closes with 4401 a socket that subscribes before
+that. A connection ends (4403) when its token expires.
 """
 
 from __future__ import annotations
@@ -11,6 +20,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
@@ -18,12 +28,14 @@ from starlette.applications import Starlette
 from starlette.authentication import AuthCredentials, UnauthenticatedUser
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.schemas import SchemaGenerator
 from starlette.types import Receive, Send
 from starlette.types import Scope as AsgiScope
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UnsetType
 
 from auth.middleware import (
     AUTH_EXCEPTION_HANDLERS,
@@ -35,7 +47,9 @@ from auth.principal import Principal, Scope
 from auth.routes import auth_routes
 from auth.service import AuthService
 from auth.store import AuthStore
+from auth.verify import InvalidToken
 from graph.store import GraphStore, StoreUnavailable
+from hub.alerts import AlertBus
 from hub.audit import auth_changes
 from hub.database import DatabaseUnavailable
 from hub.ingest import IngestPipeline, IngestReport
@@ -48,12 +62,17 @@ from hub.observability import (
     request_id_of,
 )
 from hub.settings import Settings
+from hub.sockets import close_on_expiry, forget_expiry, is_socket_without_header, socket_token
 from hub.stores import open_graph_store
 from hub.worker import Completions, IngestWorker
 from schema.build import build_schema
 from schema.context import Limits, RequestContext
+from schema.subscriptions import NOT_YET_AUTHENTICATED, SocketContext
 
 log = logging.getLogger("partnerhub.app")
+GRAPHQL_TRANSPORT_WS = "graphql-transport-ws"
+SOCKET_INIT_TIMEOUT = timedelta(seconds=10)
+MAX_SUBSCRIPTIONS_PER_SOCKET = 10
 METRIC_ROUTES = ("/graphql", "/healthz", "/readyz", "/metrics", "/openapi.json")
 OPENAPI = SchemaGenerator(
     {
@@ -69,7 +88,7 @@ class BearerAuthExceptIdePage(BearerAuthMiddleware):
     then sends carries the token the user puts in its headers pane."""
 
     async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
-        if _is_ide_page(scope):
+        if _is_ide_page(scope) or is_socket_without_header(scope):
             scope["user"], scope["auth"] = UnauthenticatedUser(), AuthCredentials()
             await self.app(scope, receive, send)
             return
@@ -86,7 +105,14 @@ def _is_ide_page(scope: AsgiScope) -> bool:
 
 class GraphQLApp(GraphQL[RequestContext, None]):
     def __init__(self, limits: Limits) -> None:
-        super().__init__(build_schema(limits), graphql_ide="graphiql")
+        super().__init__(
+            build_schema(limits),
+            graphql_ide="graphiql",
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS,),
+            # An unauthenticated socket is closed (4408) if it sends no connection_init.
+            connection_init_wait_timeout=SOCKET_INIT_TIMEOUT,
+            max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_SOCKET,
+        )
         self.limits = limits
 
     async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
@@ -94,11 +120,45 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             response = await self.render_graphql_ide(Request(scope, receive))
             await response(scope, receive, send)
             return
+        if scope["type"] == "websocket":
+            socket = WebSocket(scope, receive, send)
+            context = await self.get_context(socket, socket)
+            try:
+                await self.run(socket, context=context)
+            finally:
+                if isinstance(context, SocketContext):
+                    forget_expiry(context)
+            return
         await super().__call__(scope, receive, send)
+
+    async def on_ws_connect(self, context: RequestContext) -> UnsetType | dict[str, object] | None:
+        """Accept the connection only with a verified token holding graph:read."""
+        assert isinstance(context, SocketContext)
+        try:
+            access = await socket_token(context)
+        except InvalidToken as refused:
+            log.info("refused a websocket: %s", refused.reason)
+            raise ConnectionRejectionError from None
+        if not access.principal.has(Scope.GRAPH_READ):
+            log.info("refused a websocket: the token lacks graph:read")
+            raise ConnectionRejectionError
+        context.authenticate(access.principal, access.expires_at)
+        close_on_expiry(context)
+        return UnsetType()  # connection_ack without a payload
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
+        if isinstance(request, WebSocket):
+            return SocketContext(
+                store=request.app.state.store,
+                principal=NOT_YET_AUTHENTICATED,
+                request_id=request_id_of(request.scope),
+                limits=self.limits,
+                request=request,
+                response=response,
+                alerts=request.app.state.alerts,
+            )
         return RequestContext(
             store=request.app.state.store,
             principal=_reader(request),
@@ -148,6 +208,7 @@ def create_app(
         )
     completions = Completions()
     wake = asyncio.Event()
+    alerts = AlertBus(queue_size=settings.alerts_queue_size, registry=registry)
 
     async def finished(job: Received, report: IngestReport) -> None:
         completions.done(job.id)
@@ -171,11 +232,13 @@ def create_app(
                     pipeline,
                     settings.queue_policy(),
                     wake=wake,
+                    on_chunk=alerts.on_chunk,
                     on_finish=finished,
                 )
                 for _ in range(settings.ingest_workers)
             ]
             running = [asyncio.create_task(worker.run(), name=worker.name) for worker in workers]
+            running.append(asyncio.create_task(alerts.run(app.state.store), name="alerts"))
             opened.push_async_callback(_stop, running)
             yield
 
@@ -212,6 +275,7 @@ def create_app(
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
@@ -227,6 +291,7 @@ def create_app(
     app.state.auth = auth
     app.state.completions = completions
     app.state.wake_workers = wake.set
+    app.state.alerts = alerts
     if store is not None:
         app.state.store = store
     public = PUBLIC_PATHS | ({"/metrics"} if settings.metrics_public else set())

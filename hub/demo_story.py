@@ -9,7 +9,8 @@ sponsor, Oakridge Bio. Three things are planted for the demo to find:
   after it have no agreement in force (a compliance gap);
 - Dogwood raised a deviation on one microcrystalline cellulose lot, which went into
   four Birch batches and their packed lots (a recall scope for impact analysis);
-- assay at Birch drifts downwards through 2025, the last batch out of specification.
+- assay at Birch drifts downwards through 2025, the last batch out of specification:
+  its control chart fires the run rules for a trend and for points beyond the limits.
 
 The records are what connectors would produce from the partners' exports, so every
 partner uses its own lot numbers and item codes; ``SAME_LOT`` edges tie a lot as
@@ -162,6 +163,14 @@ _NW_TABLETS = (
     ("BT-25-055", date(2025, 10, 20), "RM-25-0311", "RM-25-0298", "RM-25-0233", 94.6, 86.0),
 )
 _TABLETS_PER_BATCH = 240_000.0
+# Days from compression to release at Birch: Elm's results come back after six days,
+# then QA reviews the record; BT-25-026 waited for its deviation to close. BT-25-055 is
+# not released. Vendor scorecards show the median and 90th percentile of these.
+_DAYS_TO_RELEASE = {
+    "BT-25-004": 13, "BT-25-011": 12, "BT-25-019": 14, "BT-25-026": 21, "BT-25-030": 11,
+    "BT-25-033": 13, "BT-25-041": 15, "BT-25-044": 12, "BT-25-048": 17,
+}  # fmt: skip
+_PACKED_DAYS_TO_RELEASE = 3
 
 # Birch batch, Cedar receiving lot, packed lots: (number, material, bottles, distributor).
 # BT-25-055 failed assay and stays in quarantine at Birch, so it never reached Cedar.
@@ -207,7 +216,13 @@ class _Story:
         quantity: float,
         unit: str,
         status: BatchStatus = BatchStatus.RELEASED,
+        released_after_days: int | None = None,
     ) -> str:
+        released_on = (
+            None
+            if released_after_days is None
+            else date.fromordinal(made_on.toordinal() + released_after_days)
+        )
         batch = Batch(
             maker=maker,
             number=number,
@@ -215,6 +230,7 @@ class _Story:
             site_code=_SITES.get(maker),
             status=status,
             manufactured_on=made_on,
+            released_on=released_on,
             quantity=quantity,
             unit=unit,
             provenance=self.at(f"/batches/{maker}/{number}"),
@@ -434,7 +450,14 @@ def _tablets(story: _Story) -> None:
         # The out-of-specification batch is held at Birch pending investigation.
         status = BatchStatus.QUARANTINE if number == "BT-25-055" else BatchStatus.RELEASED
         batch = story.lot(
-            "birch", number, "B-FG-2050", made_on, _TABLETS_PER_BATCH, "tablets", status
+            "birch",
+            number,
+            "B-FG-2050",
+            made_on,
+            _TABLETS_PER_BATCH,
+            "tablets",
+            status,
+            _DAYS_TO_RELEASE.get(number),
         )
         story.consumed(
             batch,
@@ -446,7 +469,15 @@ def _tablets(story: _Story) -> None:
         )
     # Oakridge's batches: another cellulose lot, but the same stearate lot as Northwind's.
     for number, made_on in (("BT-25-030", date(2025, 5, 19)), ("BT-25-044", date(2025, 8, 4))):
-        batch = story.lot("birch", number, "B-FG-3220", made_on, 400_000.0, "tablets")
+        batch = story.lot(
+            "birch",
+            number,
+            "B-FG-3220",
+            made_on,
+            400_000.0,
+            "tablets",
+            released_after_days=_DAYS_TO_RELEASE[number],
+        )
         story.consumed(
             batch,
             (
@@ -474,7 +505,15 @@ def _packing(story: _Story) -> None:
         for number, material, bottles, distributor in packs:
             packed_on = date.fromordinal(arrived.toordinal() + 7)
             count = 30 if material == "C-FG-5030" else 90
-            packed = story.lot("cedar", number, material, packed_on, float(bottles), "bottles")
+            packed = story.lot(
+                "cedar",
+                number,
+                material,
+                packed_on,
+                float(bottles),
+                "bottles",
+                released_after_days=_PACKED_DAYS_TO_RELEASE,
+            )
             story.consumed(packed, ((received, float(bottles * count), "tablets"),))
             story.shipped(packed, distributor)
 

@@ -77,6 +77,11 @@ class Settings(BaseSettings):
         default_factory=list, description="External identity providers whose tokens count."
     )
     metrics_public: bool = Field(False, description="Serve /metrics without a token.")
+    alerts_queue_size: int = Field(
+        1000,
+        ge=1,
+        description="Alerts waiting for one slow subscriber at most; beyond, the oldest drop.",
+    )
 
     graphql_max_query_depth: int = Field(12, ge=1)
     graphql_max_aliases: int = Field(30, ge=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
@@ -16,18 +17,44 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.federation.schema import FederationAny
-from strawberry.types import ExecutionContext, Info
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
+from strawberry.types import ExecutionContext, ExecutionResult, Info
+from strawberry.types.graphql import OperationType
 
 from schema.context import Limits
 from schema.errors import MaskInternalErrors, bad_input, with_code
 from schema.nodes import KIND_OF
 from schema.query import Query
+from schema.subscriptions import FreshLoadersOverSockets, Subscription
 
 log = logging.getLogger("partnerhub.graphql")
 ENTITY_NAMES = frozenset({"Batch", "Product", "Organization", "QualityAgreement"})
 
 
 class PartnerHubSchema(strawberry.federation.Schema):
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        """One answer, so never a subscription: those stream, over a websocket only
+        (``schema.subscriptions``); over HTTP one is refused with 400."""
+        allowed = set(allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES)
+        return await super().execute(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            allowed - {OperationType.SUBSCRIPTION},
+            operation_extensions,
+        )
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -75,6 +102,7 @@ def build_schema(limits: Limits | None = None) -> PartnerHubSchema:
     limits = limits or Limits()
     return PartnerHubSchema(
         query=Query,
+        subscription=Subscription,
         types=list(KIND_OF),
         extensions=[
             partial(QueryDepthLimiter, max_depth=limits.max_query_depth),
@@ -84,5 +112,6 @@ def build_schema(limits: Limits | None = None) -> PartnerHubSchema:
             partial(ParserCache, maxsize=512),
             partial(ValidationCache, maxsize=512),
             MaskInternalErrors,
+            FreshLoadersOverSockets,
         ],
     )

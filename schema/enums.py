@@ -12,6 +12,7 @@ for enumeration in (
     model.BatchStatus,
     model.AgreementStatus,
     model.Activity,
+    model.QualificationStatus,
     model.Verdict,
     model.DeviationClass,
     model.DeviationStatus,

@@ -7,7 +7,10 @@ from strawberry.types import Info
 
 from graph import lineage as graph_lineage
 from graph.lineage import Direction
+from graph.model import Batch as BatchRecord
 from graph.model import EdgeKind
+from schema.compliance import ComplianceGap, NonCompliantBatch, batch_gaps
+from schema.context import context_of
 from schema.nodes import Batch, Organization, Product, QualityAgreement, load_as, load_one
 
 
@@ -22,6 +25,13 @@ class LineageNode:
     @strawberry.field(description="The lot's attributes; null when redacted.")
     async def batch(self, info: Info) -> Batch | None:
         return None if self.redacted else await load_one(info, Batch, self.id)
+
+    @strawberry.field(
+        description="Why the lot is not compliant (as Batch.complianceGaps); null when "
+        "redacted or not judged for the asker."
+    )
+    async def compliance_gaps(self, info: Info) -> list[ComplianceGap] | None:
+        return None if self.redacted else await batch_gaps(info, self.id)
 
     @classmethod
     def of(cls, node: graph_lineage.LineageNode) -> LineageNode:
@@ -45,6 +55,28 @@ class Lineage:
     nodes: list[LineageNode]
     edges: list[LineageEdge]
     truncated: bool = strawberry.field(description="True when maxDepth cut the genealogy short.")
+
+    @strawberry.field(
+        description="The lots of this answer, the root included, with a compliance gap "
+        "(see Query.complianceGaps), in batch id order: a finished lot with a "
+        "non-compliant input anywhere upstream shows it here."
+    )
+    async def non_compliant(self, info: Info) -> list[NonCompliantBatch]:
+        loaders = context_of(info).loaders
+        ids = sorted(node.id for node in self.nodes if not node.redacted)
+        verdicts = await loaders.compliance.load_many(ids)
+        flagged = [(i, gaps) for i, gaps in zip(ids, verdicts, strict=True) if gaps]
+        stored = await loaders.nodes.load_many([i for i, _ in flagged])
+        return [
+            NonCompliantBatch(
+                id=strawberry.ID(batch_id),
+                manufactured_on=node.record.manufactured_on
+                if node is not None and isinstance(node.record, BatchRecord)
+                else None,
+                gaps=[ComplianceGap.of(gap) for gap in gaps],
+            )
+            for (batch_id, gaps), node in zip(flagged, stored, strict=True)
+        ]
 
     @classmethod
     def of(cls, found: graph_lineage.Lineage) -> Lineage:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from strawberry.dataloader import DataLoader
 
+from graph.compliance import Gap
 from graph.model import EdgeKind
 from graph.store import GraphStore, StoredNode
 from graph.visibility import EVERYTHING, Visibility
@@ -25,11 +26,17 @@ class Loaders:
     # Every read is made as the asking principal: hidden nodes never reach a resolver.
     visibility: Visibility = EVERYTHING
     nodes: DataLoader[str, StoredNode | None] = field(init=False)
+    # batch id -> its compliance gaps (empty: compliant); None: not judged for the asker
+    compliance: DataLoader[str, tuple[Gap, ...] | None] = field(init=False)
+    # organization slug -> ids of its qualifications (its own and its sites')
+    qualifications: DataLoader[str, list[str]] = field(init=False)
     _outgoing: dict[EdgeKind, DataLoader[str, list[str]]] = field(default_factory=dict)
     _incoming: dict[EdgeKind, DataLoader[str, list[str]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.nodes = DataLoader(load_fn=self._load_nodes)
+        self.compliance = DataLoader(load_fn=self._load_compliance)
+        self.qualifications = DataLoader(load_fn=self._load_qualifications)
 
     def targets(self, kind: EdgeKind) -> DataLoader[str, list[str]]:
         """Loader: node id -> ids at the far end of its outgoing ``kind`` edges."""
@@ -46,6 +53,16 @@ class Loaders:
     async def _load_nodes(self, ids: Sequence[str]) -> list[StoredNode | None]:
         found = await self.store.get_nodes(ids, visibility=self.visibility)
         return [found.get(node_id) for node_id in ids]
+
+    async def _load_compliance(self, ids: Sequence[str]) -> list[tuple[Gap, ...] | None]:
+        found = await self.store.compliance_of(ids, visibility=self.visibility)
+        return [found.get(batch_id) for batch_id in ids]
+
+    async def _load_qualifications(self, vendors: Sequence[str]) -> list[list[str]]:
+        found: dict[str, list[str]] = {vendor: [] for vendor in vendors}
+        for terms in await self.store.qualification_terms(vendors, visibility=self.visibility):
+            found[terms.vendor].append(terms.id)
+        return [found[vendor] for vendor in vendors]
 
     def _edge_loader(
         self, kind: EdgeKind, *, outgoing: bool

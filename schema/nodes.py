@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from datetime import date
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Self, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -21,6 +21,9 @@ from graph.ids import NodeKind, make_id
 from graph.model import EdgeKind
 from graph.store import StoredNode
 from schema.context import context_of
+
+if TYPE_CHECKING:
+    from schema.compliance import ComplianceGap
 
 T = TypeVar("T", bound="GraphNode")
 
@@ -107,6 +110,13 @@ class Organization(GraphNode):
     async def sites(self, info: Info) -> list[Site]:
         return await linked(info, Site, self.id, EdgeKind.OWNED_BY, outgoing=False)
 
+    @strawberry.field(
+        description="Qualifications of the organization as a whole and of each of its sites."
+    )
+    async def qualifications(self, info: Info) -> list[Qualification]:
+        found = await context_of(info).loaders.qualifications.load(self.org_id)
+        return await load_as(info, Qualification, found)
+
     @classmethod
     async def resolve_reference(cls, info: Info, **representation: Any) -> Organization | None:
         return await load_one(info, cls, str(representation.get("id", "")))
@@ -122,6 +132,10 @@ class Site(GraphNode):
     @strawberry.field
     async def organization(self, info: Info) -> Organization | None:
         return await load_one(info, Organization, org_id(self.stored.record.org))  # type: ignore[attr-defined]
+
+    @strawberry.field(description="Qualifications of this site.")
+    async def qualifications(self, info: Info) -> list[Qualification]:
+        return await linked(info, Qualification, self.id, EdgeKind.QUALIFIES, outgoing=False)
 
 
 @strawberry.federation.type(
@@ -224,6 +238,19 @@ class Batch(GraphNode):
     async def deviations(self, info: Info) -> list[Deviation]:
         return await linked(info, Deviation, self.id, EdgeKind.AFFECTS, outgoing=False)
 
+    @strawberry.field(
+        description="Why this lot is not compliant (see Query.complianceGaps for the rules); "
+        "empty when it is. Null when it is not judged for the asker: a lot as received "
+        "(its maker's lot is judged), a lot of no sponsor product, or one the asker "
+        "neither made nor sponsors."
+    )
+    async def compliance_gaps(
+        self, info: Info
+    ) -> list[Annotated[ComplianceGap, strawberry.lazy("schema.compliance")]] | None:
+        from schema.compliance import batch_gaps  # schema.compliance imports this module
+
+        return await batch_gaps(info, self.id)
+
     @classmethod
     async def resolve_reference(cls, info: Info, **representation: Any) -> Batch | None:
         return await load_one(info, cls, str(representation.get("id", "")))
@@ -264,6 +291,36 @@ class QualityAgreement(GraphNode):
     @classmethod
     async def resolve_reference(cls, info: Info, **representation: Any) -> QualityAgreement | None:
         return await load_one(info, cls, str(representation.get("id", "")))
+
+
+@strawberry.type(
+    description="A vendor's qualification, of the vendor as a whole or of one of its sites: "
+    "its status, until when it is valid and when it was last audited. Read by the vendor "
+    "and by the sponsors it has agreements with."
+)
+class Qualification(GraphNode):
+    site_code: str | None = strawberry.field(
+        default=None, description="The vendor's site code; null for the vendor as a whole."
+    )
+    status: model.QualificationStatus | None = None
+    valid_until: date | None = strawberry.field(default=None, description="Inclusive.")
+    last_audit_on: date | None = None
+
+    @property
+    def record(self) -> model.Qualification:
+        assert isinstance(self.stored.record, model.Qualification)
+        return self.stored.record
+
+    @strawberry.field(description="The qualified organization.")
+    async def vendor(self, info: Info) -> Organization | None:
+        return await load_one(info, Organization, org_id(self.record.vendor))
+
+    @strawberry.field(description="The qualified site; null for the vendor as a whole.")
+    async def site(self, info: Info) -> Site | None:
+        code = self.record.site_code
+        return await load_one(
+            info, Site, make_id(NodeKind.SITE, self.record.vendor, code) if code else None
+        )
 
 
 @strawberry.type(description="One test or critical quality attribute measured on a lot.")
@@ -315,6 +372,7 @@ KIND_OF: dict[type[GraphNode], NodeKind] = {
     Material: NodeKind.MATERIAL,
     Batch: NodeKind.BATCH,
     QualityAgreement: NodeKind.QUALITY_AGREEMENT,
+    Qualification: NodeKind.QUALIFICATION,
     TestResult: NodeKind.TEST_RESULT,
     Deviation: NodeKind.DEVIATION,
 }

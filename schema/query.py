@@ -14,6 +14,7 @@ from strawberry.types import Info
 
 from graph.ids import InvalidNodeId, NodeKind, parse_id, shown, with_article
 from graph.lineage import Direction
+from schema import compliance, oversight
 from schema.context import context_of
 from schema.errors import bad_input
 from schema.filters import AgreementFilter, BatchFilter, OrganizationFilter, ProductFilter
@@ -165,3 +166,13 @@ class Query:
         root = checked_id(batch_id, NodeKind.BATCH, "batchId")
         found = await context.store.impact(root, visibility=context.visibility)
         return None if found is None else Impact.of(found)
+
+    # Vendor oversight: scorecards and control charts (schema/oversight.py).
+    vendor_scorecards = oversight.vendor_scorecards
+    vendor_scorecard = oversight.vendor_scorecard
+    control_charts = oversight.control_charts
+
+    # Agreements and qualification: compliance gaps, qualifications (schema/compliance.py).
+    compliance_gaps = compliance.compliance_gaps
+    qualification = compliance.qualification
+    qualifications = compliance.qualifications

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +140,7 @@ def records_of(network: dict[str, Any]) -> list[Record]:
             Experiment(org=org, experiment_id=f"E{index}", used_ids=(used,), provenance=PROVENANCE)
         )
     found.append(Qualification(vendor="m2", provenance=PROVENANCE))
+    found.append(Qualification(vendor="m1", site_code="S1", provenance=PROVENANCE))
     return found
 
 
@@ -149,6 +150,8 @@ class Graph:
 
     nodes: set[str]
     edges: set[tuple[str, EdgeKind, str]]
+    # (sponsor, vendor) of every agreement described by a record
+    contracts: set[tuple[str, str]] = field(default_factory=set)
 
     def kind(self, node_id: str) -> NodeKind:
         return parse_id(node_id).kind
@@ -224,14 +227,22 @@ class Graph:
                 found[node] = {self.owner(node)}.union(
                     *({self.owner(b)} | sponsors[b] for b in reported)
                 )
-            else:  # qualification, experiment
+            elif node_kind is NodeKind.QUALIFICATION:  # its vendor and the vendor's sponsors
+                vendor = self.owner(node)
+                found[node] = {vendor} | {s for s, v in self.contracts if v == vendor}
+            else:  # experiment
                 found[node] = {self.owner(node)}
         return found
 
 
 def graph_of(records: list[Record]) -> Graph:
     plan = plan_write(records)
-    return Graph(set(plan.nodes) | set(plan.placeholders), set(plan.edges))
+    contracts = {
+        (record.sponsor, record.vendor)
+        for record in records
+        if isinstance(record, QualityAgreement)
+    }
+    return Graph(set(plan.nodes) | set(plan.placeholders), set(plan.edges), contracts)
 
 
 def visible_set(graph: Graph, readers: dict[str, set[str] | None], seen: Visibility) -> set[str]:

@@ -1,0 +1,215 @@
+"""Compliance over GraphQL: ``complianceGaps``, qualifications, and the verdict on a lot.
+
+Root fields (``Query`` takes them from here): ``complianceGaps`` (one store read as
+the asking principal, ``graph.compliance`` says how lots are judged and who sees a
+verdict), ``qualification`` and ``qualifications``. ``Batch.complianceGaps`` and the
+lineage's flags go through the request's ``compliance`` loader, so a lineage of 50
+lots costs one judgement read for all of them.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from graph import compliance, model, queries
+from graph.ids import InvalidNodeId, NodeKind, parse_id, shown, with_article
+from schema.context import context_of
+from schema.errors import bad_input
+from schema.nodes import Batch, Product, Qualification, QualityAgreement, load_one
+from schema.pagination import Connection, Edge, PageInfo, decode_cursor, encode_cursor, page_size
+
+strawberry.enum(
+    compliance.GapReason,
+    description="Why a lot is not compliant (see complianceGaps for the rules).",
+)
+
+_ARGUMENTS = {"product": "productId", "vendor": "vendorId", "site": "siteId"}
+
+
+def _checked(value: str, kind: NodeKind, argument: str) -> str:
+    try:
+        matches = parse_id(value).kind is kind
+    except InvalidNodeId as error:
+        raise bad_input(f"{argument}: {error}") from None
+    if not matches:
+        raise bad_input(f"{argument}: {shown(value)} is not {with_article(kind)} id")
+    return value
+
+
+@strawberry.type(description="One reason a lot is not compliant, for one of its products.")
+class ComplianceGap:
+    reason: compliance.GapReason
+    message: str = strawberry.field(
+        description="For people: what is missing, naming the agreement or qualification."
+    )
+    gap: strawberry.Private[compliance.Gap]
+
+    @strawberry.field(description="The product the lot was judged for.")
+    async def product(self, info: Info) -> Product | None:
+        return await load_one(info, Product, self.gap.product_id)
+
+    @strawberry.field(description="The agreement the reason is about, if it is about one.")
+    async def agreement(self, info: Info) -> QualityAgreement | None:
+        return await load_one(info, QualityAgreement, self.gap.agreement_id)
+
+    @strawberry.field(description="The qualification the reason is about, if it is about one.")
+    async def qualification(self, info: Info) -> Qualification | None:
+        return await load_one(info, Qualification, self.gap.qualification_id)
+
+    @classmethod
+    def of(cls, gap: compliance.Gap) -> ComplianceGap:
+        return cls(reason=gap.reason, message=gap.message, gap=gap)
+
+
+def gaps_of(found: tuple[compliance.Gap, ...] | None) -> list[ComplianceGap] | None:
+    return None if found is None else [ComplianceGap.of(gap) for gap in found]
+
+
+@strawberry.type(description="A lot with at least one compliance gap.")
+class NonCompliantBatch:
+    id: strawberry.ID = strawberry.field(description="The lot's batch id.")
+    manufactured_on: date | None
+    gaps: list[ComplianceGap]
+
+    @strawberry.field
+    async def batch(self, info: Info) -> Batch | None:
+        return await load_one(info, Batch, self.id)
+
+    @classmethod
+    def of(cls, lot: compliance.NonCompliantLot) -> NonCompliantBatch:
+        return cls(
+            id=strawberry.ID(lot.batch_id),
+            manufactured_on=lot.manufactured_on,
+            gaps=[ComplianceGap.of(gap) for gap in lot.gaps],
+        )
+
+
+async def batch_gaps(info: Info, batch_id: str) -> list[ComplianceGap] | None:
+    """The verdict on one lot for the asker, through the request's loader."""
+    return gaps_of(await context_of(info).loaders.compliance.load(batch_id))
+
+
+_RULES = (
+    "A lot is judged for each sponsor product it is for (directly or through its "
+    "material); a lot as received at a partner is judged at its maker instead. It is "
+    "covered when an agreement with its maker, covering the product for MANUFACTURE or "
+    "PACKAGING, covering its site (or listing no sites), with status EFFECTIVE or EXPIRED, "
+    "has effectiveFrom <= manufacturedOn <= effectiveTo (both inclusive; no effectiveTo: "
+    "open). Its maker's qualification and the one for its site (those that exist, at "
+    "least one) must be APPROVED with validUntil >= manufacturedOn (inclusive). A lot "
+    "without a manufacturing date is always listed (UNKNOWN_DATE), whatever from and to. "
+    "Only lots the asker made, or of products it sponsors, are judged, against the "
+    "agreements and qualifications it may read."
+)
+
+
+@strawberry.field(
+    description="Lots made without a quality agreement in force or by a vendor or site not "
+    "fully qualified, with every reason, in batch id order. Give productId, vendorId or "
+    "siteId (all given must hold). " + _RULES
+)
+async def compliance_gaps(
+    info: Info,
+    product_id: strawberry.ID | None = None,
+    vendor_id: strawberry.ID | None = None,
+    site_id: strawberry.ID | None = None,
+    from_: Annotated[
+        date | None,
+        strawberry.argument(name="from", description="Made on or after (inclusive)."),
+    ] = None,
+    to: Annotated[
+        date | None, strawberry.argument(description="Made on or before (inclusive).")
+    ] = None,
+    first: Annotated[
+        int | None, strawberry.argument(description="Page size (default 50, at most 500).")
+    ] = None,
+    after: Annotated[
+        str | None, strawberry.argument(description="The endCursor of the previous page.")
+    ] = None,
+) -> Connection[NonCompliantBatch]:
+    context = context_of(info)
+    size = page_size(first, context.limits)
+    after_id = decode_cursor(after)
+    for value, kind, argument in (
+        (product_id, NodeKind.PRODUCT, "productId"),
+        (vendor_id, NodeKind.ORGANIZATION, "vendorId"),
+        (site_id, NodeKind.SITE, "siteId"),
+    ):
+        if value is not None:
+            _checked(value, kind, argument)
+    try:
+        scope = compliance.ComplianceScope(
+            product=product_id, vendor=vendor_id, site=site_id, made_from=from_, made_to=to
+        )
+    except ValueError as error:
+        message = str(error)
+        for name, argument in _ARGUMENTS.items():
+            message = message.replace(f"{name}: ", f"{argument}: ", 1)
+        if message.startswith("give a product"):
+            message = "give productId, vendorId or siteId: which lots to check"
+        raise bad_input(message) from None
+    page = await context.store.compliance_gaps(scope, size, after_id, visibility=context.visibility)
+    edges = [
+        Edge(cursor=encode_cursor(lot.batch_id), node=NonCompliantBatch.of(lot))
+        for lot in page.lots
+    ]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_next,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )
+
+
+@strawberry.field(description="A qualification by id, e.g. qualification:birch/CRK-1.")
+async def qualification(info: Info, id: strawberry.ID) -> Qualification | None:
+    return await load_one(info, Qualification, _checked(id, NodeKind.QUALIFICATION, "id"))
+
+
+@strawberry.input(description="Every given field must match; omitted fields do not filter.")
+class QualificationFilter:
+    vendor: strawberry.ID | None = strawberry.field(
+        default=None, description="Organization id of the qualified vendor, e.g. org:birch."
+    )
+    status: model.QualificationStatus | None = None
+
+
+@strawberry.field(description="Qualifications of vendors and their sites, in id order.")
+async def qualifications(
+    info: Info,
+    filter: QualificationFilter | None = None,
+    first: Annotated[
+        int | None, strawberry.argument(description="Page size (default 50, at most 500).")
+    ] = None,
+    after: Annotated[
+        str | None, strawberry.argument(description="The endCursor of the previous page.")
+    ] = None,
+) -> Connection[Qualification]:
+    context = context_of(info)
+    size = page_size(first, context.limits)
+    after_id = decode_cursor(after)
+    try:
+        conditions = (
+            ()
+            if filter is None
+            else queries.QualificationFilter(
+                vendor=filter.vendor, status=filter.status
+            ).conditions()
+        )
+    except ValueError as error:
+        raise bad_input(f"filter: {error}") from None
+    page = await context.store.list_nodes(
+        NodeKind.QUALIFICATION, conditions, size, after_id, visibility=context.visibility
+    )
+    for stored in page.nodes:  # a later lookup of the same node needs no second read
+        context.loaders.nodes.prime(stored.id, stored)
+    return Connection.of(
+        page, [Qualification.from_stored(stored) for stored in page.nodes], after=after
+    )
