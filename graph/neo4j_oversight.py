@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 
 from graph.ids import NodeKind, make_id, parse_id
-from graph.model import BatchStatus, Verdict
+from graph.model import BatchStatus
 from graph.oversight import (
     FAILED_VERDICTS,
     BatchQuality,
@@ -146,26 +146,7 @@ async def measurements(
         "r.spec_high, r.verdict, r.tested_on, b.manufactured_on]) AS results"
     )
     rows = await read(query, **parameters)
-    found = []
-    for result_id, batch_id, site, value, unit, low, high, verdict, tested, made in (
-        rows[0]["results"] if rows else []
-    ):
-        maker = parse_id(batch_id).parts[0]
-        found.append(
-            Measurement(
-                result=result_id,
-                batch_id=batch_id,
-                vendor=make_id(NodeKind.ORGANIZATION, maker),
-                site=None if site is None else make_id(NodeKind.SITE, maker, site),
-                value=float(value),
-                unit=unit,
-                spec_low=None if low is None else float(low),
-                spec_high=None if high is None else float(high),
-                verdict=None if verdict is None else Verdict(verdict),
-                tested_on=_day(tested),
-                manufactured_on=_day(made),
-            )
-        )
+    found = [Measurement.from_row(row) for row in (rows[0]["results"] if rows else [])]
     return sorted(found, key=lambda measurement: measurement.result)
 
 

@@ -27,10 +27,12 @@ inside the stores' queries.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
-from graph.ids import InvalidNodeId, NodeKind, parse_id, shown, with_article
+from graph.ids import InvalidNodeId, NodeKind, make_id, parse_id, shown, with_article
 from graph.model import BatchStatus, Verdict
 
 # Verdicts of a result outside its specification: OOS for a measured value (it needs an
@@ -148,3 +150,23 @@ class Measurement:
         """The day the point belongs to on a chart: when the lot was made, or, for a lot
         without a manufacture date, when it was tested."""
         return self.manufactured_on or self.tested_on
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> Measurement:
+        """From a store's row: result id, batch id, site code, value, unit, spec low,
+        spec high, verdict, tested on and made on (ISO dates), in that order."""
+        result_id, batch_id, site, value, unit, low, high, verdict, tested, made = row
+        maker = parse_id(batch_id).parts[0]
+        return cls(
+            result=result_id,
+            batch_id=batch_id,
+            vendor=make_id(NodeKind.ORGANIZATION, maker),
+            site=None if site is None else make_id(NodeKind.SITE, maker, site),
+            value=float(value),
+            unit=unit,
+            spec_low=None if low is None else float(low),
+            spec_high=None if high is None else float(high),
+            verdict=None if verdict is None else Verdict(verdict),
+            tested_on=None if tested is None else date.fromisoformat(tested),
+            manufactured_on=None if made is None else date.fromisoformat(made),
+        )

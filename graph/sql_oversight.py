@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from graph.ids import NodeKind, make_id, parse_id
-from graph.model import BatchStatus, EdgeKind, Verdict
+from graph.model import BatchStatus, EdgeKind
 from graph.oversight import (
     FAILED_VERDICTS,
     BatchQuality,
@@ -198,25 +198,7 @@ async def measurements(
     """
     async with engine.connect() as conn:
         rows = (await conn.execute(text(statement), parameters)).all()
-    found = []
-    for result_id, batch_id, site, value, unit, low, high, verdict, tested, made in rows:
-        maker = parse_id(batch_id).parts[0]
-        found.append(
-            Measurement(
-                result=result_id,
-                batch_id=batch_id,
-                vendor=make_id(NodeKind.ORGANIZATION, maker),
-                site=None if site is None else make_id(NodeKind.SITE, maker, site),
-                value=float(value),
-                unit=unit,
-                spec_low=None if low is None else float(low),
-                spec_high=None if high is None else float(high),
-                verdict=None if verdict is None else Verdict(verdict),
-                tested_on=_day(tested),
-                manufactured_on=_day(made),
-            )
-        )
-    return found
+    return [Measurement.from_row(row) for row in rows]
 
 
 def _day(value: str | None) -> date | None:
