@@ -87,10 +87,13 @@ def busy_export(serial: int, lots: int) -> bytes:
     )
 
 
-async def keep_busy(http: httpx.AsyncClient, lots: int, pushed: list[int]) -> None:
-    """Birch's exports of ``lots`` lots, back to back, until cancelled."""
+async def keep_busy(
+    http: httpx.AsyncClient, lots: int, pushed: list[int], stop: asyncio.Event
+) -> None:
+    """Birch's exports of ``lots`` lots, back to back, until ``stop`` (the one being
+    applied then is waited for: cancelling a request in flight can stall the client)."""
     serial = 0
-    while True:
+    while not stop.is_set():
         answer = await http.post(
             "/ingest/canonical.jsonl?wait=120", content=busy_export(serial, lots), timeout=180
         )
@@ -148,15 +151,18 @@ async def run(args: argparse.Namespace, store_url: str, ledger_folder: Path) -> 
 
             async def listen() -> None:
                 while True:
-                    alert = await socket.alert(within=3600)
+                    message = json.loads(await socket.connection.recv())
+                    assert message["type"] == "next", message
+                    alert = message["payload"]["data"]["alerts"]
                     key = (alert["kind"], alert["subjectId"])
                     received.setdefault(key, time.perf_counter())
                     arrived.set()
 
             listener = asyncio.create_task(listen())
             busy_pushed: list[int] = []
+            stop = asyncio.Event()
             busy = (
-                asyncio.create_task(keep_busy(busy_http, args.busy, busy_pushed))
+                asyncio.create_task(keep_busy(busy_http, args.busy, busy_pushed, stop))
                 if args.busy
                 else None
             )
@@ -176,10 +182,11 @@ async def run(args: argparse.Namespace, store_url: str, ledger_folder: Path) -> 
                     ack.append((acked - sent) * 1000)
                     alert.append((received[subject] - acked) * 1000)
                     total.append((received[subject] - sent) * 1000)
-            helpers = [task for task in (listener, busy) if task is not None]
-            for task in helpers:
-                task.cancel()
-            await asyncio.gather(*helpers, return_exceptions=True)
+            stop.set()
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
+            if busy is not None:
+                await busy
     finally:
         hub.terminate()
         hub.wait(timeout=60)

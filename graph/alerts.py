@@ -220,7 +220,8 @@ class AlertDetector:
                             chunk.ingestion_id,
                             f"{test} {point.value:g}{unit} on {point.batch_id} (point {index + 1} "
                             f"of {len(drawn.measurements)} on the chart of {product} at "
-                            f"{vendor}{site}) is part of run rule {fired}",
+                            f"{vendor}{site}) fires Nelson rule{'s' if len(rules) > 1 else ''} "
+                            f"{fired}",
                             now,
                             rules=rules,
                         )

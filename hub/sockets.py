@@ -44,7 +44,12 @@ async def socket_token(context: SocketContext) -> AccessToken:
     both are given they must be the same token. ``InvalidToken`` says why not."""
     socket = context.request
     assert isinstance(socket, WebSocket)
-    sent = (context.connection_params or {}).get("authorization")
+    given = [
+        v for k, v in (context.connection_params or {}).items() if k.lower() == "authorization"
+    ]
+    if len(given) > 1:
+        raise InvalidToken("connection_init carries more than one authorization")
+    sent = given[0] if given else None
     if sent is not None and not isinstance(sent, str):
         raise InvalidToken("connection_init's authorization must be a string")
     scheme, _, token = (sent or "").strip().partition(" ")

@@ -324,6 +324,9 @@ async def test_a_token_in_the_handshake_header_is_enough(hub: Hub) -> None:
         await subscribers_reach(hub.app, 1)
         await hub.push([assay("ELM-T-6", NORTHWIND_BIRCH_LOT, 90.0, Verdict.OOS)], org="elm")
         assert (await socket.alert())["subjectId"] == "result:elm/ELM-T-6"
+    token = headers["authorization"].split()[1]
+    async with GraphQLSocket.open(hub.url) as socket:  # as some clients spell the key
+        assert (await socket.init(Authorization=f"Bearer {token}"))["type"] == "connection_ack"
     other = (await hub.tokens.bearer("birch", ["graph:read"]))["authorization"].split()[1]
     async with GraphQLSocket.open(hub.url, headers) as socket:
         await socket.start(other)  # two different tokens: which one speaks?
