@@ -175,9 +175,15 @@ def _reader(request: Request | WebSocket) -> Principal:
 
 
 async def _stop(tasks: list[asyncio.Task[None]]) -> None:
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    """Cancel the background tasks and wait for them, a bounded time: a shutdown never hangs."""
+    pending = set(tasks)
+    for _ in range(5):
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=2)
+        if not pending:
+            return
+    log.error("background tasks did not stop: %s", ", ".join(t.get_name() for t in pending))
 
 
 def create_app(

@@ -74,8 +74,7 @@ class Completions:
         deadline = loop.time() + seconds
         try:
             while True:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(event.wait(), max(0.0, min(0.5, deadline - loop.time())))
+                await _wait(event, max(0.0, min(0.5, deadline - loop.time())))
                 found = await ledger.get(ingestion_id)
                 if found is None or found.status in FINISHED or loop.time() >= deadline:
                     return found
@@ -175,6 +174,14 @@ class IngestWorker:
                 log.warning("could not renew the claim on %s: %s", ingestion_id, error)
 
     async def _idle(self) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.wake.wait(), self.policy.poll)
+        await _wait(self.wake, self.policy.poll)
         self.wake.clear()
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    """Until ``event`` is set or ``seconds`` pass. Not ``asyncio.wait_for``: on Python
+    3.11 it can swallow a cancellation that arrives as the event is set, and a worker
+    that misses its cancellation never stops (the hub's shutdown then hangs)."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
