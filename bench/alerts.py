@@ -31,20 +31,19 @@ import statistics
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
 
-from bench.neo4j_server import bench_neo4j
+from bench.neo4j_server import bench_graph_store
 from deploy.neo4j.launcher import free_port
 from graph.model import Batch, TestResult, Verdict
-from graph.neo4j_store import Neo4jGraphStore
-from graph.sql_store import SqlGraphStore
 from graph.store import GraphStore
 from hub.demo_story import demo_records
+from hub.settings import Settings
+from hub.stores import open_graph_store
 from tests.hub.sockets import GraphQLSocket, canonical
 from tests.served import fetch_token, register_client, start_hub
 
@@ -103,11 +102,7 @@ async def keep_busy(
 
 
 async def load_demo(store_url: str) -> None:
-    store: GraphStore = (
-        Neo4jGraphStore(store_url)
-        if store_url.startswith("bolt")
-        else SqlGraphStore("sqlite+aiosqlite:///" + store_url.removeprefix("sqlite:///"))
-    )
+    store: GraphStore = open_graph_store(Settings(store=store_url))
     try:
         await store.setup()
         await store.wipe()
@@ -207,15 +202,6 @@ async def run(args: argparse.Namespace, store_url: str, ledger_folder: Path) -> 
     }
 
 
-@contextmanager
-def graph_store(kind: str, folder: Path) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{folder / 'graph.sqlite'}"
-        return
-    with bench_neo4j(heap="2g", pagecache="1g") as uri:
-        yield uri
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", choices=("sqlite", "neo4j"), default="sqlite")
@@ -229,7 +215,7 @@ def main() -> None:
     args = parser.parse_args()
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-alerts-")))
-        store_url = stack.enter_context(graph_store(args.store, folder))
+        store_url = stack.enter_context(bench_graph_store(args.store, folder))
         result = asyncio.run(run(args, store_url, folder))
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"alerts-{args.store}-{time.strftime('%Y%m%dT%H%M%S')}.json"

@@ -26,20 +26,19 @@ import os
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-from bench.neo4j_server import bench_neo4j
+from bench.neo4j_server import bench_graph_store
 from deploy.neo4j.launcher import free_port
 from deploy.postgres import PostgresDevServer
-from graph.neo4j_store import Neo4jGraphStore
-from graph.sql_store import SqlGraphStore
 from graph.store import GraphStore
 from hub.ledger import Ledger
+from hub.settings import Settings
+from hub.stores import open_graph_store
 from tests.served import fetch_token, register_client, start_hub
 
 RESULTS = Path(__file__).parent / "results"
@@ -173,11 +172,7 @@ async def run(args: argparse.Namespace, database: str, store_url: str) -> dict[s
     reader_client = register_client(env, "bi-tool", "graph:read,admin")
     hub = start_hub(env, timeout=120)
     ledger = Ledger(database)
-    store: GraphStore = (
-        Neo4jGraphStore(store_url)
-        if store_url.startswith("bolt")
-        else SqlGraphStore("sqlite+aiosqlite:///" + store_url.removeprefix("sqlite:///"))
-    )
+    store: GraphStore = open_graph_store(Settings(store=store_url))
     try:
         async with httpx.AsyncClient(limits=httpx.Limits(max_connections=64)) as http:
             token = {org: fetch_token(base + "/", *clients[org]) for org in orgs}
@@ -253,15 +248,6 @@ async def run(args: argparse.Namespace, database: str, store_url: str) -> dict[s
     }
 
 
-@contextmanager
-def graph_store(kind: str, folder: Path) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{folder / 'graph.sqlite'}"
-        return
-    with bench_neo4j(heap="2g", pagecache="1g") as uri:
-        yield uri
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", choices=("neo4j", "sqlite"), default="neo4j")
@@ -274,7 +260,7 @@ def main() -> None:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-load-")))
         folder.chmod(0o755)  # PostgreSQL's user must get in when run as root
         postgres = stack.enter_context(PostgresDevServer(port=free_port(), home=folder / "pg"))
-        store_url = stack.enter_context(graph_store(args.store, folder))
+        store_url = stack.enter_context(bench_graph_store(args.store, folder))
         result = asyncio.run(run(args, postgres.url, store_url))
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"load-{args.store}-{time.strftime('%Y%m%dT%H%M%S')}.json"
