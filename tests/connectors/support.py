@@ -14,6 +14,13 @@ from graph.model import Edge, EdgeKind, NodeRecord, Record
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
 
 
+def sample_files(folder: str) -> list[Path]:
+    """The files directly in a samples folder, in name order. Its subfolders (EPCIS
+    1.2 and 2.0 conformance documents, say) are samples the connector issue (#12)
+    takes on, each to get tests of its own."""
+    return sorted(path for path in (SAMPLES / folder).iterdir() if path.is_file())
+
+
 @dataclass
 class Parsed:
     records: list[Record] = field(default_factory=list)

@@ -170,7 +170,18 @@ def test_every_asm_and_eln_sample_is_covered_here() -> None:
         for path in (SAMPLES / folder).rglob("*")
         if path.is_file()
     }
-    assert shared == {EMPOWER, NOVABIO, CEDEX, ELN}, "a new sample needs its own test"
+    # The ELN Consortium's .eln archives are RO-Crate zips: the eln.rocrate connector's
+    # (issue #12), not this one's. Named one by one, so a new sample still fails here.
+    rocrate_archives = {
+        "eln/AI4Green-Export_workbook-2024-08-27-export.eln",
+        "eln/BenchLineage-benchlineage-0.3.0-demo.eln",
+        "eln/PASTA-PASTA.eln",
+        "eln/RSpace-RSpace-2023-12-08-14-44-xml-SELECTION-c0bEtpHcnNe-HA.eln",
+        "eln/kadi4mat-records-example.eln",
+    }
+    assert shared - rocrate_archives == {EMPOWER, NOVABIO, CEDEX, ELN}, (
+        "a new sample needs its own test"
+    )
 
 
 # --- hand-written documents for what the samples lack ------------------------------

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from connectors.b2mml import B2mmlConnector
 from connectors.base import ParseContext, PayloadError
 from graph.model import Batch, BatchStatus, EdgeKind, Material
-from tests.connectors.support import SAMPLES, Parsed, parse_bytes, parse_sample
+from tests.connectors.support import SAMPLES, Parsed, parse_bytes, parse_sample, sample_files
 from tests.connectors.xml_fuzzing import mutated, parse_or_payload_error, xml_documents
 
 V0401 = "http://www.wbf.org/xml/B2MML-V0401"
@@ -534,7 +534,7 @@ def test_a_10_mb_export_streams_every_lot() -> None:
 
 # Fuzzing: whatever the bytes, records and rejections or a PayloadError, nothing else.
 
-SAMPLE_BYTES = [path.read_bytes() for path in sorted((SAMPLES / "b2mml").iterdir())]
+SAMPLE_BYTES = [path.read_bytes() for path in sample_files("b2mml")]
 LOT_PARTS = ["ID", "MaterialDefinitionID", "Status", "Quantity", "MaterialLotProperty"]
 ACTUAL_PARTS = ["MaterialDefinitionID", "MaterialLotID", "MaterialSubLotID", "MaterialUse"]
 GRAMMAR = {

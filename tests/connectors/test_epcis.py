@@ -24,7 +24,7 @@ from tests.connectors.fuzz_asm_epcis import (
     mutated,
     reshaped,
 )
-from tests.connectors.support import SAMPLES, Parsed, parse_bytes, parse_sample
+from tests.connectors.support import SAMPLES, Parsed, parse_bytes, parse_sample, sample_files
 from tests.graph.builders import PROVENANCE
 
 PREFIXES = {"0614141": "alder", "4012345": "birch"}
@@ -156,11 +156,11 @@ def test_every_epcis_sample_is_covered_here() -> None:
         "ObjectEvent.xml", "ObjectEvent_with_digitalLink.json", "TransformationEvent.json",
         "TransformationEvent.xml", "epcisDocWithAllGS1Keys.json",
     }  # fmt: skip
-    assert {path.name for path in (SAMPLES / "epcis").iterdir()} == tested
+    assert {path.name for path in sample_files("epcis")} == tested
 
 
 def test_every_sample_record_carries_its_event_location() -> None:
-    for path in sorted((SAMPLES / "epcis").iterdir()):
+    for path in sample_files("epcis"):
         parsed = parse_sample(epcis(), f"epcis/{path.name}")
         for record in parsed.records:
             assert record.provenance is not None
@@ -596,7 +596,7 @@ def test_bad_options_are_refused_naming_the_option(options: dict[str, Any]) -> N
 
 # --- fuzzing --------------------------------------------------------------------------
 
-SAMPLE_BYTES = {path.name: path.read_bytes() for path in sorted((SAMPLES / "epcis").iterdir())}
+SAMPLE_BYTES = {path.name: path.read_bytes() for path in sample_files("epcis")}
 JSON_SAMPLES = [name for name in SAMPLE_BYTES if name.endswith(".json")]
 EPCIS_WORDS = [
     ALDER_LOT, "urn:epc:class:lgtin:0614141.0123.X", "urn:epc:id:sgtin:4012345.054321.1",

@@ -13,7 +13,7 @@ from graph.store import GraphStore
 from hub.app import create_app
 from hub.ledger import Ledger
 from hub.settings import Settings
-from tests.connectors.support import SAMPLES
+from tests.connectors.support import SAMPLES, sample_files
 from tests.connectors.test_epcis import BIRCH_1_2, PREFIXES, commissioning, document, shipping
 from tests.hub.support import hub_client
 from tests.tokens import TokenSource
@@ -89,7 +89,7 @@ async def test_an_eln_crate_is_refused_as_not_allotrope_with_its_location(
     assert response.json()["error"]["location"] == "/@graph"
 
 
-@pytest.mark.parametrize("sample", sorted(path.name for path in (SAMPLES / "epcis").iterdir()))
+@pytest.mark.parametrize("sample", sorted(path.name for path in sample_files("epcis")))
 async def test_epcis_samples_are_kept_and_read(hub: httpx.AsyncClient, sample: str) -> None:
     response = await push(
         hub, "supply.epcis", (SAMPLES / "epcis" / sample).read_bytes(), org="birch"

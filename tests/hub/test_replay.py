@@ -19,7 +19,7 @@ from hub.generator import canonical_lines, generate_network
 from hub.ledger import Ledger
 from hub.replay import replay
 from hub.settings import Settings
-from tests.connectors.support import SAMPLES
+from tests.connectors.support import SAMPLES, sample_files
 from tests.hub.support import hub_client
 from tests.tokens import TokenSource
 
@@ -62,7 +62,7 @@ async def push_everything(http: httpx.AsyncClient) -> list[str]:
     ]
     lims = SAMPLES / "lims" / "SampleResults2022-06-28_142558.csv"
     pushes.append(("lims.csv", lims.read_bytes(), {"org": "cdmo-b", "profile": "novabio_flex2"}))
-    epcis = sorted((SAMPLES / "epcis").iterdir())[0]
+    epcis = sample_files("epcis")[0]
     pushes.append(("supply.epcis", epcis.read_bytes(), {"org": "birch"}))
     ids = []
     for connector, body, params in pushes:
