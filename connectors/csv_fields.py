@@ -247,6 +247,9 @@ class QualityAgreementFields(Strict):
 
 
 class QualificationFields(Strict):
+    # Who qualified the vendor; default: the organization that pushed the file (a
+    # sponsor's QMS export). Only the qualifier may assert it (graph.trust).
+    qualifier: Org = about("qualifier")
     vendor: NeededOrg = about("vendor", required=True)
     site_code: Text = about("vendor site code")
     status: Annotated[

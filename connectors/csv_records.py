@@ -153,6 +153,7 @@ def agreement(values: Values, org: str, provenance: Provenance) -> QualityAgreem
 
 def qualification(values: Values, org: str, provenance: Provenance) -> Qualification:
     return Qualification(
+        qualifier=values.get("qualifier") or org,
         vendor=values["vendor"],
         site_code=values.get("site_code"),
         status=values.get("status"),

@@ -15,8 +15,8 @@ The rules, decided here once for both stores:
   account only if the principal may read them, so nothing hidden is used or named; a
   lab that tested a lot or a sponsor reading it upstream of its own product is not shown
   a verdict it could not check.
-- **Agreement.** A lot made by V on day D for product P is covered when some agreement
-  with ``vendor`` V, covering P, for a production activity (``MANUFACTURE`` or
+- **Agreement.** A lot made by V on day D for product P of sponsor S is covered when
+  some agreement of S (asserted by S: ``graph.trust``) with ``vendor`` V, covering P, for a production activity (``MANUFACTURE`` or
   ``PACKAGING``: packaging is part of manufacture in GMP, and packers' agreements
   list packaging only) is in force on D:
 
@@ -29,8 +29,9 @@ The rules, decided here once for both stores:
     ``effective_from`` it is never in force, without an ``effective_to`` it is open.
 
   Versions are agreements of their own: any version in force covers the lot.
-- **Qualification.** The qualifications that apply to a lot are its maker's own (no
-  site) and its maker's for the lot's site. At least one must exist, and each must be
+- **Qualification.** The qualifications that apply to a lot of sponsor S's product
+  are S's qualifications of its maker (no site) and of its maker's site for the lot
+  (a qualification by anyone else, the vendor itself included, clears nothing). At least one must exist, and each must be
   ``APPROVED`` (``CONDITIONAL`` and ``DISQUALIFIED`` are gaps) with ``valid_until``
   on or after D (inclusive; none: open). A qualification record has no start date, so
   its status is taken to hold on every day up to ``valid_until``.
@@ -93,6 +94,7 @@ class AgreementTerms:
     id: str
     agreement_id: str
     version: str
+    sponsor: str  # organization slug: who asserted it (graph.trust)
     vendor: str  # organization slug
     products: frozenset[str]  # product ids it covers
     sites: frozenset[str]  # site ids it covers; empty: every site of the vendor
@@ -110,6 +112,7 @@ class AgreementTerms:
             id=node_id,
             agreement_id=record.agreement_id,
             version=record.version,
+            sponsor=record.sponsor,
             vendor=record.vendor,
             products=frozenset(t for t, kind in kinds.items() if kind is NodeKind.PRODUCT),
             sites=frozenset(t for t, kind in kinds.items() if kind is NodeKind.SITE),
@@ -136,6 +139,7 @@ class AgreementTerms:
 @dataclass(frozen=True, slots=True)
 class QualificationTerms:
     id: str
+    qualifier: str  # organization slug: the sponsor who qualified (graph.trust)
     vendor: str  # organization slug
     site_code: str | None  # None: the vendor as a whole
     status: QualificationStatus | None
@@ -146,6 +150,7 @@ class QualificationTerms:
     def of(cls, node_id: str, record: Qualification) -> QualificationTerms:
         return cls(
             id=node_id,
+            qualifier=record.qualifier,
             vendor=record.vendor,
             site_code=record.site_code,
             status=record.status,
@@ -158,8 +163,14 @@ class QualificationTerms:
         site = f" site {self.site_code}" if self.site_code else ""
         return f"qualification of {self.vendor}{site}"
 
-    def applies_to(self, maker: str, site_code: str | None) -> bool:
-        return self.vendor == maker and self.site_code in (None, site_code)
+    def applies_to(self, maker: str, site_code: str | None, sponsor: str) -> bool:
+        """Whether it qualifies ``maker`` (at ``site_code``) for ``sponsor``'s products:
+        only the sponsor's own qualification counts, never the vendor's word."""
+        return (
+            self.qualifier == sponsor
+            and self.vendor == maker
+            and self.site_code in (None, site_code)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,11 +301,13 @@ def _judge_one(
                 product,
             )
         )
+    sponsor, code = parse_id(product).parts
     candidates = [
-        a for a in agreements if a.vendor == lot.maker and product in a.products and a.production
+        a
+        for a in agreements
+        if a.sponsor == sponsor and a.vendor == lot.maker and product in a.products and a.production
     ]
     if not candidates:
-        sponsor, code = parse_id(product).parts
         gaps.append(
             Gap(
                 GapReason.NO_AGREEMENT,
@@ -350,13 +363,14 @@ def _agreement_problem(agreement: AgreementTerms, lot: Lot, product: str) -> Gap
 def _qualification_problems(
     lot: Lot, product: str, qualifications: Sequence[QualificationTerms]
 ) -> list[Gap]:
-    applicable = [q for q in qualifications if q.applies_to(lot.maker, lot.site_code)]
+    sponsor = parse_id(product).parts[0]
+    applicable = [q for q in qualifications if q.applies_to(lot.maker, lot.site_code, sponsor)]
     if not applicable:
         site = f" or of its site {lot.site_code}" if lot.site_code else ""
         return [
             Gap(
                 GapReason.NOT_QUALIFIED,
-                f"no qualification of {lot.maker}{site} is on record",
+                f"no qualification of {lot.maker}{site} by {sponsor} is on record",
                 product,
             )
         ]
@@ -445,13 +459,16 @@ def coverage(
     for agreement in agreements:
         if agreement.production:
             for product in agreement.products:
-                candidates.setdefault((product, agreement.vendor), []).append(agreement)
-    by_vendor: dict[str, list[QualificationTerms]] = {}
+                if parse_id(product).parts[0] == agreement.sponsor:
+                    candidates.setdefault((product, agreement.vendor), []).append(agreement)
+    by_vendor: dict[tuple[str, str], list[QualificationTerms]] = {}
     for qualification in qualifications:
-        by_vendor.setdefault(qualification.vendor, []).append(qualification)
+        key = (qualification.qualifier, qualification.vendor)
+        by_vendor.setdefault(key, []).append(qualification)
     found = Coverage()
     for (product, maker), listed in sorted(candidates.items()):
-        own = by_vendor.get(maker, [])
+        sponsor = parse_id(product).parts[0]
+        own = by_vendor.get((sponsor, maker), [])
         sites = {
             parse_id(site).parts[1]
             for agreement in listed
@@ -459,7 +476,8 @@ def coverage(
             if parse_id(site).parts[0] == maker
         } | {q.site_code for q in own if q.site_code is not None}
         found.windows.setdefault(product, {})[maker] = {
-            site or "": _windows(listed, own, maker, site) for site in [*sorted(sites), None]
+            site or "": _windows(listed, own, maker, site, sponsor)
+            for site in [*sorted(sites), None]
         }
     return found
 
@@ -469,10 +487,12 @@ def _windows(
     qualifications: Sequence[QualificationTerms],
     maker: str,
     site_code: str | None,
+    sponsor: str,
 ) -> tuple[Window, ...]:
-    """The days a lot of ``maker`` made at ``site_code`` is compliant: inside an
-    agreement's dates and no later than every applicable qualification's validity."""
-    applicable = [q for q in qualifications if q.applies_to(maker, site_code)]
+    """The days a lot of ``maker`` made at ``site_code`` for ``sponsor`` is compliant:
+    inside an agreement's dates and no later than every applicable qualification's
+    validity."""
+    applicable = [q for q in qualifications if q.applies_to(maker, site_code, sponsor)]
     if not applicable or any(q.status is not QualificationStatus.APPROVED for q in applicable):
         return ()
     limits = [q.valid_until for q in applicable if q.valid_until is not None]

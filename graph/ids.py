@@ -36,8 +36,8 @@ ID_PREFIXES: dict[NodeKind, tuple[str, tuple[int, ...]]] = {
     NodeKind.PRODUCT: ("product", (2,)),
     NodeKind.MATERIAL: ("material", (2,)),
     NodeKind.BATCH: ("batch", (2,)),
-    NodeKind.QUALITY_AGREEMENT: ("agreement", (2,)),
-    NodeKind.QUALIFICATION: ("qualification", (1, 2)),
+    NodeKind.QUALITY_AGREEMENT: ("agreement", (3,)),  # sponsor / agreement id / version
+    NodeKind.QUALIFICATION: ("qualification", (2, 3)),  # qualifier / vendor [/ site]
     NodeKind.TEST_RESULT: ("result", (2,)),
     NodeKind.DEVIATION: ("deviation", (2,)),
     NodeKind.EXPERIMENT: ("experiment", (2,)),

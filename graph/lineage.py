@@ -15,7 +15,8 @@ query (``Walk``):
 Under a principal's visibility the walk runs on the batches it may read: a hidden root
 answers None, as a missing one does; a hidden batch next to a reached one is reached
 as a *redacted stub* (id and depth only) and the walk does not go on past it; edges
-between a stub and a visible batch are shown, edges between two stubs are not.
+between a stub and a visible batch are shown without quantity and unit, edges between
+two stubs are not.
 ``assemble`` turns a walk into the answer every store gives identically.
 """
 
@@ -102,10 +103,21 @@ def walk_directions(direction: Direction) -> tuple[Direction, ...]:
     return (direction,)
 
 
+def _redacted(edge: LineageEdge) -> LineageEdge:
+    """An edge with a stub at one end shows that the lots are linked, nothing more: the
+    quantity and unit are the stub owner's business as much as the reader's."""
+    return LineageEdge(edge.source, edge.target, edge.kind)
+
+
 def assemble(root: str, direction: Direction, max_depth: int, walk: Walk) -> Lineage:
     nodes = sorted(
         LineageNode(depth, node_id, node_id in walk.redacted)
         for node_id, depth in walk.reached.items()
     )
-    edges = sorted(set(walk.edges))
+    edges = sorted(
+        {
+            _redacted(edge) if walk.redacted & {edge.source, edge.target} else edge
+            for edge in walk.edges
+        }
+    )
     return Lineage(root, direction, max_depth, tuple(nodes), tuple(edges), walk.truncated)

@@ -159,7 +159,11 @@ class MissingProvenance(ValueError):
 class NodeRecord(BaseModel):
     """Base of the ten node kinds. Subclasses declare their kind and key fields."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
+    # allow_inf_nan=False: a NaN or an infinite quantity or result is refused where the
+    # record is made (a located rejection), never stored to break every later read.
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_enum_values=False, allow_inf_nan=False
+    )
 
     KIND: ClassVar[NodeKind]
     KEY_FIELDS: ClassVar[tuple[str, ...]]
@@ -297,8 +301,11 @@ class Batch(NodeRecord):
 
 
 class QualityAgreement(NodeRecord):
+    """A sponsor's quality agreement with a vendor. Keyed by its sponsor, who alone
+    asserts it (``graph.trust``): two sponsors' "QA-1" are two agreements."""
+
     KIND = NodeKind.QUALITY_AGREEMENT
-    KEY_FIELDS = ("agreement_id", "version")
+    KEY_FIELDS = ("sponsor", "agreement_id", "version")
 
     agreement_id: KeyPart
     version: KeyPart
@@ -328,9 +335,14 @@ class QualityAgreement(NodeRecord):
 
 
 class Qualification(NodeRecord):
-    KIND = NodeKind.QUALIFICATION
-    KEY_FIELDS = ("vendor", "site_code")
+    """One organization's (a sponsor's) qualification of a vendor or one of its sites.
+    Keyed by who qualified: a vendor cannot qualify itself for a sponsor, and two
+    sponsors' assessments of one site are two records (``graph.trust``)."""
 
+    KIND = NodeKind.QUALIFICATION
+    KEY_FIELDS = ("qualifier", "vendor", "site_code")
+
+    qualifier: Slug
     vendor: Slug
     site_code: KeyPart | None = None
     status: QualificationStatus | None = None
@@ -422,7 +434,7 @@ class Edge(BaseModel):
     """A directed fact between two nodes, named by id. Unknown endpoints become
     placeholder nodes until an export describes them."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     record: Literal["edge"] = "edge"
     kind: EdgeKind

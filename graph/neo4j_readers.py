@@ -9,8 +9,8 @@ no list elements, so listings seek by id and check as they go).
 ``maintain_readers`` runs inside the plan's managed transaction, after its nodes and
 edges are written. Every statement adds to lists only what they lack, one row per node,
 so the transaction can be retried as a whole. Sponsors are carried upstream one hop
-per statement from the batches that just gained some, stopping at batches that already
-had them: the number of round trips is the depth of genealogy actually changed, and
+per statement from the batches that just gained some, across accepted genealogy only
+(``graph.trust``), stopping at batches that already had them: the number of round trips is the depth of genealogy actually changed, and
 cycles end because a batch gains each sponsor once.
 """
 
@@ -26,6 +26,17 @@ from graph.write_plan import WritePlan
 
 _LINEAGE_TYPES = "|".join(kind.value for kind in LINEAGE_EDGES)
 _REPORT_TYPES = "|".join(kind.value for kind in readers.REPORT_EDGES)
+
+
+def _accepted(near: str, owner: str, far: str) -> str:
+    """A predicate: the edge from ``near`` (owned by the organization ``owner``) to the
+    lot ``far`` grants across owners (``graph.trust.accepted``): same owner, or ``far``
+    was shipped to ``owner`` or one of its sites. Placeholders carry their key
+    attributes (maker, org_id, org), so the owners are properties."""
+    return (
+        f"({far}.maker = {owner} OR EXISTS {{ MATCH ({far})-[:SHIPPED_TO]->(dest) "
+        f"WHERE dest.org_id = {owner} OR dest.org = {owner} }})"
+    )
 
 
 def _add(var: str, prop: str, orgs: str) -> str:
@@ -55,25 +66,15 @@ _CARRY_ONE_HOP = (
     + ", "
     + _add("b", "readers", "orgs")
     + " WITH b, orgs "
-    f"OPTIONAL MATCH (b)-[:{_LINEAGE_TYPES}]->(u:Batch) "
+    f"OPTIONAL MATCH (b)-[:{_LINEAGE_TYPES}]->(u:Batch) WHERE {_accepted('b', 'b.maker', 'u')} "
     "WITH b, orgs, collect(u.id) AS upstream "
     "RETURN collect([b.id, orgs, upstream]) AS gained"
 )
 _SHARE_WITH_REPORTS = (
     f"UNWIND $ids AS id MATCH (b:Node {{id: id}})<-[:{_REPORT_TYPES}]-(x) "
+    f"WHERE {_accepted('x', 'coalesce(x.lab, x.org)', 'b')} "
     "UNWIND coalesce(b.sponsor_readers, []) AS org "
     "WITH x, collect(DISTINCT org) AS orgs SET " + _add("x", "readers", "orgs")
-)
-
-# A vendor's qualifications are read by the sponsors of its agreements (graph.readers).
-_QUALIFICATIONS_TO_SPONSORS = (
-    "UNWIND $ids AS id MATCH (q:Node {id: id}) "
-    "MATCH (a:QualityAgreement {vendor: q.vendor}) WHERE a.sponsor IS NOT NULL "
-    "WITH q, collect(DISTINCT a.sponsor) AS orgs SET " + _add("q", "readers", "orgs")
-)
-_SPONSORS_TO_QUALIFICATIONS = (
-    "UNWIND $pairs AS pair MATCH (q:Qualification {vendor: pair[1]}) "
-    "WITH q, collect(DISTINCT pair[0]) AS orgs SET " + _add("q", "readers", "orgs")
 )
 
 
@@ -81,11 +82,13 @@ async def maintain_readers(tx: AsyncManagedTransaction, plan: WritePlan) -> None
     """Bring readers up to date with ``plan``, already written in ``tx``."""
     asked = readers.lookups(plan)
     found = {lookup: await _neighbours(tx, lookup) for lookup in asked.neighbours}
+    edges = readers.effective_edges(plan, asked, found)
+    lots = readers.sponsored_lots(edges)
     sponsors: dict[str, set[str]] = {}
-    if asked.sponsored_lots:
-        for lot, orgs in await _one(tx, _SPONSORS_OF, ids=list(asked.sponsored_lots)):
+    if lots:
+        for lot, orgs in await _one(tx, _SPONSORS_OF, ids=list(lots)):
             sponsors[lot] = set(orgs)
-    changes = readers.changes(plan, asked, found, sponsors)
+    changes = readers.changes(edges, asked, found, sponsors)
     if changes.grants:
         rows = [[node_id, sorted(orgs)] for node_id, orgs in changes.grants.items()]
         await _run(tx, _GRANT, rows=rows)
@@ -93,11 +96,6 @@ async def maintain_readers(tx: AsyncManagedTransaction, plan: WritePlan) -> None
     reported = changes.reported_lots | gained
     if reported:
         await _run(tx, _SHARE_WITH_REPORTS, ids=sorted(reported))
-    contracts = readers.contracts(plan)
-    if contracts.qualifications:
-        await _run(tx, _QUALIFICATIONS_TO_SPONSORS, ids=list(contracts.qualifications))
-    if contracts.agreements:
-        await _run(tx, _SPONSORS_TO_QUALIFICATIONS, pairs=[list(p) for p in contracts.agreements])
 
 
 async def _carry_upstream(tx: AsyncManagedTransaction, seeds: dict[str, set[str]]) -> set[str]:

@@ -6,38 +6,44 @@ maintained here, at write time, for both stores alike:
 
 - Organization, Site: every principal (directory data; no readers kept, see
   ``visibility.PUBLIC_KINDS``).
-- Batch: its maker; the lab of a TestResult that ``TESTED`` it; its *sponsors*.
-- Product: its sponsor; the makers of batches for it (directly or through their
-  material) and the owners of materials for it; the parties to an agreement covering it.
+- Batch: its maker; the lab of an accepted TestResult that ``TESTED`` it; its *sponsors*.
+- Product: its sponsor; the parties to an agreement of that sponsor covering it.
 - Material: its owner; the sponsors of the products it is ``FOR_PRODUCT``.
-- QualityAgreement: the organizations ``PARTY_TO`` it.
-- Qualification: its vendor; the sponsor of every agreement whose vendor it is (a
-  sponsor judges its vendors by their qualifications: ``graph.compliance``).
-  Experiment: its organization.
-- TestResult: its lab; the tested batch's maker and sponsors.
-- Deviation: its organization; the makers and sponsors of the batches it ``AFFECTS``.
+- QualityAgreement: the organizations ``PARTY_TO`` it (the sponsor and vendor its
+  sponsor named).
+- Qualification: its qualifier and the vendor it is about.
+- Experiment: its organization.
+- TestResult: its lab; if accepted, the tested batch's maker and sponsors.
+- Deviation: its organization; if accepted, the makers and sponsors of the batches it
+  ``AFFECTS``.
 
 A batch's sponsors are the sponsors of its product (``FOR_PRODUCT``, or
-``OF_MATERIAL`` then ``FOR_PRODUCT``) and, carried upstream through genealogy
+``OF_MATERIAL`` then ``FOR_PRODUCT``) and, carried upstream through accepted genealogy
 (``CONSUMED``, ``SAME_LOT``: both point from a lot to where it came from), the sponsors
 of every batch downstream of it: a sponsor reads the whole upstream of its products'
 lots. Sponsors are kept apart from the other readers because they alone travel
 upstream: a maker or a lab reads its own lots, not what went into them.
 
+*Accepted* is ``graph.trust``'s word: an edge between two owners' nodes grants read
+rights only once the far lot's owner shipped that lot to the claimant. Carrying
+sponsors upstream checks it on every hop, in the store's query.
+
 Sets only grow (nothing is deleted), so each rule is applied to what a plan touches,
 joined with what the store already holds, and sponsors are carried upstream until a
 batch already has them: the sets reach the same fixpoint whatever order records come
 in, and carrying stops on cycles. A store runs the look-ups ``lookups`` names, hands
-their answers to ``changes``, then writes the grants, carries the sponsor seeds
-upstream, copies each touched batch's sponsors to its test results and deviations,
-and shares qualifications with their vendors' sponsors (``contracts`` says which), all
-in the plan's own transaction.
+their answers to ``effective_edges`` (the plan's accepted edges and the stored claims
+its shipments accept), looks up the stored sponsors of ``sponsored_lots``, hands all
+to ``changes``, then writes the grants, carries the sponsor seeds upstream and copies
+each touched batch's sponsors to its accepted test results and deviations, all in the
+plan's own transaction.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from graph import trust
 from graph.ids import NodeKind, parse_id
 from graph.model import LINEAGE_EDGES, EdgeKind
 from graph.write_plan import WritePlan
@@ -61,8 +67,11 @@ REPORT_EDGES: tuple[EdgeKind, ...] = (EdgeKind.TESTED, EdgeKind.AFFECTS)
 
 
 def key_readers(node_id: str) -> list[str]:
-    """The organization a node's own key makes a reader of it (none for the rest)."""
+    """The organizations a node's own key makes readers of it (none for the rest): its
+    owner, and for a qualification also the vendor it is about."""
     ref = parse_id(node_id)
+    if ref.kind is NodeKind.QUALIFICATION:
+        return list(dict.fromkeys(ref.parts[:2]))
     return [ref.parts[0]] if ref.kind in OWNED_KINDS else []
 
 
@@ -88,7 +97,8 @@ class Lookups:
     lots_of_materials: Neighbours  # materials gaining a product: their lots
     parties_to_agreements: Neighbours  # agreements gaining a product: their parties
     covered_by_agreements: Neighbours  # agreements gaining a party: what they cover
-    sponsored_lots: tuple[str, ...]  # lots gaining an input: their sponsors, to carry
+    receivers_of_claimed: Neighbours  # lots named by a claim: where they were shipped
+    claims_on_shipped: tuple[Neighbours, ...]  # lots gaining a shipment: claims on them
 
     @property
     def neighbours(self) -> tuple[Neighbours, ...]:
@@ -97,6 +107,8 @@ class Lookups:
             self.lots_of_materials,
             self.parties_to_agreements,
             self.covered_by_agreements,
+            self.receivers_of_claimed,
+            *self.claims_on_shipped,
         )
 
 
@@ -105,7 +117,8 @@ def lookups(plan: WritePlan) -> Lookups:
     materials_for: set[str] = set()
     covering: set[str] = set()
     joined: set[str] = set()
-    consumers: set[str] = set()
+    claimed: set[str] = set()
+    shipped: set[str] = set()
     for source, kind, target in plan.edges:
         if kind is EdgeKind.OF_MATERIAL:
             materials_used.add(target)
@@ -115,15 +128,58 @@ def lookups(plan: WritePlan) -> Lookups:
             covering.add(source)
         elif kind is EdgeKind.PARTY_TO:
             joined.add(target)
-        elif kind in LINEAGE_EDGES:
-            consumers.add(source)
+        elif kind is EdgeKind.SHIPPED_TO:
+            shipped.add(source)
+        if trust.is_claim(kind, source, target):
+            claimed.add(target)
+    lots = tuple(sorted(shipped))
     return Lookups(
         Neighbours(EdgeKind.FOR_PRODUCT, True, tuple(sorted(materials_used))),
         Neighbours(EdgeKind.OF_MATERIAL, False, tuple(sorted(materials_for))),
         Neighbours(EdgeKind.PARTY_TO, False, tuple(sorted(covering))),
         Neighbours(EdgeKind.COVERS, True, tuple(sorted(joined))),
-        tuple(sorted(consumers)),
+        Neighbours(EdgeKind.SHIPPED_TO, True, tuple(sorted(claimed))),
+        tuple(Neighbours(kind, False, lots) for kind in sorted(trust.CLAIM_EDGES)),
     )
+
+
+EdgeKey = tuple[str, EdgeKind, str]
+
+
+def effective_edges(
+    plan: WritePlan, asked: Lookups, found: dict[Neighbours, dict[str, set[str]]]
+) -> list[EdgeKey]:
+    """The edges whose reader rules apply now: the plan's own, less the claims not
+    (yet) accepted (``graph.trust``), plus the stored claims that the plan's shipments
+    accept."""
+    shipped_to: dict[str, set[str]] = {
+        lot: {trust.receiver(far) for far in fars}
+        for lot, fars in found[asked.receivers_of_claimed].items()
+    }
+    for source, kind, target in plan.edges:
+        if kind is EdgeKind.SHIPPED_TO:
+            shipped_to.setdefault(source, set()).add(trust.receiver(target))
+    edges = [
+        (source, kind, target)
+        for source, kind, target in plan.edges
+        if not trust.is_claim(kind, source, target)
+        or trust.accepted(source, target, shipped_to.get(target, ()))
+    ]
+    for lookup in asked.claims_on_shipped:
+        for lot, claimants in found[lookup].items():
+            receivers = shipped_to.get(lot, set())
+            edges += [
+                (claimant, lookup.kind, lot)
+                for claimant in sorted(claimants)
+                if trust.owner(claimant) in receivers
+                and (claimant, lookup.kind, lot) not in plan.edges
+            ]
+    return edges
+
+
+def sponsored_lots(edges: list[EdgeKey]) -> tuple[str, ...]:
+    """Lots gaining an input: their stored sponsors are carried to it."""
+    return tuple(sorted({source for source, kind, _ in edges if kind in LINEAGE_EDGES}))
 
 
 @dataclass(slots=True)
@@ -142,20 +198,20 @@ class ReaderChanges:
 
 
 def changes(
-    plan: WritePlan,
+    edges: list[EdgeKey],
     asked: Lookups,
     found: dict[Neighbours, dict[str, set[str]]],
     sponsors: dict[str, set[str]],
 ) -> ReaderChanges:
-    """Readers granted and sponsors seeded by the plan's edges, given the look-ups'
-    answers (``found``: far ends by id for each of ``asked.neighbours``; ``sponsors``:
-    the stored sponsors of ``asked.sponsored_lots``)."""
+    """Readers granted and sponsors seeded by ``edges`` (``effective_edges``), given
+    the look-ups' answers (``found``: far ends by id for each of ``asked.neighbours``;
+    ``sponsors``: the stored sponsors of ``sponsored_lots(edges)``)."""
     products_of = found[asked.products_of_materials]
     lots_of = found[asked.lots_of_materials]
     parties_of = found[asked.parties_to_agreements]
     covered_by = found[asked.covered_by_agreements]
     out = ReaderChanges()
-    for source, kind, target in plan.edges:
+    for source, kind, target in edges:
         if kind is EdgeKind.TESTED:
             out.grant(target, _owner(source))  # the lab reads the lot it tested
             out.grant(source, _owner(target))  # the maker reads results on its lot
@@ -164,20 +220,18 @@ def changes(
             out.grant(source, _owner(target))
             out.reported_lots.add(target)
         elif kind is EdgeKind.FOR_PRODUCT:
+            # The sponsor reads what claims to be its product; the claimant gains no
+            # right on the product (its agreement's COVERS gives it that).
             sponsor = _owner(target)
             if parse_id(source).kind is NodeKind.BATCH:
                 out.sponsor(source, sponsor)
-                out.grant(target, _owner(source))
             else:  # a material
                 out.grant(source, sponsor)
-                out.grant(target, _owner(source))
                 for lot in lots_of.get(source, ()):
                     out.sponsor(lot, sponsor)
-                    out.grant(target, _owner(lot))
         elif kind is EdgeKind.OF_MATERIAL:
             for product in products_of.get(target, ()):
                 out.sponsor(source, _owner(product))
-                out.grant(product, _owner(source))
         elif kind in LINEAGE_EDGES:
             carried = sponsors.get(source)
             if carried:
@@ -186,41 +240,15 @@ def changes(
             party = _owner(source)
             out.grant(target, party)
             for covered in covered_by.get(target, ()):
-                if parse_id(covered).kind is NodeKind.PRODUCT:
+                if _covers_own_product(target, covered):
                     out.grant(covered, party)
-        elif kind is EdgeKind.COVERS and parse_id(target).kind is NodeKind.PRODUCT:
+        elif kind is EdgeKind.COVERS and _covers_own_product(source, target):
             parties = parties_of.get(source)
             if parties:
                 out.grant(target, *(_owner(party) for party in parties))
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class Contracts:
-    """What a plan changes in who reads qualifications. The rule is stated on the
-    agreement's own ``sponsor`` and ``vendor`` fields, which a store looks up after the
-    plan is written: a qualification the plan writes is read by the sponsors of its
-    vendor's stored agreements, and an agreement the plan writes shares its vendor's
-    stored qualifications with its sponsor. Both ways, whatever the order they come in."""
-
-    qualifications: tuple[str, ...]  # qualification ids the plan writes
-    agreements: tuple[tuple[str, str], ...]  # (sponsor, vendor) of agreements it writes
-
-
-def contracts(plan: WritePlan) -> Contracts:
-    qualifications = sorted(
-        node_id
-        for nodes in (plan.nodes, plan.placeholders)
-        for node_id, node in nodes.items()
-        if node.kind is NodeKind.QUALIFICATION
-    )
-    agreements = sorted(
-        {
-            (node.properties["sponsor"], node.properties["vendor"])
-            for node in plan.nodes.values()
-            if node.kind is NodeKind.QUALITY_AGREEMENT
-            and "sponsor" in node.properties
-            and "vendor" in node.properties
-        }
-    )
-    return Contracts(tuple(qualifications), tuple(agreements))
+def _covers_own_product(agreement: str, covered: str) -> bool:
+    """An agreement gives its parties a product only if it is its own sponsor's."""
+    return parse_id(covered).kind is NodeKind.PRODUCT and _owner(covered) == _owner(agreement)

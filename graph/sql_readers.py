@@ -9,8 +9,9 @@ sponsors, the readers carried upstream (see ``graph.readers``).
 ``maintain_readers`` runs inside the plan's transaction, after its nodes and edges are
 written: it looks up what the rules need, writes the grants, carries new sponsors
 upstream with one recursive query (which stops where a batch already has them, so it
-is bounded by the genealogy it actually changes and ends on cycles), and copies the
-sponsors of every touched batch to its test results and deviations.
+is bounded by the genealogy it actually changes and ends on cycles, and crosses an
+edge between two owners only where ``graph.trust`` accepts it), and copies the
+sponsors of every touched batch to its accepted test results and deviations.
 """
 
 from __future__ import annotations
@@ -23,8 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from graph import readers
-from graph.ids import NodeKind
-from graph.model import LINEAGE_EDGES
+from graph.model import LINEAGE_EDGES, EdgeKind
 from graph.write_plan import WritePlan
 
 readers_metadata = MetaData()
@@ -49,6 +49,22 @@ batch_sponsors = Table(
 _LINEAGE_KINDS = ", ".join(f"'{kind.value}'" for kind in LINEAGE_EDGES)  # constants
 _REPORT_KINDS = ", ".join(f"'{kind.value}'" for kind in readers.REPORT_EDGES)
 
+
+def _owner(column: str) -> str:
+    """SQL for the organization slug an id names first (``graph.trust.owner``): the
+    text between the kind prefix's colon and the first slash. Slugs hold neither."""
+    rest = f"substr({column}, instr({column}, ':') + 1)"
+    return f"substr({rest}, 1, instr({rest} || '/', '/') - 1)"
+
+
+# The edge ``e`` grants across owners only once its far lot was shipped to the
+# claimant (``graph.trust.accepted``).
+_ACCEPTED = f"""({_owner("e.source")} = {_owner("e.target")} OR EXISTS (
+    SELECT 1 FROM graph_edges AS shipped
+    WHERE shipped.source = e.target AND shipped.kind = '{EdgeKind.SHIPPED_TO.value}'
+    AND {_owner("shipped.target")} = {_owner("e.source")}
+))"""
+
 # Ids travel as one JSON array parameter, so a look-up of any size is one statement.
 _OUTGOING = text(
     "SELECT source, target FROM graph_edges "
@@ -61,16 +77,16 @@ _INCOMING = text(
 _SPONSORS_OF = text(
     "SELECT node_id, org FROM batch_sponsors WHERE node_id IN (SELECT value FROM json_each(:ids))"
 )
-# Sponsor seeds and everything upstream of them that lacks them. A pair already stored
-# is not followed: its upstream has it already, except across this plan's new edges,
-# whose far ends are seeded with the near end's stored sponsors.
+# Sponsor seeds and everything upstream of them, across accepted genealogy, that lacks
+# them. A pair already stored is not followed: its upstream has it already, except
+# across this plan's new edges, whose far ends are seeded with the near end's sponsors.
 _CARRY_SPONSORS = text(f"""
     WITH RECURSIVE carried(node_id, org) AS (
         SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:seeds)
         UNION
         SELECT e.target, c.org
         FROM carried AS c JOIN graph_edges AS e ON e.source = c.node_id
-        WHERE e.kind IN ({_LINEAGE_KINDS}) AND NOT EXISTS (
+        WHERE e.kind IN ({_LINEAGE_KINDS}) AND {_ACCEPTED} AND NOT EXISTS (
             SELECT 1 FROM batch_sponsors AS s WHERE s.node_id = c.node_id AND s.org = c.org
         )
     )
@@ -84,24 +100,7 @@ _SHARE_WITH_REPORTS = text(f"""
     SELECT e.source, s.org
     FROM graph_edges AS e JOIN batch_sponsors AS s ON s.node_id = e.target
     WHERE e.target IN (SELECT value FROM json_each(:lots)) AND e.kind IN ({_REPORT_KINDS})
-""")
-
-# A vendor's qualifications are read by the sponsors of its agreements (graph.readers).
-_QUALIFICATIONS_TO_SPONSORS = text(f"""
-    INSERT OR IGNORE INTO node_readers (node_id, org)
-    SELECT q.id, json_extract(a.properties, '$.sponsor')
-    FROM graph_nodes AS q JOIN graph_nodes AS a
-    ON a.kind = '{NodeKind.QUALITY_AGREEMENT.value}'
-    AND json_extract(a.properties, '$.vendor') = json_extract(q.properties, '$.vendor')
-    WHERE q.id IN (SELECT value FROM json_each(:ids))
-    AND json_extract(a.properties, '$.sponsor') IS NOT NULL
-""")
-_SPONSORS_TO_QUALIFICATIONS = text(f"""
-    INSERT OR IGNORE INTO node_readers (node_id, org)
-    SELECT q.id, json_extract(c.value, '$[0]')
-    FROM json_each(:pairs) AS c JOIN graph_nodes AS q
-    ON q.kind = '{NodeKind.QUALIFICATION.value}'
-    AND json_extract(q.properties, '$.vendor') = json_extract(c.value, '$[1]')
+    AND {_ACCEPTED}
 """)
 
 
@@ -109,8 +108,10 @@ def maintain_readers(conn: Connection, plan: WritePlan) -> None:
     """Bring readers up to date with ``plan``, already written on ``conn``."""
     asked = readers.lookups(plan)
     found = {lookup: _neighbours(conn, lookup) for lookup in asked.neighbours}
-    sponsors = _grouped(conn.execute(_SPONSORS_OF, {"ids": _json(asked.sponsored_lots)}))
-    changes = readers.changes(plan, asked, found, sponsors)
+    edges = readers.effective_edges(plan, asked, found)
+    lots = readers.sponsored_lots(edges)
+    sponsors = _grouped(conn.execute(_SPONSORS_OF, {"ids": _json(lots)})) if lots else {}
+    changes = readers.changes(edges, asked, found, sponsors)
     rows = [
         {"node_id": node_id, "org": org}
         for nodes in (plan.nodes, plan.placeholders)
@@ -137,11 +138,6 @@ def maintain_readers(conn: Connection, plan: WritePlan) -> None:
     reported = changes.reported_lots | {row["node_id"] for row in carried}
     if reported:
         conn.execute(_SHARE_WITH_REPORTS, {"lots": _json(reported)})
-    contracts = readers.contracts(plan)
-    if contracts.qualifications:
-        conn.execute(_QUALIFICATIONS_TO_SPONSORS, {"ids": _json(contracts.qualifications)})
-    if contracts.agreements:
-        conn.execute(_SPONSORS_TO_QUALIFICATIONS, {"pairs": json.dumps(contracts.agreements)})
 
 
 def _neighbours(conn: Connection, lookup: readers.Neighbours) -> dict[str, set[str]]:

@@ -67,7 +67,7 @@ SHARED_EXCIPIENT_LOT_ID = make_id(NodeKind.BATCH, "dogwood", "DW-S-41020")
 OOS_BATCH_ID = make_id(NodeKind.BATCH, "birch", "BT-25-055")
 GAP_BATCH_ID = make_id(NodeKind.BATCH, "birch", "BT-25-041")
 OAKRIDGE_BATCH_ID = make_id(NodeKind.BATCH, "birch", "BT-25-030")
-EXPIRED_AGREEMENT_ID = make_id(NodeKind.QUALITY_AGREEMENT, "QA-NW-BIR", "2")
+EXPIRED_AGREEMENT_ID = make_id(NodeKind.QUALITY_AGREEMENT, "northwind", "QA-NW-BIR", "2")
 
 # org id: (name, kind, country, site code, site name, FDA FEI number)
 _ORGANIZATIONS: dict[str, tuple[str, OrgKind, str, str | None, str | None, str | None]] = {
@@ -248,7 +248,10 @@ class _Story:
         quantity: float,
         unit: str,
     ) -> str:
-        """A lot as booked in at a partner, tied to the same physical lot at its maker."""
+        """A lot as booked in at a partner, tied to the same physical lot at its maker,
+        which names the partner as a receiver (without that, the tie is only the
+        receiver's claim: ``graph.trust``)."""
+        self.shipped(lot_at_maker, maker)
         lot = self.lot(maker, number, material, made_on, quantity, unit)
         self.records.append(
             Edge(
@@ -281,7 +284,7 @@ class _Story:
                 kind=EdgeKind.SHIPPED_TO,
                 source=lot,
                 target=make_id(NodeKind.ORGANIZATION, to_org),
-                provenance=self.at(f"/batches/{where}/shipments/0"),
+                provenance=self.at(f"/batches/{where}/shipments/{to_org}"),
             )
         )
 
@@ -400,24 +403,28 @@ def _agreements(story: _Story) -> None:
 
 
 def _qualifications(story: _Story) -> None:
-    # vendor, status, valid until, last audit. Dogwood is conditional: an open CAPA
-    # from its April audit (raw-material bioburden trending).
+    # qualifier, vendor, status, valid until, last audit. Dogwood is conditional: an
+    # open CAPA from its April audit (raw-material bioburden trending). Each sponsor
+    # qualifies its own vendors.
     qualifications = (
-        ("alder", QualificationStatus.APPROVED, date(2026, 9, 30), date(2024, 9, 12)),
-        ("birch", QualificationStatus.APPROVED, date(2026, 3, 31), date(2024, 3, 19)),
-        ("cedar", QualificationStatus.APPROVED, date(2027, 1, 31), date(2025, 1, 22)),
-        ("dogwood", QualificationStatus.CONDITIONAL, date(2025, 12, 31), date(2025, 4, 8)),
-        ("elm", QualificationStatus.APPROVED, date(2026, 6, 30), date(2024, 6, 4)),
-    )
-    for vendor, status, valid_until, audited_on in qualifications:
+        ("northwind", "alder", QualificationStatus.APPROVED, date(2026, 9, 30), date(2024, 9, 12)),
+        ("northwind", "birch", QualificationStatus.APPROVED, date(2026, 3, 31), date(2024, 3, 19)),
+        ("northwind", "cedar", QualificationStatus.APPROVED, date(2027, 1, 31), date(2025, 1, 22)),
+        ("northwind", "dogwood", QualificationStatus.CONDITIONAL, date(2025, 12, 31),
+         date(2025, 4, 8)),
+        ("northwind", "elm", QualificationStatus.APPROVED, date(2026, 6, 30), date(2024, 6, 4)),
+        ("oakridge", "birch", QualificationStatus.APPROVED, date(2026, 5, 31), date(2024, 4, 23)),
+    )  # fmt: skip
+    for qualifier, vendor, status, valid_until, audited_on in qualifications:
         story.records.append(
             Qualification(
+                qualifier=qualifier,
                 vendor=vendor,
                 site_code=_SITES[vendor],
                 status=status,
                 valid_until=valid_until,
                 last_audit_on=audited_on,
-                provenance=story.at(f"/qualifications/{vendor}"),
+                provenance=story.at(f"/qualifications/{qualifier}/{vendor}"),
             )
         )
 
@@ -523,6 +530,7 @@ def _quality_events(story: _Story) -> None:
     for index, (number, made_on, _, _, _, assay, dissolution) in enumerate(_NW_TABLETS):
         tested_on = date.fromordinal(made_on.toordinal() + 6)
         batch = _batch("birch", number)
+        story.shipped(batch, "elm")  # release-testing samples
         assay_verdict = Verdict.PASS if 95.0 <= assay <= 105.0 else Verdict.OOS
         tests = (
             ("assay", "HPLC-UV, in-house method EL-231", assay, 95.0, 105.0, assay_verdict),

@@ -416,6 +416,8 @@ class _Network:
         self.ingestion_id = ingestion_id
         self.sequence = 0  # batches emitted: the location of each in the imagined export
         self.results = 0
+        # vendor -> (qualification status, valid until, last audited)
+        self.vendor_standing: dict[str, tuple[QualificationStatus, date, date]] = {}
         self.deviations = 0
         self.raw_pool: dict[str, deque[str]] = {}
         self.excipient_pool: dict[str, deque[str]] = {}
@@ -458,16 +460,14 @@ class _Network:
                 country=country,
                 provenance=self.at(f"/organization/{org}/site/{SITE_CODE}"),
             )
+            # Drawn here, in vendor order, and issued by each sponsor with an
+            # agreement with the vendor (``_agreements``): every sponsor qualifies its
+            # own vendors (graph.trust), and the network stays what the seed made.
             approved = self.rng.random() < 0.9
-            yield Qualification(
-                vendor=org,
-                site_code=SITE_CODE,
-                status=QualificationStatus.APPROVED
-                if approved
-                else QualificationStatus.CONDITIONAL,
-                valid_until=date(2026, self.rng.randint(1, 12), 1),
-                last_audit_on=date(2024, self.rng.randint(1, 12), self.rng.randint(1, 28)),
-                provenance=self.at(f"/qualification/{org}"),
+            self.vendor_standing[org] = (
+                QualificationStatus.APPROVED if approved else QualificationStatus.CONDITIONAL,
+                date(2026, self.rng.randint(1, 12), 1),
+                date(2024, self.rng.randint(1, 12), self.rng.randint(1, 28)),
             )
         for product in self.layout.products:
             for code, name, form in (
@@ -538,6 +538,16 @@ class _Network:
                 end = date.fromordinal(date(2024, 6, 30).toordinal() + self.rng.randint(0, 365))
             else:
                 end = date(self.rng.randint(2026, 2028), 12, 31)
+            status, valid_until, audited_on = self.vendor_standing[vendor]
+            yield Qualification(
+                qualifier=sponsor,
+                vendor=vendor,
+                site_code=SITE_CODE,
+                status=status,
+                valid_until=valid_until,
+                last_audit_on=audited_on,
+                provenance=self.at(f"/qualification/{sponsor}/{vendor}"),
+            )
             yield QualityAgreement(
                 agreement_id=agreement_id,
                 version="1",
@@ -615,6 +625,10 @@ class _Network:
             tier, index, material, of.manufactured_on, quantity, of.unit
         )
         yield received
+        # The maker names the receiver: that is what makes the receiver's SAME_LOT
+        # tie (and its sponsors' reading upstream) accepted (graph.trust).
+        receiver = make_id(NodeKind.ORGANIZATION, received.maker)
+        yield self._edge(EdgeKind.SHIPPED_TO, of.id, receiver, provenance)
         yield self._edge(EdgeKind.SAME_LOT, received.id, of.id, provenance)
 
     def _excipient_lot(self, lot: int, campaign: int) -> Iterator[Record]:
@@ -769,6 +783,11 @@ class _Network:
         lab = batch.maker if test == "purity" else self.rng.choice(self.layout.orgs["lab"])
         self.results += 1
         assert batch.manufactured_on is not None
+        if lab != batch.maker:  # the samples the lab tests, as the maker ships them
+            to_lab = make_id(NodeKind.ORGANIZATION, lab)
+            yield self._edge(
+                EdgeKind.SHIPPED_TO, batch.id, to_lab, self.at(f"/sample/{batch.id}/{lab}")
+            )
         yield TestResult(
             lab=lab,
             result_id=f"TR-{self.results:08d}",

@@ -1,13 +1,19 @@
-"""A partner asserts facts about what it owns, and nothing else.
+"""A partner asserts facts about what it owns, and nothing else (``graph.trust``).
 
 A CMO may say that it made lot T-1 from input lot X, or that its lot R-1 is supplier
 lot X as received (a ``SAME_LOT`` edge to X): both edges start at its own lot. It may
 not set X's attributes, nor claim another maker's lot consumed anything. Ownership is
-read from ids (``batch:<maker>/<number>``), so it needs no store lookup:
+read from ids (``batch:<maker>/<number>``, ``agreement:<sponsor>/...``,
+``qualification:<qualifier>/...``), so it needs no store lookup:
 
 - a node record must be owned by the pushing organization;
 - an edge must start at a node it owns (its far end may be anyone's, and becomes at
-  most a placeholder that never overwrites what the owner said).
+  most a placeholder that never overwrites what the owner said);
+- the edges that say who owns or is party to what (``OWNED_BY``, ``MADE_BY``,
+  ``PARTY_TO``, ``COVERS``, ``QUALIFIES``) come only implied by the owner's own
+  records, never as loose edges: a partner cannot join another sponsor's agreement.
+
+The operator (``admin``) pushes without these checks.
 """
 
 from __future__ import annotations
@@ -15,52 +21,52 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from connectors.base import Outcome
-from graph.ids import InvalidNodeId, NodeKind, parse_id
+from graph.ids import InvalidNodeId, parse_id
 from graph.intake import RecordRejection
-from graph.model import Edge, NodeRecord, QualityAgreement
+from graph.model import Edge, EdgeKind, NodeRecord
 
-# The id part naming the owner, for kinds whose id starts with their owner's slug.
-_OWNER_IN_ID = frozenset(
+# Edges implied by a node record (an agreement's parties, a result's lab, ...); a loose
+# one would let a partner make itself party to, or owner of, someone else's node.
+IMPLIED_ONLY: frozenset[EdgeKind] = frozenset(
     {
-        NodeKind.ORGANIZATION,
-        NodeKind.SITE,
-        NodeKind.PRODUCT,
-        NodeKind.MATERIAL,
-        NodeKind.BATCH,
-        NodeKind.QUALIFICATION,
-        NodeKind.TEST_RESULT,
-        NodeKind.DEVIATION,
-        NodeKind.EXPERIMENT,
+        EdgeKind.OWNED_BY,
+        EdgeKind.MADE_BY,
+        EdgeKind.PARTY_TO,
+        EdgeKind.COVERS,
+        EdgeKind.QUALIFIES,
     }
 )
 
 
-def owners_of(record: NodeRecord | Edge) -> frozenset[str]:
-    """Organizations that may assert this record (any one of them)."""
-    if isinstance(record, QualityAgreement):
-        return frozenset({record.sponsor, record.vendor})
+def owner_of(record: NodeRecord | Edge) -> str | None:
+    """The organization that may assert this record (None: only the operator)."""
+    if isinstance(record, Edge) and record.kind in IMPLIED_ONLY:
+        return None
     node_id = record.source if isinstance(record, Edge) else record.id
     try:
-        ref = parse_id(node_id)
+        return parse_id(node_id).parts[0]
     except InvalidNodeId:
-        return frozenset()
-    return frozenset({ref.parts[0]}) if ref.kind in _OWNER_IN_ID else frozenset()
+        return None
 
 
 def owned_by(outcomes: Iterator[Outcome], org: str) -> Iterator[Outcome]:
     for outcome in outcomes:
-        if isinstance(outcome, RecordRejection) or org in owners_of(outcome):
+        if isinstance(outcome, RecordRejection) or owner_of(outcome) == org:
             yield outcome
             continue
         location = outcome.provenance.location if outcome.provenance else ""
-        owners = ", ".join(sorted(owners_of(outcome))) or "the hub operator"
-        what = (
-            f"{outcome.kind} edge from {outcome.source}"
-            if isinstance(outcome, Edge)
-            else outcome.id
-        )
-        yield RecordRejection(
-            location or "record",
-            "owner",
-            f"{org!r} may not assert {what}: it belongs to {owners}",
-        )
+        yield RecordRejection(location or "record", "owner", _refusal(outcome, org))
+
+
+def _refusal(record: NodeRecord | Edge, org: str) -> str:
+    if isinstance(record, Edge):
+        what = f"{record.kind} edge from {record.source} to {record.target}"
+        if record.kind in IMPLIED_ONLY:
+            return (
+                f"{org!r} may not assert a {what}: {record.kind} edges come only from the "
+                "records that own them (an agreement names its parties, a node its owner)"
+            )
+    else:
+        what = record.id
+    owner = owner_of(record) or "the hub operator"
+    return f"{org!r} may not assert {what}: it belongs to {owner}"

@@ -1,7 +1,10 @@
 """Both stores against brute-force partner scoping, on random small networks.
 
-The reference below is written from DESIGN.md ("Partner scoping") and the rules in the
-brief, not from the stores' code: readers are a least fixpoint computed over the whole
+The networks are adversarial: every partner asserts only its own nodes (what
+``hub.ownership`` lets through), but points its edges at anyone's lots (genealogy to
+lots it never received, results and deviations on others' lots), and sponsors write
+agreements covering other sponsors' products. The reference below is written from
+DESIGN.md ("Partner scoping") and ``graph.trust``'s rules, not from the stores' code: readers are a least fixpoint computed over the whole
 graph at once (the stores maintain them incrementally as records arrive, in whatever
 order), and every read is answered on the subgraph a principal may read, with hidden
 lots next to a lineage walk shown as stubs. The graph itself (nodes, placeholders,
@@ -13,7 +16,7 @@ from __future__ import annotations
 import random
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +86,10 @@ networks = st.fixed_dictionaries(
             st.tuples(st.sampled_from(LOTS), st.sampled_from(LOTS), st.sampled_from(GENEALOGY)),
             max_size=14,
         ),
+        # A maker names who received its lot: an organization or one of its sites.
+        "shipments": st.lists(
+            st.tuples(st.sampled_from(LOTS), st.sampled_from(ORGS), st.booleans()), max_size=8
+        ),
         "results": st.lists(st.tuples(st.sampled_from(LABS), st.sampled_from(LOTS)), max_size=4),
         "deviations": st.lists(
             st.tuples(st.sampled_from(ORGS[:-1]), st.sets(st.sampled_from(LOTS), max_size=2)),
@@ -119,7 +126,17 @@ def records_of(network: dict[str, Any]) -> list[Record]:
                       provenance=PROVENANCE)
             )  # fmt: skip
     for source, target, kind in network["genealogy"]:
-        found.append(Edge(kind=kind, source=source, target=target, provenance=PROVENANCE))
+        found.append(
+            Edge(kind=kind, source=source, target=target, quantity=2.5, unit="kg",
+                 provenance=PROVENANCE)
+        )  # fmt: skip
+    for shipped, receiver, to_site in network["shipments"]:
+        to = (
+            make_id(NodeKind.SITE, receiver, "S1")
+            if to_site
+            else make_id(NodeKind.ORGANIZATION, receiver)
+        )
+        found.append(Edge(kind=K.SHIPPED_TO, source=shipped, target=to, provenance=PROVENANCE))
     for index, (lab, tested) in enumerate(network["results"]):
         found.append(
             TestResult(lab=lab, result_id=f"R{index}", batch_id=tested, provenance=PROVENANCE)
@@ -139,8 +156,8 @@ def records_of(network: dict[str, Any]) -> list[Record]:
         found.append(
             Experiment(org=org, experiment_id=f"E{index}", used_ids=(used,), provenance=PROVENANCE)
         )
-    found.append(Qualification(vendor="m2", provenance=PROVENANCE))
-    found.append(Qualification(vendor="m1", site_code="S1", provenance=PROVENANCE))
+    found.append(Qualification(qualifier="s1", vendor="m2", provenance=PROVENANCE))
+    found.append(Qualification(qualifier="s2", vendor="m1", site_code="S1", provenance=PROVENANCE))
     return found
 
 
@@ -150,8 +167,6 @@ class Graph:
 
     nodes: set[str]
     edges: set[tuple[str, EdgeKind, str]]
-    # (sponsor, vendor) of every agreement described by a record
-    contracts: set[tuple[str, str]] = field(default_factory=set)
 
     def kind(self, node_id: str) -> NodeKind:
         return parse_id(node_id).kind
@@ -171,13 +186,25 @@ class Graph:
         if kind is NodeKind.BATCH:
             (maker,) = self.far(node_id, K.MADE_BY)
             return self.slug(maker)
-        if kind is NodeKind.QUALIFICATION:
-            (target,) = self.far(node_id, K.QUALIFIES)
-            if self.kind(target) is NodeKind.SITE:
-                (target,) = self.far(target, K.OWNED_BY)
-            return self.slug(target)
+        if kind in (NodeKind.QUALIFICATION, NodeKind.QUALITY_AGREEMENT):
+            return parse_id(node_id).parts[0]  # the qualifier, the sponsor
+        if kind is NodeKind.ORGANIZATION:
+            return self.slug(node_id)
         (org,) = self.far(node_id, K.OWNED_BY)
         return self.slug(org)
+
+    def vendor(self, qualification: str) -> str:
+        (target,) = self.far(qualification, K.QUALIFIES)
+        if self.kind(target) is NodeKind.SITE:
+            (target,) = self.far(target, K.OWNED_BY)
+        return self.slug(target)
+
+    def accepted(self, source: str, target: str) -> bool:
+        """A claim on someone else's lot counts once that lot was shipped to the claimant."""
+        claimant = self.owner(source)
+        return claimant == self.owner(target) or claimant in {
+            self.owner(to) for to in self.far(target, K.SHIPPED_TO)
+        }
 
     def products_of_lot(self, lot_id: str) -> set[str]:
         direct = self.far(lot_id, K.FOR_PRODUCT)
@@ -192,7 +219,11 @@ class Graph:
         while changed:  # sponsors flow from a lot to everything it came from
             changed = False
             for source, kind, target in self.edges:
-                if kind in GENEALOGY and not sponsors[source] <= sponsors[target]:
+                if (
+                    kind in GENEALOGY
+                    and self.accepted(source, target)
+                    and not sponsors[source] <= sponsors[target]
+                ):
                     sponsors[target] |= sponsors[source]
                     changed = True
         found: dict[str, set[str] | None] = {}
@@ -201,21 +232,16 @@ class Graph:
             if node_kind in PUBLIC:
                 found[node] = None
             elif node_kind is NodeKind.BATCH:
-                labs = {self.owner(r) for r in self.near(node, K.TESTED)}
+                labs = {self.owner(r) for r in self.near(node, K.TESTED) if self.accepted(r, node)}
                 found[node] = {self.owner(node)} | labs | sponsors[node]
-            elif node_kind is NodeKind.PRODUCT:
-                makers = {self.owner(b) for b in lots if node in self.products_of_lot(b)}
-                owners = {
-                    self.owner(m)
-                    for m in self.near(node, K.FOR_PRODUCT)
-                    if self.kind(m) is NodeKind.MATERIAL
-                }
+            elif node_kind is NodeKind.PRODUCT:  # its sponsor's agreements' parties
                 parties = {
                     self.slug(o)
                     for a in self.near(node, K.COVERS)
+                    if self.owner(a) == self.owner(node)
                     for o in self.near(a, K.PARTY_TO)
                 }
-                found[node] = {self.owner(node)} | makers | owners | parties
+                found[node] = {self.owner(node)} | parties
             elif node_kind is NodeKind.MATERIAL:
                 found[node] = {self.owner(node)} | {
                     self.owner(p) for p in self.far(node, K.FOR_PRODUCT)
@@ -225,11 +251,10 @@ class Graph:
             elif node_kind in (NodeKind.TEST_RESULT, NodeKind.DEVIATION):
                 reported = self.far(node, K.TESTED) | self.far(node, K.AFFECTS)
                 found[node] = {self.owner(node)}.union(
-                    *({self.owner(b)} | sponsors[b] for b in reported)
+                    *({self.owner(b)} | sponsors[b] for b in reported if self.accepted(node, b))
                 )
-            elif node_kind is NodeKind.QUALIFICATION:  # its vendor and the vendor's sponsors
-                vendor = self.owner(node)
-                found[node] = {vendor} | {s for s, v in self.contracts if v == vendor}
+            elif node_kind is NodeKind.QUALIFICATION:  # who qualified, and whom
+                found[node] = {self.owner(node), self.vendor(node)}
             else:  # experiment
                 found[node] = {self.owner(node)}
         return found
@@ -237,12 +262,7 @@ class Graph:
 
 def graph_of(records: list[Record]) -> Graph:
     plan = plan_write(records)
-    contracts = {
-        (record.sponsor, record.vendor)
-        for record in records
-        if isinstance(record, QualityAgreement)
-    }
-    return Graph(set(plan.nodes) | set(plan.placeholders), set(plan.edges), contracts)
+    return Graph(set(plan.nodes) | set(plan.placeholders), set(plan.edges))
 
 
 def visible_set(graph: Graph, readers: dict[str, set[str] | None], seen: Visibility) -> set[str]:
@@ -251,8 +271,9 @@ def visible_set(graph: Graph, readers: dict[str, set[str] | None], seen: Visibil
     }
 
 
-# A lineage answer reduced to sets: (id, depth, redacted), (source, target, kind), truncated.
-Shape = tuple[set[tuple[str, int, bool]], set[tuple[str, str, EdgeKind]], bool]
+# A lineage answer reduced to sets: (id, depth, redacted), (source, target, kind, whether
+# the quantity is shown), truncated.
+Shape = tuple[set[tuple[str, int, bool]], set[tuple[str, str, EdgeKind, bool]], bool]
 
 
 def brute_lineage(
@@ -286,7 +307,7 @@ def brute_lineage(
             reached[node] = min(depth, reached.get(node, depth))
     nodes = {(node, depth, node not in visible) for node, depth in reached.items()}
     edges = {
-        (s, t, k)
+        (s, t, k, s in visible and t in visible)  # a stub's edge shows no quantity
         for s, t, k in pairs
         if s in reached and t in reached and (s in visible or t in visible)
     }
@@ -318,7 +339,7 @@ def shape_of(lineage: Lineage | None) -> Shape | None:
     if lineage is None:
         return None
     nodes = {(n.id, n.depth, n.redacted) for n in lineage.nodes}
-    edges = {(e.source, e.target, e.kind) for e in lineage.edges}
+    edges = {(e.source, e.target, e.kind, e.quantity is not None) for e in lineage.edges}
     return nodes, edges, lineage.truncated
 
 

@@ -9,7 +9,12 @@ arguments usually ISO dates, and ``_Any`` representations usually ``{__typename,
 of a real entity. The rest is junk on purpose. (The scalar strategies are registered
 with schemathesis for the whole process; nothing else here uses it.)
 
-What must hold for every query: no 5xx, and no unexpected GraphQL error. An error is
+What must hold for every query: no 5xx, and no unexpected GraphQL error. The same
+queries are also sent with a partner's token (a sponsor and a testing lab of the demo),
+and then nothing in the answer may name a node the partner may not read (the leak
+oracle: the store's own scoping, which ``tests/graph/test_visibility_property.py``
+holds to a brute-force reference), but for the redacted stubs a lineage walk shows
+next to a lot it may read. An error is
 expected when it comes from parsing or validation (it has no ``path``) or when it is a
 client mistake the resolvers reject (``extensions.code == "BAD_USER_INPUT"``); an
 ``INTERNAL_SERVER_ERROR`` is always a failure.
@@ -53,10 +58,13 @@ from auth.service import AuthService
 from graph import model
 from graph.ids import ID_PREFIXES
 from graph.sql_store import SqlGraphStore
+from graph.visibility import Visibility
+from graph.write_plan import plan_write
 from hub.app import create_app
 from hub.demo_story import demo_records
 from hub.settings import Settings
 from schema.build import ENTITY_NAMES, build_schema
+from schema.pagination import encode_cursor
 from tests.conftest import STORE_KINDS, open_store
 from tests.tokens import TokenSource
 
@@ -198,51 +206,79 @@ schemathesis.graphql.scalar("_Any", representations())
 # ---------------------------------------------------------------- the app under test
 
 
+# Partners whose answers are checked for leaks: a sponsor, and a lab that reads only
+# the lots sent to it.
+PARTNERS = ("oakridge", "elm")
+DEMO_PLAN = plan_write(DEMO)
+ALL_IDS = sorted({*DEMO_PLAN.nodes, *DEMO_PLAN.placeholders})
+GENEALOGY_PAIRS = [(s, t) for s, kind, t in DEMO_PLAN.edges if kind in model.LINEAGE_EDGES]
+
+
+@dataclass(frozen=True)
+class DemoStore:
+    url: str  # the HUB_STORE that opens it
+    readable: dict[str, frozenset[str]]  # partner -> ids it may see (stubs included)
+
+
 @pytest.fixture(scope="module", params=STORE_KINDS)
-async def demo_store_url(
+async def demo_store(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> str:
-    """The demo story loaded once into a store of each kind; the HUB_STORE that opens it."""
+) -> DemoStore:
+    """The demo story loaded once into a store of each kind, and what each partner may
+    see of it: what it reads, and the lots next to those a lineage shows as stubs."""
     store = await open_store(request.param, tmp_path_factory.mktemp("fuzz"), request)
+    readable = {}
     try:
         await store.upsert(DEMO)
+        for partner in PARTNERS:
+            reads = set(await store.get_nodes(ALL_IDS, visibility=Visibility.for_org(partner)))
+            stubs = {t for s, t in GENEALOGY_PAIRS if s in reads}
+            stubs |= {s for s, t in GENEALOGY_PAIRS if t in reads}
+            readable[partner] = frozenset(reads | stubs)
     finally:
         await store.close()
     if isinstance(store, SqlGraphStore):
-        return "sqlite:///" + store.url.removeprefix("sqlite+aiosqlite:///")
-    return str(request.getfixturevalue("neo4j_uri"))
+        url = "sqlite:///" + store.url.removeprefix("sqlite+aiosqlite:///")
+    else:
+        url = str(request.getfixturevalue("neo4j_uri"))
+    return DemoStore(url, readable)
 
 
 @dataclass(frozen=True)
 class FuzzedHub:
     app: Any
     headers: dict[str, str]  # the operator's bearer token
+    partners: dict[str, dict[str, str]]  # each partner's bearer token (graph:read)
+    readable: dict[str, frozenset[str]]
 
 
-async def operator_headers(settings: Settings) -> dict[str, str]:
-    """A token from the hub's own authorization server, over the app's database."""
+async def issued_headers(settings: Settings) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """Tokens from the hub's own authorization server, over the app's database: the
+    operator's, and each partner's."""
     service = AuthService.from_url(settings.database_url(), settings.auth_config())
     try:
         await service.setup()
-        return await TokenSource(service).bearer()
+        source = TokenSource(service)
+        partners = {org: await source.bearer(org, ("graph:read",)) for org in PARTNERS}
+        return await source.bearer(), partners
     finally:
         await service.close()
 
 
 @pytest.fixture(scope="module")
-def hub_app(demo_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzedHub]:
+def hub_app(demo_store: DemoStore, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzedHub]:
     """The hub's ASGI app over the demo data; it opens its store in its lifespan."""
     ledger = tmp_path_factory.mktemp("fuzz-ledger") / "ledger.sqlite"
     settings = Settings(
-        store=demo_store_url,
+        store=demo_store.url,
         database=f"sqlite:///{ledger}",
         neo4j_user=None,
         neo4j_password=None,
         neo4j_database=None,
     )
     # Its own event loop: schemathesis serves the app from a thread of its own.
-    headers = asyncio.run(operator_headers(settings))
-    yield FuzzedHub(create_app(settings), headers)
+    headers, partners = asyncio.run(issued_headers(settings))
+    yield FuzzedHub(create_app(settings), headers, partners, demo_store.readable)
     shutdown_lifespans()  # closes the app's store, in the loop that opened it
 
 
@@ -297,6 +333,58 @@ def test_no_unexpected_errors(case: schemathesis.Case[Any], hub_app: FuzzedHub) 
         f"the fuzzer's token was refused: {response.text}"
     )
     check_graphql_answer(str(case.body), response.status_code, response.text)
+
+
+def _holders() -> dict[str, set[str]]:
+    """Each id, and each text attribute of the demo's nodes, with the nodes it tells of:
+    an answer holding it tells something of one of them."""
+    found: dict[str, set[str]] = {node_id: {node_id} for node_id in ALL_IDS}
+    for node_id, node in {**DEMO_PLAN.placeholders, **DEMO_PLAN.nodes}.items():
+        for value in node.properties.values():
+            if isinstance(value, str):
+                found.setdefault(value, set()).add(node_id)
+    for node_id in ALL_IDS:
+        found[encode_cursor(node_id)] = {node_id}
+    return found
+
+
+HOLDERS = _holders()
+
+
+def told_of(value: Any) -> Iterator[set[str]]:
+    """For every string in an answer that ids or describes demo nodes, which nodes."""
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from told_of(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from told_of(item)
+    elif isinstance(value, str) and value in HOLDERS:
+        yield HOLDERS[value]
+
+
+@fuzzed.parametrize()
+@settings(
+    max_examples=max(EXAMPLES_PER_FIELD // 3, 5),
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+def test_a_partner_is_never_answered_what_it_may_not_read(
+    case: schemathesis.Case[Any], hub_app: FuzzedHub
+) -> None:
+    for partner, headers in hub_app.partners.items():
+        response = case.call(app=hub_app.app, headers=headers)
+        assert response.status_code not in (401, 403), response.text
+        check_graphql_answer(str(case.body), response.status_code, response.text)
+        may_see = hub_app.readable[partner]
+        leaked = [
+            sorted(nodes)
+            for nodes in told_of(response.json().get("data"))
+            if not nodes & may_see and not any(n.startswith(("org:", "site:")) for n in nodes)
+        ]
+        assert not leaked, f"{partner} was told of {leaked} for {case.body}"
 
 
 def test_every_root_field_is_fuzzed() -> None:
