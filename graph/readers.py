@@ -7,7 +7,9 @@ maintained here, at write time, for both stores alike:
 - Organization, Site: every principal (directory data; no readers kept, see
   ``visibility.PUBLIC_KINDS``).
 - Batch: its maker; the lab of an accepted TestResult that ``TESTED`` it; its *sponsors*.
-- Product: its sponsor; the parties to an agreement of that sponsor covering it.
+- Product: its sponsor; the makers of batches for it (directly or through their
+  material) and the owners of materials for it; the parties to an agreement of that
+  sponsor covering it.
 - Material: its owner; the sponsors of the products it is ``FOR_PRODUCT``.
 - QualityAgreement: the organizations ``PARTY_TO`` it (the sponsor and vendor its
   sponsor named).
@@ -220,18 +222,22 @@ def changes(
             out.grant(source, _owner(target))
             out.reported_lots.add(target)
         elif kind is EdgeKind.FOR_PRODUCT:
-            # The sponsor reads what claims to be its product; the claimant gains no
-            # right on the product (its agreement's COVERS gives it that).
+            # The sponsor reads what claims to be its product. The maker reads the
+            # product it makes (a name and a dosage form: see graph.trust on why).
             sponsor = _owner(target)
             if parse_id(source).kind is NodeKind.BATCH:
                 out.sponsor(source, sponsor)
+                out.grant(target, _owner(source))
             else:  # a material
                 out.grant(source, sponsor)
+                out.grant(target, _owner(source))
                 for lot in lots_of.get(source, ()):
                     out.sponsor(lot, sponsor)
+                    out.grant(target, _owner(lot))
         elif kind is EdgeKind.OF_MATERIAL:
             for product in products_of.get(target, ()):
                 out.sponsor(source, _owner(product))
+                out.grant(product, _owner(source))
         elif kind in LINEAGE_EDGES:
             carried = sponsors.get(source)
             if carried:

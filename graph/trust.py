@@ -43,8 +43,12 @@ grants its agreements' parties (``COVERS``); an agreement is read by the two par
 its sponsor named; a qualification by its qualifier and the vendor it is about; a
 lot, material, result or deviation by its owner. A lot that claims to be for a
 sponsor's product (``FOR_PRODUCT``) is shown to that sponsor (it is the maker's own
-data, and compliance flags it when no agreement covers the maker), but gives the maker
-no read right on the product.
+data, and compliance flags it when no agreement covers the maker). One claim still
+grants a read, on purpose for now: the maker of a lot (or owner of a material) for a
+product reads that product's node (its name and dosage form), so that its own
+compliance verdicts, scorecards and control charts can name it; the agreement the
+sponsor asserts is the right source of that read, and moving to it is listed in the
+README.
 
 **Compliance** judges a lot of sponsor S's product only by S's agreements and S's
 qualifications: an agreement or qualification asserted by anyone else (the vendor

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from connectors.animl import AnimlConnector
 from connectors.base import PayloadError
 from graph.model import Batch, EdgeKind, Experiment, TestResult
-from tests.connectors.support import SAMPLES, Parsed, parse_bytes, parse_sample, sample_files
+from tests.connectors.support import Parsed, parse_bytes, parse_sample, sample_files
 from tests.connectors.xml_fuzzing import mutated, parse_or_payload_error, xml_documents
 
 DRAFT_090 = "urn:org:astm:animl:schema:core:draft:0.90"

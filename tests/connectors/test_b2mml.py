@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from connectors.b2mml import B2mmlConnector
 from connectors.base import ParseContext, PayloadError
 from graph.model import Batch, BatchStatus, EdgeKind, Material
-from tests.connectors.support import SAMPLES, Parsed, parse_bytes, parse_sample, sample_files
+from tests.connectors.support import Parsed, parse_bytes, parse_sample, sample_files
 from tests.connectors.xml_fuzzing import mutated, parse_or_payload_error, xml_documents
 
 V0401 = "http://www.wbf.org/xml/B2MML-V0401"

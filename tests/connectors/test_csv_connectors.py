@@ -164,7 +164,7 @@ def test_qms_agreements_carry_products_sites_activities_and_dates(qms: Parsed) -
     }
     assert sorted(agreements) == ["QA-NW-ALD", "QA-NW-BIR", "QA-NW-CED"]
     birch = agreements["QA-NW-BIR"]
-    assert birch.id == make_id(NodeKind.QUALITY_AGREEMENT, "QA-NW-BIR", "2")
+    assert birch.id == make_id(NodeKind.QUALITY_AGREEMENT, "northwind", "QA-NW-BIR", "2")
     assert (birch.sponsor, birch.vendor) == ("northwind", "birch")
     assert birch.product_ids == (make_id(NodeKind.PRODUCT, "northwind", "NW-TAB-101"),)
     assert birch.site_ids == (make_id(NodeKind.SITE, "birch", "CRK-1"),)

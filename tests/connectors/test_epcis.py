@@ -24,7 +24,7 @@ from tests.connectors.fuzz_asm_epcis import (
     mutated,
     reshaped,
 )
-from tests.connectors.support import SAMPLES, Parsed, parse_bytes, parse_sample, sample_files
+from tests.connectors.support import Parsed, parse_bytes, parse_sample, sample_files
 from tests.graph.builders import PROVENANCE
 
 PREFIXES = {"0614141": "alder", "4012345": "birch"}

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from graph.ids import NodeKind, make_id
-from graph.model import Batch, Edge, EdgeKind, Provenance
+from graph.ids import NodeKind, make_id, parse_id
+from graph.model import Batch, Edge, EdgeKind, Provenance, Record, TestResult
 
 PROVENANCE = Provenance(ingestion_id="ing-test", connector="test", location="/fixture")
 
@@ -33,3 +33,27 @@ def consumed(
 
 def same_lot(received: str, origin: str) -> Edge:
     return Edge(kind=EdgeKind.SAME_LOT, source=received, target=origin, provenance=PROVENANCE)
+
+
+def shipped(lot_id: str, to_org: str) -> Edge:
+    """The maker names ``to_org`` as a receiver of its lot: what makes the receiver's
+    claims on it (genealogy, results, deviations) count (``graph.trust``)."""
+    return Edge(
+        kind=EdgeKind.SHIPPED_TO,
+        source=lot_id,
+        target=make_id(NodeKind.ORGANIZATION, to_org),
+        provenance=PROVENANCE,
+    )
+
+
+def with_samples_shipped(records: list[Record]) -> list[Record]:
+    """``records`` and, for every test result on another organization's lot, the
+    maker's shipment of that lot to the lab."""
+    shipments = {
+        (record.batch_id, record.lab)
+        for record in records
+        if isinstance(record, TestResult)
+        and record.batch_id
+        and parse_id(record.batch_id).parts[0] != record.lab
+    }
+    return [*records, *(shipped(lot_id, lab) for lot_id, lab in sorted(shipments))]

@@ -18,6 +18,7 @@ from graph.model import (
 from graph.store import GraphStore
 from graph.visibility import EVERYTHING, Visibility
 from hub.demo_story import OAKRIDGE_BATCH_ID
+from tests.graph.builders import shipped
 
 ORGS = ("northwind", "oakridge", "birch", "cedar", "dogwood", "elm")
 
@@ -49,7 +50,9 @@ async def test_an_oos_result_on_a_sponsors_lot_reaches_its_parties_only(
         value=90.0, spec_low=95.0, spec_high=105.0, verdict=Verdict.OOS,
     )  # fmt: skip
 
-    found = await alerts_by_org(demo_store, "ING-X1", [result])
+    # Birch sent Elm a sample of the lot: without that, Elm's result is only its claim
+    # and reaches nobody else (graph.trust).
+    found = await alerts_by_org(demo_store, "ING-X1", [shipped(OAKRIDGE_BATCH_ID, "elm"), result])
 
     expected = (AlertKind.OUT_OF_SPECIFICATION, result.id)
     assert {org for org, alerts in found.items() if expected in alerts} == {

@@ -36,7 +36,7 @@ from tests.graph.builders import PROVENANCE, lot
 P1 = make_id(NodeKind.PRODUCT, "s1", "P1")
 P2 = make_id(NodeKind.PRODUCT, "s2", "P2")
 SITE_A = make_id(NodeKind.SITE, "m1", "A")
-QA1 = make_id(NodeKind.QUALITY_AGREEMENT, "QA1", "1")
+QA1 = make_id(NodeKind.QUALITY_AGREEMENT, "s1", "QA1", "1")
 START, END = date(2025, 1, 1), date(2025, 6, 30)
 
 
@@ -65,6 +65,7 @@ def agreement(**changes: Any) -> QualityAgreement:
 
 def qualified(**changes: Any) -> Qualification:
     fields: dict[str, Any] = {
+        "qualifier": "s1",
         "vendor": "m1",
         "site_code": "A",
         "status": QualificationStatus.APPROVED,
@@ -259,7 +260,7 @@ async def test_qualification_statuses_and_validity(
 
 async def test_a_vendor_and_its_site_must_both_be_qualified(store: GraphStore) -> None:
     disqualified_vendor = Qualification(
-        vendor="m1", status=QualificationStatus.DISQUALIFIED, provenance=PROVENANCE
+        qualifier="s1", vendor="m1", status=QualificationStatus.DISQUALIFIED, provenance=PROVENANCE
     )
     await store.upsert([*PRODUCTS, agreement(), qualified(), disqualified_vendor])
     await store.upsert([made("L1", date(2025, 3, 1))])
@@ -269,7 +270,7 @@ async def test_a_vendor_and_its_site_must_both_be_qualified(store: GraphStore) -
     (found,) = page.lots
     (gap,) = found.gaps
     assert gap.reason is GapReason.DISQUALIFIED
-    assert gap.qualification_id == make_id(NodeKind.QUALIFICATION, "m1")
+    assert gap.qualification_id == make_id(NodeKind.QUALIFICATION, "s1", "m1")
     assert gap.message == "the qualification of m1 is DISQUALIFIED"
 
 
@@ -396,16 +397,16 @@ async def test_each_party_sees_its_verdicts_and_no_one_else_does(store: GraphSto
     async def seen_by(org: str, **scope: Any) -> dict[str, list[GapReason]]:
         return await gaps_of(store, [], visibility=Visibility.for_org(org), **scope)
 
+    # s2 has qualified m1 neither (s1's qualification counts for s1's products only).
     assert everything == {
         lot("m1", "L1"): [GapReason.AGREEMENT_EXPIRED],
-        lot("m1", "S2-LOT"): [GapReason.NO_AGREEMENT],
+        lot("m1", "S2-LOT"): [GapReason.NO_AGREEMENT, GapReason.NOT_QUALIFIED],
     }
     assert await seen_by("m1", vendor="org:m1") == everything
-    # The sponsor reads its own product's lot, its agreement and (as a sponsor of m1)
-    # m1's qualification, so it judges exactly as the operator does.
+    # The sponsor reads its own product's lot, its agreement and its own qualification
+    # of m1, so it judges exactly as the operator does.
     assert await seen_by("s1", vendor="org:m1") == {lot("m1", "L1"): [GapReason.AGREEMENT_EXPIRED]}
     assert await seen_by("s1", product=P1) == {lot("m1", "L1"): [GapReason.AGREEMENT_EXPIRED]}
-    # s2 has no agreement with m1, so it reads no qualification of m1's either.
     assert await seen_by("s2", vendor="org:m1") == {
         lot("m1", "S2-LOT"): [GapReason.NO_AGREEMENT, GapReason.NOT_QUALIFIED]
     }
@@ -415,16 +416,38 @@ async def test_each_party_sees_its_verdicts_and_no_one_else_does(store: GraphSto
     assert await seen_by("m2", vendor="org:m1") == {}
 
 
-async def test_a_sponsor_reads_its_vendors_qualifications_whatever_came_first(
+async def test_a_qualification_is_read_by_who_qualified_and_whom_only(
     store: GraphStore,
 ) -> None:
-    qualification_first = [qualified(), qualified(site_code=None)]
-    await store.upsert(qualification_first)
-    await store.upsert([agreement()])
-    await store.upsert([qualified(vendor="m1", site_code="B")])
-    ids = [make_id(NodeKind.QUALIFICATION, "m1", code) for code in ("A", "B")]
-    ids.append(make_id(NodeKind.QUALIFICATION, "m1"))
+    # Sponsors no longer read each other's assessments of a shared vendor (graph.trust).
+    await store.upsert([qualified(), qualified(site_code=None)])
+    await store.upsert([agreement(), agreement(sponsor="s2", product_ids=(P2,))])
+    await store.upsert([qualified(qualifier="s2", site_code="B")])
+    ones = {
+        make_id(NodeKind.QUALIFICATION, "s1", "m1", "A"),
+        make_id(NodeKind.QUALIFICATION, "s1", "m1"),
+    }
+    twos = {make_id(NodeKind.QUALIFICATION, "s2", "m1", "B")}
 
-    for org, expected in (("s1", set(ids)), ("m1", set(ids)), ("s2", set()), ("m2", set())):
-        seen = await store.get_nodes(ids, visibility=Visibility.for_org(org))
-        assert set(seen) == expected, org
+    expected = {"s1": ones, "s2": twos, "m1": ones | twos, "m2": set()}
+    for org, readable in expected.items():
+        seen = await store.get_nodes(sorted(ones | twos), visibility=Visibility.for_org(org))
+        assert set(seen) == readable, org
+
+
+async def test_only_the_sponsors_own_agreement_and_qualification_count(store: GraphStore) -> None:
+    """The vendor's own agreement for the sponsor's product, and its own qualification of
+    itself, clear nothing: the lot stays uncovered and unqualified for s1."""
+    await store.upsert([
+        *PRODUCTS,
+        agreement(sponsor="m1", vendor="m1"),
+        qualified(qualifier="m1"),
+        qualified(qualifier="s2"),
+    ])  # fmt: skip
+    await store.upsert([made("L1", date(2025, 3, 1))])
+
+    page = await store.compliance_gaps(ComplianceScope(product=P1), 50)
+
+    (found,) = page.lots
+    assert [gap.reason for gap in found.gaps] == [GapReason.NO_AGREEMENT, GapReason.NOT_QUALIFIED]
+    assert found.gaps[1].message == "no qualification of m1 or of its site A by s1 is on record"

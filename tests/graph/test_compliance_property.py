@@ -100,7 +100,12 @@ networks = st.fixed_dictionaries(
             max_size=4,
         ),
         "qualifications": st.dictionaries(
-            st.tuples(st.sampled_from(MAKERS), st.sampled_from((None, None, *SITE_CODES))),
+            # (qualifier, vendor, site): mostly a sponsor, sometimes the vendor itself
+            st.tuples(
+                st.sampled_from((*SPONSORS, *SPONSORS, *MAKERS)),
+                st.sampled_from(MAKERS),
+                st.sampled_from((None, None, *SITE_CODES)),
+            ),
             st.tuples(qualification_status, maybe_day),
             max_size=4,
         ),
@@ -170,9 +175,14 @@ def network_of(drawn: dict[str, Any]) -> Network:
         )
     qualifications = [
         Qualification(
-            vendor=vendor, site_code=site, status=status, valid_until=until, provenance=PROVENANCE
+            qualifier=qualifier,
+            vendor=vendor,
+            site_code=site,
+            status=status,
+            valid_until=until,
+            provenance=PROVENANCE,
         )
-        for (vendor, site), (status, until) in drawn["qualifications"].items()
+        for (qualifier, vendor, site), (status, until) in drawn["qualifications"].items()
     ]
     maker, number = drawn["tested"]
     records += [
@@ -190,10 +200,9 @@ def brute_gaps(net: Network, seen: Visibility) -> dict[str, list[Found]]:
     """Reasons of every lot judged for the principal (empty list: compliant)."""
     org = seen.org
     agreements = [a for a in net.agreements if org is None or org in (a.sponsor, a.vendor)]
-    sponsors_of = {(a.sponsor, a.vendor) for a in net.agreements}
+    # A qualification is read by who qualified and by the vendor (graph.trust).
     qualifications = [
-        q for q in net.qualifications if org is None or org == q.vendor
-        or (org, q.vendor) in sponsors_of
+        q for q in net.qualifications if org is None or org in (q.qualifier, q.vendor)
     ]  # fmt: skip
     verdicts: dict[str, list[Found]] = {}
     for batch_id, batch in net.lots.items():
@@ -223,9 +232,11 @@ def reasons(
     if day is None:
         found.append((product, R.UNKNOWN_DATE, None, None))
     making = {Activity.MANUFACTURE, Activity.PACKAGING}
+    sponsor = PRODUCTS[product]  # only the product's sponsor's agreements count
     candidates = [
         a for a in agreements
-        if a.vendor == batch.maker and product in a.product_ids and making & set(a.activities)
+        if a.sponsor == sponsor and a.vendor == batch.maker and product in a.product_ids
+        and making & set(a.activities)
     ]  # fmt: skip
     misses: list[Found] = []
     for a in candidates:
@@ -252,7 +263,8 @@ def reasons(
         found += misses
     applicable = [
         q for q in qualifications
-        if q.vendor == batch.maker and (q.site_code is None or q.site_code == site)
+        if q.qualifier == sponsor and q.vendor == batch.maker
+        and (q.site_code is None or q.site_code == site)
     ]  # fmt: skip
     if not applicable:
         found.append((product, R.NOT_QUALIFIED, None, None))

@@ -67,21 +67,21 @@ async def test_the_exports_agreements_and_qualifications_decide_the_verdicts(
         batch_id: [(gap.reason, gap.agreement_id or gap.qualification_id) for gap in gaps]
         for batch_id, gaps in verdicts.items()
     }
-    birch_site = make_id(NodeKind.QUALIFICATION, "birch", "CRK-1")
+    birch_site = make_id(NodeKind.QUALIFICATION, "northwind", "birch", "CRK-1")
     assert reasons == {
         lot("alder", "A-2302"): [],
         # v2 ended on 30 June, v3 starts on 1 August; the site is disqualified since.
         lot("birch", "BT-25-041"): [
-            (GapReason.AGREEMENT_EXPIRED, make_id(NodeKind.QUALITY_AGREEMENT, "QA-NW-BIR", "2")),
+            (GapReason.AGREEMENT_EXPIRED, make_id(NodeKind.QUALITY_AGREEMENT, "northwind", "QA-NW-BIR", "2")),
             (GapReason.AGREEMENT_NOT_YET_EFFECTIVE,
-             make_id(NodeKind.QUALITY_AGREEMENT, "QA-NW-BIR", "3")),
+             make_id(NodeKind.QUALITY_AGREEMENT, "northwind", "QA-NW-BIR", "3")),
             (GapReason.DISQUALIFIED, birch_site),
         ],
         lot("birch", "BT-25-060"): [(GapReason.DISQUALIFIED, birch_site)],
         lot("cedar", "P25-1214"): [],  # packaging agreement, qualified as a whole
         lot("dogwood", "DW-T-1"): [
-            (GapReason.AGREEMENT_NOT_IN_FORCE, make_id(NodeKind.QUALITY_AGREEMENT, "QA-NW-DOG", "1")),
-            (GapReason.QUALIFICATION_CONDITIONAL, make_id(NodeKind.QUALIFICATION, "dogwood", "LU-1")),
+            (GapReason.AGREEMENT_NOT_IN_FORCE, make_id(NodeKind.QUALITY_AGREEMENT, "northwind", "QA-NW-DOG", "1")),
+            (GapReason.QUALIFICATION_CONDITIONAL, make_id(NodeKind.QUALIFICATION, "northwind", "dogwood", "LU-1")),
         ],
     }  # fmt: skip
     page = await store.compliance_gaps(ComplianceScope(product=TABLETS), 50)
@@ -96,12 +96,12 @@ async def test_the_exports_agreements_and_qualifications_decide_the_verdicts(
     )
 
 
-async def test_the_sponsor_reads_the_qualifications_of_the_vendors_it_has_agreements_with(
+async def test_the_sponsor_reads_its_qualifications_and_each_vendor_its_own(
     store: GraphStore,
 ) -> None:
     await store.upsert(qms_records())
     ids = {
-        vendor: make_id(NodeKind.QUALIFICATION, vendor, *site)
+        vendor: make_id(NodeKind.QUALIFICATION, "northwind", vendor, *site)
         for vendor, site in (("alder", ["HYD-1"]), ("birch", ["CRK-1"]), ("cedar", []),
                              ("dogwood", ["LU-1"]))
     }  # fmt: skip
@@ -119,5 +119,5 @@ async def test_the_sponsor_reads_the_qualifications_of_the_vendors_it_has_agreem
         date(2027, 1, 31),
         date(2025, 1, 22),
     )
-    assert set(northwind) == set(ids.values()), "it has an agreement with each, even Dogwood's"
+    assert set(northwind) == set(ids.values()), "the export's qualifications are Northwind's own"
     assert set(birch) == {ids["birch"]}, "a vendor reads its own, not its peers'"

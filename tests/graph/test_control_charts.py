@@ -15,7 +15,7 @@ from graph.oversight import Measurement, MeasurementScope, Period
 from graph.store import GraphStore
 from graph.visibility import EVERYTHING, Visibility
 from hub.demo_story import TABLET_PRODUCT_ID
-from tests.graph.builders import PROVENANCE, batch, lot, same_lot
+from tests.graph.builders import PROVENANCE, batch, lot, same_lot, shipped, with_samples_shipped
 
 P1 = make_id(NodeKind.PRODUCT, "acme", "P1")
 Z1 = make_id(NodeKind.PRODUCT, "zeta", "Z1")
@@ -49,8 +49,10 @@ def assay(
 
 def network() -> list[Record]:
     """Vendor A makes P1 at sites S1 and S2, vendor B at S1; A also makes Z1 for Zeta
-    and receives a lot of B's (tested on receipt). Result ids do not follow time."""
-    return [
+    and receives a lot of B's (tested on receipt). Result ids do not follow time. Every
+    lot lab 1 tests was sent to it by its maker."""
+    return with_samples_shipped([
+        shipped(lot("vend-b", "B1"), "vend-a"),
         # Lab 1 tests P1 for Acme under an agreement: it may read the product and the lots.
         QualityAgreement(
             agreement_id="QA-LAB",
@@ -80,7 +82,7 @@ def network() -> list[Record]:
         assay("R-60", lot("vend-a", "Z1-1"), 100.0, date(2025, 1, 10)),
         assay("R-70", lot("vend-a", "RCV"), 100.4, date(2025, 1, 20)),
         assay("R-80", lot("vend-b", "B1"), 100.5, date(2025, 1, 12)),
-    ]
+    ])  # fmt: skip
 
 
 def short(measurement: Measurement) -> str:

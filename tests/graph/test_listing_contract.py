@@ -109,8 +109,8 @@ async def test_agreements_filter_by_party_and_covered_product(store: GraphStore)
     await _network(store)
     by_product = await _ids(store, NodeKind.QUALITY_AGREEMENT, AgreementFilter(product=PRODUCT))
     by_vendor = await _ids(store, NodeKind.QUALITY_AGREEMENT, AgreementFilter(vendor="org:birch"))
-    assert by_product == ["agreement:QA-NW-BIRCH/2"]
-    assert by_vendor == ["agreement:QA-NW-BIRCH/2", "agreement:QA-OK-BIRCH/1"]
+    assert by_product == ["agreement:northwind/QA-NW-BIRCH/2"]
+    assert by_vendor == ["agreement:northwind/QA-NW-BIRCH/2", "agreement:oakridge/QA-OK-BIRCH/1"]
 
 
 def test_a_filter_naming_the_wrong_kind_of_id_says_so() -> None:

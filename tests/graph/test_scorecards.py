@@ -24,7 +24,7 @@ from graph.oversight import BatchScope, Period
 from graph.scorecard import Scorecard, scorecard, scorecards_by_vendor
 from graph.store import GraphStore
 from graph.visibility import EVERYTHING, Visibility
-from tests.graph.builders import PROVENANCE, batch, lot, same_lot
+from tests.graph.builders import PROVENANCE, batch, lot, same_lot, shipped, with_samples_shipped
 
 P1 = make_id(NodeKind.PRODUCT, "acme", "P1")
 Z1 = make_id(NodeKind.PRODUCT, "zeta", "Z1")
@@ -58,8 +58,9 @@ def made(
 
 def network() -> list[Record]:
     """Vendor A makes P1 (Acme's) directly, vendor B through its material; A also makes
-    Z1 for Zeta and receives a lot of B's. Lab 1 tests."""
-    return [
+    Z1 for Zeta and receives a lot of B's. Lab 1 tests what the makers send it."""
+    return with_samples_shipped([
+        shipped(lot("vend-b", "B1"), "vend-a"),
         *(
             Organization(org_id=org, kind=kind, provenance=PROVENANCE)
             for org, kind in (
@@ -109,7 +110,7 @@ def network() -> list[Record]:
             batch_ids=(lot("vend-a", "A2"), lot("vend-a", "A4")),
             provenance=PROVENANCE,
         ),
-    ]
+    ])  # fmt: skip
 
 
 @pytest.fixture

@@ -233,7 +233,9 @@ async def test_impact_finds_batches_products_vendors_and_agreements(store: Graph
     assert LineageNode(1, received) in impact.batches
     assert set(impact.products) == {"product:northwind/NW-TAB", "product:oakridge/OAK-CAP"}
     assert set(impact.vendors) == {"org:dogwood", "org:birch"}
-    assert impact.agreements == ("agreement:QA-NW-BIRCH/3",)  # Alder made nothing affected
+    assert impact.agreements == (
+        "agreement:northwind/QA-NW-BIRCH/3",
+    )  # Alder made nothing affected
     assert not impact.truncated
 
 

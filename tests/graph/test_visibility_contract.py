@@ -36,7 +36,7 @@ from hub.demo_story import (
     TABLET_PRODUCT_ID,
     demo_records,
 )
-from tests.graph.builders import PROVENANCE, batch, consumed, lot, same_lot
+from tests.graph.builders import PROVENANCE, batch, consumed, lot, same_lot, shipped
 
 UP, DOWN, BOTH = Direction.UPSTREAM, Direction.DOWNSTREAM, Direction.BOTH
 NORTHWIND, OAKRIDGE, BIRCH, ALDER, ELM, DOGWOOD = map(
@@ -137,7 +137,7 @@ async def test_oakridge_cannot_read_northwinds_batches_at_birch(demo_store: Grap
         birch("BT-25-044"),
     }
     assert impact.products == (OAKRIDGE_PRODUCT_ID,)
-    assert impact.agreements == ("agreement:QA-OK-BIR/1",)
+    assert impact.agreements == ("agreement:oakridge/QA-OK-BIR/1",)
 
 
 async def test_birch_reads_its_own_lots_but_not_alders_upstream(demo_store: GraphStore) -> None:
@@ -273,7 +273,7 @@ async def test_northwind_reads_all_of_its_products_everywhere_and_their_upstream
         CONTAMINATED_EXCIPIENT_LOT_ID, visibility=NORTHWIND
     ) == await store.impact(CONTAMINATED_EXCIPIENT_LOT_ID)
     agreements = await listed(store, NodeKind.QUALITY_AGREEMENT, NORTHWIND)
-    assert agreements == [f"agreement:QA-NW-{vendor}/{version}" for vendor, version in
+    assert agreements == [f"agreement:northwind/QA-NW-{vendor}/{version}" for vendor, version in
                           (("ALD", 3), ("BIR", 2), ("CED", 1), ("ELM", 1))]  # fmt: skip
     # Elm's results on its batches, and Dogwood's deviation on a lot upstream of them.
     assert len(await listed(store, NodeKind.TEST_RESULT, NORTHWIND)) == 16
@@ -287,8 +287,8 @@ async def test_partners_read_their_agreements_products_results_and_deviations(
     store = demo_store
 
     assert await listed(store, NodeKind.QUALITY_AGREEMENT, BIRCH) == [
-        "agreement:QA-NW-BIR/2",
-        "agreement:QA-OK-BIR/1",
+        "agreement:northwind/QA-NW-BIR/2",
+        "agreement:oakridge/QA-OK-BIR/1",
     ]
     assert await listed(store, NodeKind.PRODUCT, BIRCH) == sorted(
         [API_PRODUCT_ID, TABLET_PRODUCT_ID, OAKRIDGE_PRODUCT_ID]
@@ -407,7 +407,7 @@ async def test_a_product_link_arriving_last_gives_the_sponsor_the_lot_and_its_up
     product = "product:northwind/NW-TAB"
     await store.upsert(
         [batch("birch", "T-1", material_code="TAB"), consumed(tablet, received),
-         same_lot(received, api), consumed(api, raw)]
+         same_lot(received, api), shipped(api, "birch"), consumed(api, raw)]
     )  # fmt: skip
     assert await store.get_nodes([tablet, received, api, raw], visibility=sponsor) == {}
 
@@ -441,6 +441,8 @@ async def test_a_genealogy_edge_arriving_later_carries_the_consumers_sponsors_up
         [
             batch("birch", "T-1", product_id=product),
             same_lot(received, api),
+            shipped(api, "birch"),  # Alder names Birch as the receiver (graph.trust)
+            shipped(api, "elm"),  # and sent Elm a sample
             consumed(api, raw),
             Deviation(org="alder", deviation_id="D-1", batch_ids=(raw,), provenance=PROVENANCE),
             TestResult(lab="elm", result_id="R-1", batch_id=api, provenance=PROVENANCE),
@@ -466,7 +468,7 @@ async def test_a_genealogy_edge_arriving_later_carries_the_consumers_sponsors_up
 
 async def test_agreements_give_their_parties_the_products_they_cover(store: GraphStore) -> None:
     products = ["product:northwind/NW-1", "product:northwind/NW-2"]
-    agreements = ["agreement:QA-1/1", "agreement:QA-2/1"]
+    agreements = ["agreement:northwind/QA-1/1", "agreement:northwind/QA-2/1"]
 
     def agreement(number: int, *covered: str) -> QualityAgreement:
         return QualityAgreement(
@@ -482,7 +484,7 @@ async def test_agreements_give_their_parties_the_products_they_cover(store: Grap
         return Edge(
             kind=EdgeKind.PARTY_TO,
             source="org:elm",
-            target=f"agreement:QA-{number}/1",
+            target=f"agreement:northwind/QA-{number}/1",
             provenance=PROVENANCE,
         )
 

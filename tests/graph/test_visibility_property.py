@@ -234,14 +234,20 @@ class Graph:
             elif node_kind is NodeKind.BATCH:
                 labs = {self.owner(r) for r in self.near(node, K.TESTED) if self.accepted(r, node)}
                 found[node] = {self.owner(node)} | labs | sponsors[node]
-            elif node_kind is NodeKind.PRODUCT:  # its sponsor's agreements' parties
-                parties = {
+            elif node_kind is NodeKind.PRODUCT:
+                makers = {self.owner(b) for b in lots if node in self.products_of_lot(b)}
+                owners = {
+                    self.owner(m)
+                    for m in self.near(node, K.FOR_PRODUCT)
+                    if self.kind(m) is NodeKind.MATERIAL
+                }
+                parties = {  # only its own sponsor's agreements give their parties a read
                     self.slug(o)
                     for a in self.near(node, K.COVERS)
                     if self.owner(a) == self.owner(node)
                     for o in self.near(a, K.PARTY_TO)
                 }
-                found[node] = {self.owner(node)} | parties
+                found[node] = {self.owner(node)} | makers | owners | parties
             elif node_kind is NodeKind.MATERIAL:
                 found[node] = {self.owner(node)} | {
                     self.owner(p) for p in self.far(node, K.FOR_PRODUCT)

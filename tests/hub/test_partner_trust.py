@@ -224,13 +224,16 @@ async def test_a_vendor_clears_none_of_its_own_compliance_gaps(hub: Hub) -> None
         Qualification(qualifier="birch", vendor="birch", site_code="CRK-1", status="APPROVED",
                       provenance=HERE),
         Qualification(qualifier="northwind", vendor="birch", status="APPROVED", provenance=HERE),
+        QualityAgreement(sponsor="birch", vendor="maple", agreement_id="SUB", version="1",
+                         product_ids=(TABLET_PRODUCT_ID,), provenance=HERE),
     )  # fmt: skip
 
     assert _rejections(report) == [
         "'birch' may not assert qualification:northwind/birch: it belongs to northwind"
     ]
     assert await hub.ask("northwind", query) == before
-    # Nor did the self-made agreement give Birch's partner a read of Northwind's product.
+    # Nor did an agreement of Birch's covering Northwind's product give its other party,
+    # Maple, a read of the product: only the product's sponsor's agreements do.
     product = await hub.ask("maple", f'{{ product(id: "{TABLET_PRODUCT_ID}") {{ id }} }}')
     assert product["product"] is None
 

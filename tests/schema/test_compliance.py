@@ -23,7 +23,8 @@ from tests.tokens import TokenSource
 AFTER_THE_END = [
     make_id(NodeKind.BATCH, "birch", number) for number in ("BT-25-041", "BT-25-048", "BT-25-055")
 ]
-BIRCH_SITE_QUALIFICATION = make_id(NodeKind.QUALIFICATION, "birch", "CRK-1")
+BIRCH_SITE_QUALIFICATION = make_id(NodeKind.QUALIFICATION, "northwind", "birch", "CRK-1")
+OAKRIDGE_QUALIFICATION = make_id(NodeKind.QUALIFICATION, "oakridge", "birch", "CRK-1")
 
 GAPS = """query ($product: ID, $vendor: ID, $from: Date, $to: Date, $first: Int, $after: String) {
   complianceGaps(productId: $product, vendorId: $vendor, from: $from, to: $to,
@@ -142,7 +143,7 @@ async def test_each_partner_sees_only_the_gaps_that_are_its_business(
     assert flagged == ([GAP_BATCH_ID] if org == "northwind" else [])
 
 
-async def test_qualifications_are_read_by_the_vendor_and_its_sponsors(
+async def test_qualifications_are_read_by_who_qualified_and_the_vendor(
     demo_store: GraphStore, tokens: TokenSource
 ) -> None:
     query = """query ($id: ID!) {
@@ -163,17 +164,24 @@ async def test_qualifications_are_read_by_the_vendor_and_its_sponsors(
         "lastAuditOn": "2024-03-19",
         "vendor": {"name": "Birch Pharma Services"},
         "site": {"code": "CRK-1"},
-        "sources": [{"location": "/qualifications/birch"}],
+        "sources": [{"location": "/qualifications/northwind/birch"}],
     }
-    for org in ("operator", "oakridge", "birch"):  # Oakridge has an agreement with Birch too
+    for org in ("operator", "birch"):
         assert seen[org]["qualification"] == seen["northwind"]["qualification"], org
-        assert seen[org]["organization"]["qualifications"] == [{"id": BIRCH_SITE_QUALIFICATION}]
+    # Each sponsor reads its own assessment of Birch, not the other's (graph.trust).
+    assert seen["oakridge"]["qualification"] is None
+    both = [{"id": BIRCH_SITE_QUALIFICATION}, {"id": OAKRIDGE_QUALIFICATION}]
+    assert seen["operator"]["organization"]["qualifications"] == both
+    assert seen["birch"]["organization"]["qualifications"] == both
+    assert seen["northwind"]["organization"]["qualifications"] == [both[0]]
+    assert seen["oakridge"]["organization"]["qualifications"] == [both[1]]
     assert seen["cedar"]["qualification"] is None
     assert seen["cedar"]["organization"]["qualifications"] == []
-    # Dogwood is conditionally qualified; no sponsor has an agreement with it.
-    dogwood = [{"id": "qualification:dogwood/LU-1", "vendor": {"orgId": "dogwood"}}]
+    # Northwind qualified Dogwood conditionally; only Northwind and Dogwood read it.
+    dogwood = [{"id": "qualification:northwind/dogwood/LU-1", "vendor": {"orgId": "dogwood"}}]
     assert seen["operator"]["qualifications"]["nodes"] == dogwood
-    assert seen["northwind"]["qualifications"]["nodes"] == []
+    assert seen["northwind"]["qualifications"]["nodes"] == dogwood
+    assert seen["oakridge"]["qualifications"]["nodes"] == []
 
 
 @pytest.mark.parametrize(

@@ -114,7 +114,7 @@ _odd_ids = st.sampled_from(
         "BATCH:birch/BT-25-041",
         "batch:birch/" + "X" * 10_000,
         "org:birch/extra",
-        "qualification:birch/CRK-1/x",
+        "qualification:northwind/birch/CRK-1/x",
         "experiment:elm/E-1",
         "batch:nowhere/X-1",
         "org:nobody",
