@@ -60,6 +60,22 @@ async def test_an_oos_result_on_a_sponsors_lot_reaches_its_parties_only(
     }  # fmt: skip
 
 
+async def test_a_fabricated_oos_on_a_lot_never_sent_to_the_lab_alerts_no_one_else(
+    demo_store: GraphStore,
+) -> None:
+    """A partner's OOS claim on a lot it never received reaches only itself and the
+    operator: not the maker, not the sponsor (graph.trust)."""
+    result = TestResult(
+        lab="maple", result_id="FAKE-1", batch_id=OAKRIDGE_BATCH_ID, test="assay",
+        value=12.0, spec_low=95.0, spec_high=105.0, verdict=Verdict.OOS,
+    )  # fmt: skip
+
+    found = await alerts_by_org(demo_store, "ING-FAKE", [result])
+
+    expected = (AlertKind.OUT_OF_SPECIFICATION, result.id)
+    assert {org for org, alerts in found.items() if expected in alerts} == {"operator"}
+
+
 async def test_a_deviation_on_an_excipient_lot_reaches_the_sponsors_downstream(
     demo_store: GraphStore,
 ) -> None:

@@ -23,6 +23,8 @@ from graph.model import (
     Deviation,
     DeviationClass,
     DeviationStatus,
+    Edge,
+    EdgeKind,
     Product,
     Record,
     TestResult,
@@ -123,6 +125,12 @@ def assay(
     )
 
 
+def to_elm(lot_id: str) -> Edge:
+    """The maker's shipment of a lot's samples to Elm: what makes Elm's results on it
+    count for the lot's maker and sponsors (graph.trust)."""
+    return Edge(kind=EdgeKind.SHIPPED_TO, source=lot_id, target="org:elm")
+
+
 async def test_an_out_of_specification_result_reaches_the_sponsor(hub: Hub) -> None:
     async with hub.subscriber("northwind", ["OUT_OF_SPECIFICATION"]) as northwind:
         ingestion = await hub.push(
@@ -160,6 +168,8 @@ async def test_each_subscriber_hears_only_about_what_it_may_read(hub: Hub) -> No
         hub.subscriber("birch", kinds) as birch,
         hub.subscriber("oakridge", kinds) as oakridge,
     ):
+        # Birch sent Elm a sample of the Oakridge lot too (graph.trust).
+        await hub.push([to_elm(OAKRIDGE_BATCH_ID)], org="birch")
         for record, org in ((cedar_fail, "cedar"), (oakridge_oos, "elm"), (northwind_oos, "elm")):
             await hub.push([record], org=org)
         to_northwind = [await northwind.alert(), await northwind.alert()]
@@ -238,7 +248,7 @@ async def test_a_drifting_series_raises_a_run_rule_alert_at_the_point_that_compl
             manufactured_on=start + timedelta(days=7 * index),
         )  # fmt: skip
         result = assay(f"ELM-RR-{index:02d}", lot.id, value, test="hardness")
-        return [lot, result]
+        return [lot, to_elm(lot.id), result]
 
     history = [10.0, 10.4, 9.8, 10.3, 9.9, 10.1, 9.7, 10.2, 10.0, 9.9]
     drift = [9.6, 9.3, 9.0, 8.7]
