@@ -169,7 +169,7 @@ async def compliance_gaps(
     )
 
 
-@strawberry.field(description="A qualification by id, e.g. qualification:birch/CRK-1.")
+@strawberry.field(description="A qualification by id, e.g. qualification:northwind/birch/CRK-1.")
 async def qualification(info: Info, id: strawberry.ID) -> Qualification | None:
     return await load_one(info, Qualification, _checked(id, NodeKind.QUALIFICATION, "id"))
 

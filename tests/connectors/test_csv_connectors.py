@@ -18,7 +18,7 @@ from connectors.csv_connectors import (
     ProfileCsvConnector,
     QmsCsvConnector,
 )
-from connectors.csv_profile import example_profile, load_profile
+from connectors.csv_profile import Profile, example_profile, load_profile
 from graph.ids import NodeKind, make_id
 from graph.model import (
     Activity,
@@ -180,6 +180,11 @@ def test_qms_agreements_carry_products_sites_activities_and_dates(qms: Parsed) -
 
 def test_qms_qualifications_and_deviations_come_from_their_own_rows(qms: Parsed) -> None:
     qualifications = {q.vendor: q for q in qms.nodes(Qualification) if isinstance(q, Qualification)}
+    # No qualifier column: the pushing sponsor is the one who qualified (graph.trust).
+    assert {q.qualifier for q in qualifications.values()} == {"northwind"}
+    assert qualifications["dogwood"].id == make_id(
+        NodeKind.QUALIFICATION, "northwind", "dogwood", "LU-1"
+    )
     assert qualifications["dogwood"].status is QualificationStatus.CONDITIONAL
     assert qualifications["dogwood"].site_code == "LU-1"
     assert qualifications["dogwood"].valid_until == date(2025, 12, 31)
@@ -190,6 +195,33 @@ def test_qms_qualifications_and_deviations_come_from_their_own_rows(qms: Parsed)
     assert deviation.status is DeviationStatus.OPEN  # "CAPA Pending"
     assert deviation.batch_ids == (batch("dogwood", "DW-M-50402"),)
     assert deviation.provenance is not None and deviation.provenance.location == "line 7"
+
+
+def test_a_profiles_qualifier_column_names_who_qualified() -> None:
+    profile = example_profile("qms_export").model_dump()
+    (rule,) = [r for r in profile["records"] if r["kind"] == "Qualification"]
+    rule["fields"]["qualifier"] = "Qualified By"
+    connector = QmsCsvConnector.for_profile(Profile.model_validate(profile))
+    header, *rows = fixture("qms_export.csv").decode().splitlines()
+    # Birch's own assessment of its API supplier; Dogwood's row leaves the cell empty.
+    text = "\n".join(
+        [f"{header},Qualified By"]
+        + [f"{row},{'Birch Pharma Services' if 'Alder' in row else ''}" for row in rows]
+    )
+
+    parsed = parse_bytes(connector, text.encode(), org="northwind")
+
+    assert parsed.rejections == []
+    qualifications = {
+        q.vendor: (q.qualifier, q.id)
+        for q in parsed.nodes(Qualification)
+        if isinstance(q, Qualification)
+    }
+    assert qualifications == {
+        "alder": ("birch", make_id(NodeKind.QUALIFICATION, "birch", "alder", "HYD-1")),
+        # an empty cell: the organization that pushed the file
+        "dogwood": ("northwind", make_id(NodeKind.QUALIFICATION, "northwind", "dogwood", "LU-1")),
+    }
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from graph import trust
 from graph.ids import NodeKind, make_id, parse_id
-from graph.model import Batch, Edge, EdgeKind, Provenance, Record, TestResult
+from graph.model import Batch, Edge, EdgeKind, NodeRecord, Provenance, Record, TestResult
 
 PROVENANCE = Provenance(ingestion_id="ing-test", connector="test", location="/fixture")
 
@@ -57,3 +60,21 @@ def with_samples_shipped(records: list[Record]) -> list[Record]:
         and parse_id(record.batch_id).parts[0] != record.lab
     }
     return [*records, *(shipped(lot_id, lab) for lot_id, lab in sorted(shipments))]
+
+
+def unaccepted_claims(records: Iterable[Record]) -> list[tuple[str, EdgeKind, str]]:
+    """The claims among ``records`` (loose edges and those their nodes imply) that no
+    shipment among them accepts (``graph.trust``): each grants nothing."""
+    edges: list[Edge] = []
+    for record in records:
+        edges += record.implied_edges() if isinstance(record, NodeRecord) else [record]
+    receivers: dict[str, set[str]] = {}
+    for edge in edges:
+        if edge.kind is EdgeKind.SHIPPED_TO:
+            receivers.setdefault(edge.source, set()).add(trust.receiver(edge.target))
+    return [
+        edge.key
+        for edge in edges
+        if trust.is_claim(edge.kind, edge.source, edge.target)
+        and not trust.accepted(edge.source, edge.target, receivers.get(edge.target, ()))
+    ]

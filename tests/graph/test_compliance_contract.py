@@ -31,7 +31,7 @@ from graph.model import (
 )
 from graph.store import GraphStore
 from graph.visibility import EVERYTHING, Visibility
-from tests.graph.builders import PROVENANCE, lot
+from tests.graph.builders import PROVENANCE, lot, shipped
 
 P1 = make_id(NodeKind.PRODUCT, "s1", "P1")
 P2 = make_id(NodeKind.PRODUCT, "s2", "P2")
@@ -390,6 +390,7 @@ async def test_each_party_sees_its_verdicts_and_no_one_else_does(store: GraphSto
         qualified(),
         made("L1", late),
         made("S2-LOT", late, product=P2),  # m1 makes for s2 too, with no agreement
+        shipped(lot("m1", "L1"), "lab"),  # m1 sent the lab its sample (graph.trust)
         TestResult(lab="lab", result_id="R1", batch_id=lot("m1", "L1"), provenance=PROVENANCE),
     ]
     everything = await gaps_of(store, records, vendor="org:m1")
@@ -410,7 +411,9 @@ async def test_each_party_sees_its_verdicts_and_no_one_else_does(store: GraphSto
     assert await seen_by("s2", vendor="org:m1") == {
         lot("m1", "S2-LOT"): [GapReason.NO_AGREEMENT, GapReason.NOT_QUALIFIED]
     }
-    # The lab may read the lot it tested, but it is no party to its agreement.
+    # The lab reads the lot it tested, but it is no party to its agreement.
+    lab = Visibility.for_org("lab")
+    assert set(await store.get_nodes([lot("m1", "L1")], visibility=lab)) == {lot("m1", "L1")}
     assert await seen_by("lab", product=P1) == {}
     assert await store.compliance_of([lot("m1", "L1")], visibility=Visibility.for_org("lab")) == {}
     assert await seen_by("m2", vendor="org:m1") == {}

@@ -5,7 +5,8 @@ The reference below is written from the rules in ``graph/compliance.py``'s docst
 straight from the records (not from the stores' code, nor from ``judge`` and
 ``coverage``): for every lot and product it lists the reasons, with the agreement or
 qualification each names, as seen by a principal (the lots it is a party to, the
-agreements it is party to, the qualifications of its own or of its vendors). The store
+agreements it is party to, the qualifications it made or that are about it), counting
+for a lot of sponsor S's product only S's agreements and S's qualifications. The store
 must list exactly the lots with a reason, whatever the scope, page size and arrival
 order of the records.
 """
@@ -41,7 +42,7 @@ from graph.model import (
 from graph.store import GraphStore
 from graph.visibility import EVERYTHING, Visibility
 from tests.conftest import STORE_KINDS, open_store
-from tests.graph.builders import PROVENANCE, lot
+from tests.graph.builders import PROVENANCE, lot, shipped
 from tests.graph.test_visibility_property import in_chunks
 
 R = GapReason
@@ -80,10 +81,15 @@ networks = st.fixed_dictionaries(
             min_size=len(LOTS),
             max_size=len(LOTS),
         ),
-        "received": st.lists(st.tuples(st.sampled_from(LOTS), st.sampled_from(LOTS)), max_size=2),
+        # (received lot, origin lot, whether the origin's maker names the receiver)
+        "received": st.lists(
+            st.tuples(st.sampled_from(LOTS), st.sampled_from(LOTS), st.booleans()), max_size=2
+        ),
         "agreements": st.lists(
             st.tuples(
-                st.sampled_from(SPONSORS),
+                # mostly a sponsor, sometimes a maker's own agreement (it covers nothing
+                # of a sponsor's: graph.trust)
+                st.sampled_from((*SPONSORS, *SPONSORS, *MAKERS)),
                 st.sampled_from(MAKERS),
                 st.sets(st.sampled_from(sorted(PRODUCTS)), min_size=1, max_size=2),
                 st.sets(st.sampled_from(("m1/A", "m1/B", "m2/A")), max_size=2),
@@ -147,12 +153,14 @@ def network_of(drawn: dict[str, Any]) -> Network:
         )
         products_of[batch.id] = ({product} if product else set()) | through
     received = set()
-    for (maker, number), (origin_maker, origin) in drawn["received"]:
+    for (maker, number), (origin_maker, origin), is_shipped in drawn["received"]:
         source = lot(maker, number)
         target = lot(origin_maker, origin)
         records.append(
             Edge(kind=EdgeKind.SAME_LOT, source=source, target=target, provenance=PROVENANCE)
         )
+        if is_shipped:  # then the receiver's sponsors read the origin lot: still no verdict
+            records.append(shipped(target, maker))
         received.add(source)
     agreements = []
     for index, (sponsor, vendor, products, sites, activities, status, start, end) in enumerate(
@@ -188,6 +196,8 @@ def network_of(drawn: dict[str, Any]) -> Network:
     records += [
         *agreements,
         *qualifications,
+        # The maker sent the lab its sample: the lab reads the lot, but judges nothing.
+        shipped(lot(maker, number), "lab"),
         TestResult(lab="lab", result_id="R1", batch_id=lot(maker, number), provenance=PROVENANCE),
     ]
     return Network(records, lots, products_of, received, agreements, qualifications)
@@ -368,5 +378,10 @@ async def test_the_stores_list_exactly_the_lots_the_rules_find(
                 )
                 for batch_id, gaps in judged.items()
             } == verdicts, seen
+        # The lab reads the lot it tested (so its empty verdicts above mean something).
+        tested = lot(*drawn["tested"])
+        assert set(await store.get_nodes([tested], visibility=Visibility.for_org("lab"))) == {
+            tested
+        }
     finally:
         await store.close()

@@ -228,6 +228,35 @@ async def test_a_lab_and_another_sponsor_count_nothing_of_it(loaded: GraphStore)
     assert await cards(loaded, P1, YEAR_2025, Visibility.for_org("zeta")) == {}
 
 
+async def test_a_report_on_a_lot_never_sent_counts_only_once_it_is(loaded: GraphStore) -> None:
+    # Lab 2 was never sent A1: its FAIL and its deviation are only its claims (graph.trust).
+    a1 = lot("vend-a", "A1")
+    await loaded.upsert([
+        TestResult(lab="lab2", result_id="T-X", batch_id=a1, test="assay", value=1.0,
+                   verdict=Verdict.FAIL, provenance=PROVENANCE),
+        Deviation(org="lab2", deviation_id="D-X", batch_ids=(a1,), provenance=PROVENANCE),
+    ])  # fmt: skip
+
+    for org in ("acme", "vend-a"):
+        seen = await cards(loaded, P1, YEAR_2025, Visibility.for_org(org))
+        assert seen[VEND_A] == VENDOR_A_2025, org
+
+    # Once vendor A names lab 2 as a receiver of A1, both count: A1 failed and deviated,
+    # so it is no longer right first time.
+    await loaded.upsert([shipped(a1, "lab2")])
+    as_acme = await cards(loaded, P1, YEAR_2025, Visibility.for_org("acme"))
+    assert as_acme[VEND_A] == {
+        **VENDOR_A_2025,
+        "right_first_time": 1,
+        "rft_rate": 0.25,
+        "deviations": 2,
+        "per_100": 40.0,
+        "oos_batches": 3,
+        "oos_rate": 0.75,
+        "results": (6, 3),
+    }
+
+
 async def test_a_vendor_that_makes_for_two_sponsors_shows_each_only_its_own(
     loaded: GraphStore,
 ) -> None:

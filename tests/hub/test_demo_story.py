@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from graph.lineage import Direction
-from graph.model import Batch
+from graph.model import Batch, Edge, EdgeKind, Qualification
 from graph.store import GraphStore
 from hub.demo_story import (
     CONTAMINATED_EXCIPIENT_LOT_ID,
@@ -12,6 +12,7 @@ from hub.demo_story import (
     TABLET_PRODUCT_ID,
     demo_records,
 )
+from tests.graph.builders import unaccepted_claims
 
 
 async def test_a_finished_lot_traces_back_across_three_vendors(store: GraphStore) -> None:
@@ -42,3 +43,23 @@ async def test_the_contaminated_excipient_reaches_northwind_but_not_oakridge(
     assert TABLET_PRODUCT_ID in impact.products
     assert {"org:birch", "org:cedar"} <= set(impact.vendors)
     assert impact.agreements, "the affected vendors' Northwind agreements are named"
+
+
+def test_every_partner_names_who_received_its_lots_and_each_sponsor_qualifies() -> None:
+    """The story's makers ship what their partners received and their labs tested, so
+    every claim across organizations is accepted (``graph.trust``); qualifications are
+    each sponsor's own."""
+    records = demo_records()
+    unshipped = [r for r in records if not (isinstance(r, Edge) and r.kind is EdgeKind.SHIPPED_TO)]
+
+    assert unaccepted_claims(records) == []
+    # Not vacuous: without the shipments, the receipts and the lab's tests are claims.
+    assert {kind for _, kind, _ in unaccepted_claims(unshipped)} == {
+        EdgeKind.SAME_LOT,
+        EdgeKind.TESTED,
+    }
+    qualified = {(q.qualifier, q.vendor) for q in records if isinstance(q, Qualification)}
+    assert qualified == {
+        *(("northwind", vendor) for vendor in ("alder", "birch", "cedar", "dogwood", "elm")),
+        ("oakridge", "birch"),
+    }

@@ -7,9 +7,10 @@ from itertools import islice
 
 from graph.lineage import Direction
 from graph.loading import load
-from graph.model import Batch, Edge, EdgeKind
+from graph.model import Batch, Edge, EdgeKind, Qualification, QualityAgreement
 from graph.store import GraphStore
 from hub.generator import Tier, generate_network, sample_batch_ids
+from tests.graph.builders import unaccepted_claims
 
 
 def fingerprint(batches: int, seed: int, first: int = 3_000) -> list[str]:
@@ -42,6 +43,22 @@ def test_it_makes_exactly_the_batches_asked_for_with_realistic_fan_in() -> None:
     assert len({batch.id for batch in batches}) == 4_000, "batch numbers are unique per maker"
     assert tablet_ids and all(3 <= inputs_per_output[t] <= 20 for t in tablet_ids)
     assert max(excipient_uses.values()) >= 50, "an excipient lot feeds many batches"
+
+
+def test_makers_ship_what_is_received_and_tested_and_sponsors_qualify_their_vendors() -> None:
+    """Every claim across organizations is accepted by a shipment (``graph.trust``), and
+    each vendor is qualified by exactly the sponsors that have an agreement with it."""
+    records = list(generate_network(1_000, 13))
+    unshipped = [r for r in records if not (isinstance(r, Edge) and r.kind is EdgeKind.SHIPPED_TO)]
+    parties = {(a.sponsor, a.vendor) for a in records if isinstance(a, QualityAgreement)}
+
+    assert unaccepted_claims(records) == []
+    # Not vacuous: without the shipments, the receipts and the labs' tests are claims.
+    assert {kind for _, kind, _ in unaccepted_claims(unshipped)} == {
+        EdgeKind.SAME_LOT,
+        EdgeKind.TESTED,
+    }
+    assert {(q.qualifier, q.vendor) for q in records if isinstance(q, Qualification)} == parties
 
 
 async def test_a_finished_lot_goes_back_to_raw_material_across_vendors(store: GraphStore) -> None:
