@@ -12,6 +12,11 @@ the handshake if it does not verify) or, for browsers that cannot set headers, i
 accepts the connection only with a verified token holding ``graph:read`` and closes it
 with 4403 otherwise, and the protocol closes with 4401 a socket that subscribes before
 that. A connection ends (4403) when its token expires.
+
+A ``/graphql`` request body over ``HUB_GRAPHQL_MAX_BODY_BYTES`` is refused with 413
+before it is read whole (by its Content-Length, or as soon as a chunked body passes the
+limit); the query's cost and its execution time are limited by the schema
+(``schema.build``, ``schema.cost``).
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.schemas import SchemaGenerator
-from starlette.types import Receive, Send
+from starlette.types import Message, Receive, Send
 from starlette.types import Scope as AsgiScope
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -51,7 +56,7 @@ from auth.verify import InvalidToken
 from graph.store import GraphStore, StoreUnavailable
 from hub.alerts import AlertBus
 from hub.audit import auth_changes
-from hub.database import DatabaseUnavailable
+from hub.database import DATABASE_ERRORS
 from hub.ingest import IngestPipeline, IngestReport
 from hub.ingest_routes import ROUTES as INGEST_ROUTES
 from hub.ledger import Ledger, Received
@@ -73,6 +78,7 @@ log = logging.getLogger("partnerhub.app")
 GRAPHQL_TRANSPORT_WS = "graphql-transport-ws"
 SOCKET_INIT_TIMEOUT = timedelta(seconds=10)
 MAX_SUBSCRIPTIONS_PER_SOCKET = 10
+PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
 METRIC_ROUTES = ("/graphql", "/healthz", "/readyz", "/metrics", "/openapi.json")
 OPENAPI = SchemaGenerator(
     {
@@ -103,8 +109,61 @@ def _is_ide_page(scope: AsgiScope) -> bool:
     return b"text/html" in dict(scope.get("headers", [])).get(b"accept", b"")
 
 
+async def _body_within(
+    scope: AsgiScope, receive: Receive, send: Send, limit: int
+) -> Receive | None:
+    """Read a request's body, at most ``limit`` bytes, and give a ``receive`` that hands
+    it on; or answer 413 and give None. A declared Content-Length over the limit is
+    refused before reading anything, a chunked body as soon as it passes the limit, so
+    no more than ``limit`` bytes are ever held. The connection is closed after a 413:
+    the rest of the body is not read."""
+    declared = dict(scope.get("headers", [])).get(b"content-length", b"")
+    too_large = declared.isdigit() and int(declared) > limit
+    chunks: list[bytes] = []
+    size = 0
+    more = not too_large
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away: nothing to answer
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            too_large = True
+            break
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    if too_large:
+        response = JSONResponse(
+            {
+                "errors": [
+                    {
+                        "message": f"request body over {limit:,} bytes "
+                        "(HUB_GRAPHQL_MAX_BODY_BYTES): send a smaller query and variables",
+                        "extensions": {"code": PAYLOAD_TOO_LARGE},
+                    }
+                ]
+            },
+            status_code=413,
+            headers={"connection": "close"},
+        )
+        await response(scope, receive, send)
+        return None
+    body = b"".join(chunks)
+    handed = False
+
+    async def replay() -> Message:
+        nonlocal handed
+        if handed:
+            return await receive()  # after the body: a disconnect, when it comes
+        handed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
 class GraphQLApp(GraphQL[RequestContext, None]):
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, max_body_bytes: int = 2**20) -> None:
         super().__init__(
             build_schema(limits),
             graphql_ide="graphiql",
@@ -114,12 +173,18 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_SOCKET,
         )
         self.limits = limits
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
         if _is_ide_page(scope):  # no context, no principal: the page holds no data
             response = await self.render_graphql_ide(Request(scope, receive))
             await response(scope, receive, send)
             return
+        if scope["type"] == "http":
+            within = await _body_within(scope, receive, send, self.max_body_bytes)
+            if within is None:
+                return
+            receive = within
         if scope["type"] == "websocket":
             socket = WebSocket(scope, receive, send)
             context = await self.get_context(socket, socket)
@@ -260,7 +325,7 @@ def create_app(
             down["store"] = "unreachable"
         try:
             await request.app.state.ledger.ping()
-        except DatabaseUnavailable as error:
+        except DATABASE_ERRORS as error:  # whatever the cause, it cannot serve
             log.warning("not ready, database: %s", error)
             down["database"] = "unreachable"
         if down:
@@ -270,14 +335,14 @@ def create_app(
     async def metrics_endpoint(request: Request) -> Response:
         try:
             queue_depth.set(await request.app.state.ledger.waiting())
-        except DatabaseUnavailable:
+        except DATABASE_ERRORS:
             queue_depth.set(float("nan"))  # unknown, rather than a reassuring zero
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     async def openapi(request: Request) -> Response:
         return JSONResponse(OPENAPI.get_schema(routes=request.app.routes))
 
-    graphql: Any = GraphQLApp(settings.limits())
+    graphql: Any = GraphQLApp(settings.limits(), settings.graphql_max_body_bytes)
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),

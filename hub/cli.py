@@ -7,7 +7,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
@@ -533,13 +533,23 @@ def _serve(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        proxy_headers=False,
-    )
+    uvicorn.run(**uvicorn_options(settings))
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How ``serve`` and ``demo`` run uvicorn. On SIGTERM, requests in flight get
+    HUB_SHUTDOWN_SECONDS to finish and are then cancelled, so the process ends within
+    seconds even under load (uvicorn would otherwise wait for them forever)."""
+    return {
+        "app": create_app(settings),
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level.lower(),
+        "proxy_headers": False,
+        "timeout_graceful_shutdown": settings.shutdown_seconds,  # seconds, a float works
+        # A websocket message is a GraphQL operation too: no larger than a POST body.
+        "ws_max_size": settings.graphql_max_body_bytes,
+    }
 
 
 if __name__ == "__main__":

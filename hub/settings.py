@@ -17,6 +17,7 @@ from graph.lineage import MAX_LINEAGE_DEPTH
 from hub.database import async_url
 from hub.worker import QueuePolicy
 from schema.context import Limits
+from schema.cost import DEFAULT_MAX_COST
 
 DEFAULT_STORE = "sqlite:///var/partnerhub.sqlite"
 DEFAULT_DATABASE = "sqlite:///var/partnerhub-ledger.sqlite"
@@ -88,6 +89,22 @@ class Settings(BaseSettings):
     graphql_max_tokens: int = Field(5_000, ge=100)
     graphql_max_page_size: int = Field(500, ge=1)
     graphql_max_lineage_depth: int = Field(20, ge=0, le=MAX_LINEAGE_DEPTH)
+    graphql_max_cost: int = Field(
+        DEFAULT_MAX_COST,
+        ge=1,
+        description="Costliest query accepted (schema/cost.py says how a query is priced).",
+    )
+    graphql_timeout_seconds: float = Field(
+        30.0, gt=0, description="Execution of one GraphQL operation is stopped after it."
+    )
+    graphql_max_body_bytes: int = Field(
+        2**20, ge=1, description="Largest POST /graphql body accepted (413 beyond)."
+    )
+    shutdown_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="On SIGTERM, how long requests in flight may finish before they are cancelled.",
+    )
 
     def limits(self) -> Limits:
         return Limits(
@@ -97,6 +114,8 @@ class Settings(BaseSettings):
             max_page_size=self.graphql_max_page_size,
             default_page_size=min(50, self.graphql_max_page_size),
             max_lineage_depth=self.graphql_max_lineage_depth,
+            max_cost=self.graphql_max_cost,
+            timeout_seconds=self.graphql_timeout_seconds,
         )
 
     def auth_config(self) -> AuthConfig:

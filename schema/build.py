@@ -1,13 +1,21 @@
-"""The PartnerHub schema: an Apollo Federation 2 subgraph with its protective limits."""
+"""The PartnerHub schema: an Apollo Federation 2 subgraph with its protective limits.
+
+Before execution: the document's depth, aliases and tokens (strawberry's limiters),
+then its cost with the variables sent (``schema.cost``, ``HUB_GRAPHQL_MAX_COST``).
+During execution: a time limit (``HUB_GRAPHQL_TIMEOUT_SECONDS``); an operation still
+running after it is cancelled and answered with a ``QUERY_TIMED_OUT`` error.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
 import strawberry
+from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
 from strawberry.extensions import (
     MaxAliasesLimiter,
@@ -22,6 +30,7 @@ from strawberry.types import ExecutionContext, ExecutionResult, Info
 from strawberry.types.graphql import OperationType
 
 from schema.context import Limits
+from schema.cost import CostModel, QueryCostLimiter
 from schema.errors import MaskInternalErrors, bad_input, with_code
 from schema.nodes import KIND_OF
 from schema.query import Query
@@ -29,9 +38,20 @@ from schema.subscriptions import FreshLoadersOverSockets, Subscription
 
 log = logging.getLogger("partnerhub.graphql")
 ENTITY_NAMES = frozenset({"Batch", "Product", "Organization", "QualityAgreement"})
+QUERY_TIMED_OUT = "QUERY_TIMED_OUT"
+
+
+def timed_out(seconds: float) -> GraphQLError:
+    return GraphQLError(
+        f"query took longer than {seconds:g} s and was stopped "
+        "(HUB_GRAPHQL_TIMEOUT_SECONDS); ask for smaller pages or a shallower lineage",
+        extensions={"code": QUERY_TIMED_OUT},
+    )
 
 
 class PartnerHubSchema(strawberry.federation.Schema):
+    limits: Limits = Limits()
+
     async def execute(
         self,
         query: str | None,
@@ -54,6 +74,36 @@ class PartnerHubSchema(strawberry.federation.Schema):
             allowed - {OperationType.SUBSCRIPTION},
             operation_extensions,
         )
+
+    async def _execute_operation(
+        self,
+        execution_context: ExecutionContext,
+        extensions_runner: Any,
+        middleware_manager: Any,
+        execute_function: Any,
+        custom_context_kwargs: Any,
+    ) -> Any:
+        """Execution of one query, over HTTP or a websocket (both come through here),
+        cancelled once it has run ``limits.timeout_seconds``. What it awaits is
+        cancelled with it (loaders cancel a store read nobody waits for any more)."""
+        seconds = self.limits.timeout_seconds
+        try:
+            async with asyncio.timeout(seconds) as deadline:
+                return await super()._execute_operation(
+                    execution_context,
+                    extensions_runner,
+                    middleware_manager,
+                    execute_function,
+                    custom_context_kwargs,
+                )
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+        request_id = getattr(execution_context.context, "request_id", "unknown")
+        log.warning("stopped a query after %g s (request %s)", seconds, request_id)
+        result = GraphQLExecutionResult(data=None, errors=[timed_out(seconds)])
+        execution_context.result = result
+        return result
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -100,7 +150,12 @@ def _representation_problem(representation: Any) -> str | None:
 
 def build_schema(limits: Limits | None = None) -> PartnerHubSchema:
     limits = limits or Limits()
-    return PartnerHubSchema(
+    cost_model = CostModel(
+        default_page_size=limits.default_page_size,
+        max_page_size=limits.max_page_size,
+        max_lineage_depth=limits.max_lineage_depth,
+    )
+    schema = PartnerHubSchema(
         query=Query,
         subscription=Subscription,
         types=list(KIND_OF),
@@ -108,6 +163,8 @@ def build_schema(limits: Limits | None = None) -> PartnerHubSchema:
             partial(QueryDepthLimiter, max_depth=limits.max_query_depth),
             partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
             partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
+            # After validation, with the variables: refused before any resolver runs.
+            partial(QueryCostLimiter, max_cost=limits.max_cost, model=cost_model),
             # Clients repeat the same few documents: parse and validate each once.
             partial(ParserCache, maxsize=512),
             partial(ValidationCache, maxsize=512),
@@ -115,3 +172,5 @@ def build_schema(limits: Limits | None = None) -> PartnerHubSchema:
             FreshLoadersOverSockets,
         ],
     )
+    schema.limits = limits
+    return schema

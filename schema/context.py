@@ -14,6 +14,7 @@ from strawberry.types import Info
 from auth.principal import Principal
 from graph.store import GraphStore
 from graph.visibility import Visibility
+from schema.cost import DEFAULT_MAX_COST
 from schema.loaders import Loaders
 
 
@@ -27,6 +28,8 @@ class Limits:
     max_page_size: int = 500
     default_page_size: int = 50
     max_lineage_depth: int = 20
+    max_cost: int = DEFAULT_MAX_COST  # what a query costs: schema.cost
+    timeout_seconds: float = 30.0  # execution of one operation is stopped after it
 
 
 @dataclass
