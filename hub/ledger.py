@@ -370,16 +370,38 @@ class Ledger:
             )
         return payload
 
-    async def landed(self) -> AsyncIterator[Received]:
-        """Every ingestion whose records reached the graph, in the order they arrived."""
-        query = (
-            select(*_METADATA_COLUMNS)
-            .where(ingestions.c.status.in_([status.value for status in LANDED]))
-            .order_by(ingestions.c.received_at, ingestions.c.id)
-        )
-        async with self.engine.connect() as conn:
-            async for row in await conn.stream(query):
-                yield _received(dict(row._mapping))
+    async def landed(self, page_size: int = 200) -> AsyncIterator[Received]:
+        """Every ingestion whose records reached the graph, in the order they arrived.
+
+        Read a page at a time, each in a short connection of its own: a cursor held open
+        while the caller applies each ingestion would hold SQLite's shared lock for the
+        whole replay, and a worker's commit waiting on it blocks every other reader.
+        """
+        after: Mapping[str, Any] | None = None
+        while True:
+            query = (
+                select(*_METADATA_COLUMNS)
+                .where(ingestions.c.status.in_([status.value for status in LANDED]))
+                .order_by(ingestions.c.received_at, ingestions.c.id)
+                .limit(page_size)
+            )
+            if after is not None:
+                query = query.where(
+                    or_(
+                        ingestions.c.received_at > after["received_at"],
+                        and_(
+                            ingestions.c.received_at == after["received_at"],
+                            ingestions.c.id > after["id"],
+                        ),
+                    )
+                )
+            async with self.engine.connect() as conn:
+                rows = [dict(row._mapping) for row in await conn.execute(query)]
+            for row in rows:
+                yield _received(row)
+            if len(rows) < page_size:
+                return
+            after = rows[-1]
 
 
 def _outcome_detail(report: Mapping[str, Any]) -> dict[str, Any]:

@@ -71,6 +71,13 @@ CASES: dict[str, Callable[[], tuple[Connector, st.SearchStrategy[bytes]]]] = {
 }
 
 
+# Payloads with records, of EXAMPLES: about half of what a run gives today (animl 95,
+# b2mml 66, epcis 63 to 77), so that a strategy change that starves the record logic
+# fails here. "derandomize" does not fix the examples: Hypothesis also draws literals
+# from the modules imported so far, so the counts move with which tests ran first.
+RECORD_FLOORS = {"lims.animl": 45, "mes.b2mml": 30, "supply.epcis": 30}
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_generated_inputs_reach_the_connectors_record_logic(name: str) -> None:
     connector, payloads = CASES[name]()
@@ -78,11 +85,7 @@ def test_generated_inputs_reach_the_connectors_record_logic(name: str) -> None:
     seen = reach(connector, payloads)
 
     assert seen["payloads"] >= EXAMPLES // 2
-    # Floors well under what a run gives (animl 95 of 150 payloads with records, epcis
-    # and b2mml fewer: b2mml's generated lots mostly lack an ID and are rejected one by
-    # one, which is record logic too), so that a strategy change that starves the record
-    # logic fails here.
-    assert seen["with records"] >= 2, seen
+    assert seen["with records"] >= RECORD_FLOORS[name], seen
     assert seen["with rejections"] >= 2, seen
     reached = seen["payloads"] - seen["payload error"]
     assert reached >= seen["payloads"] // 2, seen

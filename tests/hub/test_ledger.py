@@ -190,3 +190,23 @@ async def test_a_refused_delivery_is_kept_finished(ledger: Ledger) -> None:
     assert kept is not None and kept.status is IngestionStatus.REJECTED
     assert kept.report == {"error": {"kind": "unknown_connector"}, "ingestion_id": refused.id}
     assert await ledger.claim("w1", LEASE) is None, "nothing to apply"
+
+
+async def test_landed_pages_through_in_arrival_order_while_workers_write(ledger: Ledger) -> None:
+    """Replay reads what landed page by page; a worker finishing an ingestion between
+    pages must neither block on the reader nor be blocked by it."""
+    received = [await ledger.receive(delivery(f"org{n}", f"T-{n}")) for n in range(5)]
+    for _ in received[:4]:
+        claimed = await ledger.claim("w1", LEASE)
+        assert claimed is not None
+        await ledger.finish(claimed.id, "w1", IngestionStatus.APPLIED, {"applied": 1}, BIRCH)
+
+    seen = []
+    async for job in ledger.landed(page_size=2):
+        seen.append(job.id)
+        if len(seen) == 1:  # a write while the replay is part way through
+            last = await ledger.claim("w2", LEASE)
+            assert last is not None and last.id == received[4].id
+            await ledger.finish(last.id, "w2", IngestionStatus.APPLIED, {"applied": 1}, BIRCH)
+
+    assert seen == [job.id for job in received]
