@@ -16,7 +16,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, MetaData, inspect, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -24,9 +24,26 @@ BASELINE = "0001"  # the schema the hub created before it had migrations
 # Any constant will do: hub processes starting together take turns to migrate.
 MIGRATION_LOCK = 7_251_604_118
 
-# What a lost or restarted database looks like to the driver: the hub answers 503
-# and retries, instead of treating it as a bug.
-DatabaseUnavailable = (OperationalError, DBAPIError, OSError, ConnectionError)
+# What a failing database call may raise; ``unavailable`` tells which of these mean the
+# database could not be reached. Catch these, then re-raise what is not unavailable.
+DATABASE_ERRORS = (DBAPIError, OSError, ConnectionError, TimeoutError)
+# SQLite reports a missing table or a bad statement as an OperationalError too: a bug.
+_SQLITE_BUGS = ("no such table", "no such column", "syntax error", "has no column")
+
+
+def unavailable(error: BaseException) -> bool:
+    """Whether ``error`` says the database could not be reached (refused, lost, restarted,
+    locked for too long): the same call may succeed later, so the hub answers 503 and
+    its workers wait. Anything else the driver raises (a constraint, a type, a missing
+    table) is a bug, and is raised, logged and answered as one: never as "unavailable",
+    which tells a partner that nothing was stored and to send it again."""
+    if isinstance(error, DBAPIError):
+        if error.connection_invalidated:
+            return True
+        if not isinstance(error, OperationalError | InterfaceError):
+            return False
+        return not any(bug in str(error.orig).lower() for bug in _SQLITE_BUGS)
+    return isinstance(error, DATABASE_ERRORS)
 
 
 def async_url(url: str) -> str:

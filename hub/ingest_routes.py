@@ -29,7 +29,7 @@ from auth.middleware import require_scope
 from auth.principal import Scope
 from connectors.csv_profile import ProfileError
 from hub.audit import Actor
-from hub.database import DatabaseUnavailable
+from hub.database import DATABASE_ERRORS, unavailable
 from hub.ingest import IngestError, reader_for, refusal_report
 from hub.ledger import Delivery, IngestionStatus, Ledger, Received
 from hub.profiles import profile_by_name, with_profile
@@ -89,6 +89,7 @@ async def ingest(request: Request) -> Response:
       404: {description: "No such connector (the payload is still kept in the ledger)"}
       413: {description: "Body over the size limit (not stored)"}
       422: {description: "Unreadable payload, bad options or an unknown superseded ingestion: the report names where"}
+      500: {description: "A bug while storing the push: nothing was stored (the traceback is in the hub's log)"}
       503: {description: "The hub's database is unavailable: nothing was stored, send it again"}
     """
     settings = request.app.state.settings
@@ -152,19 +153,31 @@ async def ingest(request: Request) -> Response:
             received = await ledger.receive(delivery, refused=refusal_report(delivery, refusal))
             return JSONResponse(received.report, status_code=_STATUS_CODES[refusal.kind])
         received = await ledger.receive(delivery)
-        request.app.state.wake_workers()
-        if wait > 0:
+    except DATABASE_ERRORS as error:
+        # Before the ledger commits: the transaction is rolled back, nothing is stored.
+        if unavailable(error):
+            log.warning("ledger unavailable, push refused: %s", error)
+            return problem(
+                503,
+                "Unavailable",
+                "the hub's database is unavailable; nothing was stored, send it again",
+                headers={"Retry-After": "5"},
+            )
+        log.exception("storing a push of %s for %s failed", delivery.connector, org)
+        return problem(
+            500,
+            "Internal error",
+            "the hub failed to store the push (a bug, logged); nothing was stored",
+        )
+    # Committed from here on: whatever fails now, the answer names the ingestion.
+    request.app.state.wake_workers()
+    if wait > 0:
+        try:
             received = (
                 await request.app.state.completions.wait(ledger, received.id, wait) or received
             )
-    except DatabaseUnavailable as error:
-        log.warning("ledger unavailable, push refused: %s", error)
-        return problem(
-            503,
-            "Unavailable",
-            "the hub's database is unavailable; nothing was stored, send it again",
-            headers={"Retry-After": "5"},
-        )
+        except DATABASE_ERRORS as error:
+            log.warning("stored %s, but could not wait for its outcome: %s", received.id, error)
     return _answer(received)
 
 
@@ -214,7 +227,9 @@ async def ingestion_status(request: Request) -> Response:
         if found is None or not (principal.has(Scope.ADMIN) or found.org == principal.org_id):
             return problem(404, "Not found", "no such ingestion")
         corrections = await ledger.corrections_of(found.id)
-    except DatabaseUnavailable:
+    except DATABASE_ERRORS as error:
+        if not unavailable(error):
+            raise
         return problem(
             503, "Unavailable", "the hub's database is unavailable", {"Retry-After": "5"}
         )

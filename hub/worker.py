@@ -23,7 +23,7 @@ from datetime import timedelta
 
 from graph.store import StoreUnavailable
 from hub.audit import Actor
-from hub.database import DatabaseUnavailable
+from hub.database import DATABASE_ERRORS, unavailable
 from hub.ingest import ChunkListener, IngestError, IngestPipeline, IngestReport
 from hub.ledger import FINISHED, IngestionStatus, Ledger, Received
 
@@ -110,9 +110,12 @@ class IngestWorker:
             try:
                 job = await self.ledger.claim(self.name, self.policy.lease)
                 outage = 0
-            except DatabaseUnavailable as error:
+            except DATABASE_ERRORS as error:
                 outage += 1
-                log.warning("database unavailable, worker %s waits: %s", self.name, error)
+                if unavailable(error):
+                    log.warning("database unavailable, worker %s waits: %s", self.name, error)
+                else:  # a bug in the queue itself: say so, and keep the worker alive
+                    log.exception("worker %s could not claim an ingestion", self.name)
                 await asyncio.sleep(self.policy.retry_delay(outage).total_seconds())
                 continue
             if job is None:
@@ -120,10 +123,15 @@ class IngestWorker:
                 continue
             try:
                 await self.process(job)
-            except DatabaseUnavailable as error:
+            except DATABASE_ERRORS as error:
+                if not unavailable(error):
+                    await self._fail(job, error)
+                    continue
                 # The outcome could not be recorded; the lease runs out and the
                 # ingestion is applied again (harmlessly) by whoever claims it next.
                 log.warning("database lost while finishing %s: %s", job.id, error)
+            except Exception as error:  # a bug around the pipeline: fail it, keep serving
+                await self._fail(job, error)
 
     async def drain(self) -> int:
         """Apply everything ready now, then return how many were processed (CLI, tests)."""
@@ -152,8 +160,7 @@ class IngestWorker:
             return None
         except Exception as error:  # a bug, not the payload: keep it, say so, keep serving
             log.exception("ingestion %s failed", job.id)
-            report = IngestReport(job.id, job.connector, job.org, IngestionStatus.FAILED)
-            report.error = IngestError("internal", "", f"internal error ({type(error).__name__})")
+            report = _failed(job, error)
         finally:
             heartbeat.cancel()
         if await self.ledger.finish(job.id, self.name, report.status, report.to_json(), self.actor):
@@ -163,6 +170,17 @@ class IngestWorker:
             log.warning("lost the claim on %s before finishing; another worker applies it", job.id)
         return report
 
+    async def _fail(self, job: Received, error: BaseException) -> None:
+        """Record ``job`` as FAILED after a bug outside the pipeline (reading its payload,
+        recording its outcome): a bug is not retried, and its traceback is in the log.
+        The payload stays in the ledger, to be replayed once the bug is fixed."""
+        log.error("ingestion %s failed", job.id, exc_info=error)
+        report = _failed(job, error)
+        try:
+            await self.ledger.finish(job.id, self.name, report.status, report.to_json(), self.actor)
+        except DATABASE_ERRORS:
+            log.exception("could not record ingestion %s as failed; its lease runs out", job.id)
+
     async def _keep_claim(self, ingestion_id: str) -> None:
         interval = self.policy.lease.total_seconds() / 3
         while True:
@@ -170,12 +188,18 @@ class IngestWorker:
             try:
                 if not await self.ledger.renew(ingestion_id, self.name, self.policy.lease):
                     return
-            except DatabaseUnavailable as error:
+            except DATABASE_ERRORS as error:
                 log.warning("could not renew the claim on %s: %s", ingestion_id, error)
 
     async def _idle(self) -> None:
         await _wait(self.wake, self.policy.poll)
         self.wake.clear()
+
+
+def _failed(job: Received, error: BaseException) -> IngestReport:
+    report = IngestReport(job.id, job.connector, job.org, IngestionStatus.FAILED)
+    report.error = IngestError("internal", "", f"internal error ({type(error).__name__})")
+    return report
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> None:
