@@ -11,4 +11,7 @@ in authlib, httpx or SQLAlchemy by doing so. The parts, each its own module:
 - ``auth.middleware``: ``BearerAuthMiddleware``, ``require_scope``, ``requires_scope``
 - ``auth.verify``: ``TokenVerifier``, ``InvalidToken``
 - ``auth.claims``: the token format
+
+Imports nothing of the other packages. It defines its tables (``auth_metadata``) but
+not the migration runner: whoever assembles a store hands it one (``SchemaMigrator``).
 """

@@ -16,7 +16,7 @@ from auth.config import AuthConfig, Clock, system_clock
 from auth.keys import SigningKey
 from auth.principal import LOCAL_OPERATOR, Principal, Scope
 from auth.server import TokenEndpoint
-from auth.store import AuthStore, IssuedClient
+from auth.store import AuthStore, IssuedClient, SchemaMigrator
 from auth.verify import TokenVerifier
 
 # (who, action, target, outcome, detail), e.g. (operator, "client.added", "birch-1a2b", ...)
@@ -49,6 +49,7 @@ class AuthService:
         database_url: str,
         config: AuthConfig,
         *,
+        migrate: SchemaMigrator,
         http: httpx.AsyncClient | None = None,
         clock: Clock = system_clock,
         on_change: ChangeListener = _ignore,
@@ -56,7 +57,7 @@ class AuthService:
         """With a store (and engine) of its own, e.g. ``sqlite+aiosqlite:///var/hub.sqlite``."""
         return cls(
             config,
-            AuthStore.from_url(database_url, config, clock=clock),
+            AuthStore.from_url(database_url, config, migrate=migrate, clock=clock),
             http=http,
             clock=clock,
             on_change=on_change,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -108,31 +108,50 @@ class IssuedClient:
     secret: str = field(repr=False)
 
 
+SchemaMigrator = Callable[[AsyncEngine], Awaitable[None]]
+"""Brings a database to the newest schema. ``auth`` defines its tables (``auth_metadata``)
+but does not run migrations: the hub's runner migrates them with its own, and is handed
+to the store by whoever assembles it."""
+
+
 class AuthStore:
     """The repository. Give it the hub's engine to share the ledger's database (the
     caller then disposes of the engine), or use ``from_url`` for one of its own."""
 
     def __init__(
-        self, engine: AsyncEngine, config: AuthConfig, *, clock: Clock = system_clock
+        self,
+        engine: AsyncEngine,
+        config: AuthConfig,
+        *,
+        migrate: SchemaMigrator,
+        clock: Clock = system_clock,
     ) -> None:
         self.engine = engine
         self.config = config
         self.clock = clock
+        self._migrate = migrate
         self._owns_engine = False
         self._creating_key = asyncio.Lock()
         protect_sql_logs()
 
     @classmethod
-    def from_url(cls, url: str, config: AuthConfig, *, clock: Clock = system_clock) -> AuthStore:
-        store = cls(create_async_engine(url, hide_parameters=True), config, clock=clock)
+    def from_url(
+        cls,
+        url: str,
+        config: AuthConfig,
+        *,
+        migrate: SchemaMigrator,
+        clock: Clock = system_clock,
+    ) -> AuthStore:
+        store = cls(
+            create_async_engine(url, hide_parameters=True), config, migrate=migrate, clock=clock
+        )
         store._owns_engine = True
         return store
 
     async def setup(self) -> None:
-        """Bring the database to the newest schema (the hub's migrations own these tables)."""
-        from hub.database import migrate  # hub imports auth; the schema is the hub's
-
-        await migrate(self.engine)
+        """Bring the database to the newest schema (with the migration runner given)."""
+        await self._migrate(self.engine)
 
     async def close(self) -> None:
         if self._owns_engine:

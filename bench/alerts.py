@@ -41,7 +41,7 @@ from bench.neo4j_server import bench_graph_store
 from deploy.neo4j.launcher import free_port
 from graph.model import Batch, TestResult, Verdict
 from graph.store import GraphStore
-from hub.demo_story import demo_records
+from hub.demo.story import demo_records
 from hub.settings import Settings
 from hub.stores import open_graph_store
 from tests.hub.sockets import GraphQLSocket, canonical

@@ -30,7 +30,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-from connectors.b2mml import B2mmlConnector
+from connectors.b2mml.connector import B2mmlConnector
 from connectors.base import ParseContext
 
 LOT = (

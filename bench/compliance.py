@@ -42,15 +42,17 @@ import httpx
 from sqlalchemy import text
 
 from auth.service import AuthService
+from bench.driver import percentile
 from bench.neo4j_server import bench_neo4j
-from bench.scale import load_with_cli, percentile
-from graph.compliance import ComplianceScope
+from bench.scale import load_with_cli
 from graph.ids import NodeKind, parse_id
-from graph.neo4j_store import Neo4jGraphStore
-from graph.sql_store import SqlGraphStore
+from graph.neo4j.store import Neo4jGraphStore
+from graph.quality.compliance import ComplianceScope
+from graph.sql.store import SqlGraphStore
 from graph.store import GraphStore
 from graph.visibility import Visibility
 from hub.app import create_app
+from hub.records.database import migrate
 from tests.tokens import TEST_AUTH, TokenSource
 
 T = TypeVar("T")
@@ -174,7 +176,9 @@ async def run_size(kind: str, url: str, batches: int, skip_load: bool) -> list[s
         print(f"loaded {batches:,} batches in {seconds:.0f} s", file=sys.stderr)
     store = open_store(kind, url)
     folder = tempfile.TemporaryDirectory(prefix="bench-auth-")
-    auth = AuthService.from_url(f"sqlite+aiosqlite:///{folder.name}/auth.sqlite", TEST_AUTH)
+    auth = AuthService.from_url(
+        f"sqlite+aiosqlite:///{folder.name}/auth.sqlite", TEST_AUTH, migrate=migrate
+    )
     await auth.setup()
     headers = await TokenSource(auth).bearer()  # verified on every request, as in production
     transport = httpx.ASGITransport(app=create_app(store=store, auth=auth))

@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.cpv --batches 100000
     .venv/bin/python -m bench.cpv --batches 100000 --store sqlite
 
-A generated network (``hub.generator``, seed 7; about a third of tablet batches carry an
+A generated network (``hub.demo.generator``, seed 7; about a third of tablet batches carry an
 assay, drifting at the first CDMO) is loaded once into each store with
 ``graph.loading.load``. The product with the most assay results is chosen, and on the
 same data in the same run these are timed as its sponsor (``Visibility.for_org``):
@@ -22,35 +22,22 @@ all alike; p50 / p95 in milliseconds.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from contextlib import ExitStack
-from pathlib import Path
-from tempfile import TemporaryDirectory
 
-from bench.neo4j_server import bench_neo4j
-from graph.control_charts import process_charts
+from bench.driver import STORE_CHOICES, load_network, on_each_store, percentile
 from graph.ids import NodeKind, make_id
-from graph.loading import load
-from graph.neo4j_store import Neo4jGraphStore
 from graph.oversight import BatchScope, MeasurementScope, Period
-from graph.scorecard import scorecards_by_vendor
-from graph.sql_store import SqlGraphStore
+from graph.quality.control_charts import process_charts
+from graph.quality.scorecard import scorecards_by_vendor
 from graph.store import GraphStore
 from graph.visibility import Visibility
-from hub.generator import generate_network
 
 SEED = 7
 TEST = "assay"
 ROUNDS = 40
 WARM_UP = 5
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[round(fraction * 100) - 1]
 
 
 async def busiest_product(store: GraphStore) -> tuple[str, int]:
@@ -82,12 +69,7 @@ async def timed(calls: dict[str, Callable[[], Awaitable[object]]]) -> dict[str, 
 
 
 async def measure(store: GraphStore, kind: str, batches: int) -> list[str]:
-    await store.setup()
-    await store.wipe()
-    started = time.perf_counter()
-    await load(store, generate_network(batches, SEED))
-    print(f"{kind}: loaded {batches:,} batches in {time.perf_counter() - started:.0f} s",
-          file=sys.stderr)  # fmt: skip
+    await load_network(store, kind, batches, SEED)
     product, results = await busiest_product(store)
     sponsor = Visibility.for_org(product.split(":")[1].split("/")[0])
     scope = MeasurementScope(product, TEST)
@@ -139,28 +121,12 @@ async def measure(store: GraphStore, kind: str, batches: int) -> list[str]:
     ]
 
 
-async def run(kind: str, url: str, batches: int) -> list[str]:
-    store: GraphStore = Neo4jGraphStore(url) if kind == "neo4j" else SqlGraphStore(url)
-    try:
-        return await measure(store, kind, batches)
-    finally:
-        await store.close()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--store", choices=("neo4j", "sqlite", "both"), default="both")
+    parser.add_argument("--store", choices=STORE_CHOICES, default="both")
     parser.add_argument("--batches", type=int, default=100_000)
     args = parser.parse_args()
-    rows: list[str] = []
-    with ExitStack() as stack:
-        if args.store in ("sqlite", "both"):
-            folder = stack.enter_context(TemporaryDirectory())
-            url = f"sqlite+aiosqlite:///{Path(folder) / 'cpv.sqlite'}"
-            rows += asyncio.run(run("sqlite", url, args.batches))
-        if args.store in ("neo4j", "both"):
-            server = stack.enter_context(bench_neo4j(heap="2g", pagecache="2g"))
-            rows += asyncio.run(run("neo4j", server, args.batches))
+    rows = on_each_store(args.store, "cpv", args.batches, measure, heap="2g", pagecache="2g")
     print(f"{args.batches:,} generated batches, seed {SEED}; as the product's sponsor; ms\n")
     print("| store | read | p50 / p95 ms | ratio (p50) |")
     print("|---|---|---:|---:|")

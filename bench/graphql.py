@@ -23,7 +23,6 @@ import asyncio
 import json
 import re
 import shutil
-import statistics
 import subprocess
 import tempfile
 import time
@@ -32,12 +31,14 @@ from pathlib import Path
 import httpx
 
 from auth.service import AuthService
+from bench.driver import percentile
 from bench.neo4j_server import bench_neo4j
 from bench.scale import SEED, load_with_cli
 from graph.lineage import Direction
-from graph.neo4j_store import Neo4jGraphStore
+from graph.neo4j.store import Neo4jGraphStore
 from hub.app import create_app
-from hub.generator import Tier, sample_batch_ids
+from hub.demo.generator import Tier, sample_batch_ids
+from hub.records.database import migrate
 from tests.served import served_hub
 from tests.tokens import TEST_AUTH, TokenSource
 
@@ -53,16 +54,14 @@ PAGE_QUERY = """query ($vendor: ID!) {
     nodes { id number manufacturedOn } pageInfo { hasNextPage endCursor } } }"""
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[round(fraction * 100) - 1]
-
-
 async def lineage_overhead(uri: str, roots: list[str], depth: int) -> list[str]:
     store = Neo4jGraphStore(uri)
     direct: list[float] = []
     api: list[float] = []
     folder = tempfile.TemporaryDirectory(prefix="bench-auth-")
-    auth = AuthService.from_url(f"sqlite+aiosqlite:///{folder.name}/auth.sqlite", TEST_AUTH)
+    auth = AuthService.from_url(
+        f"sqlite+aiosqlite:///{folder.name}/auth.sqlite", TEST_AUTH, migrate=migrate
+    )
     await auth.setup()
     headers = await TokenSource(auth).bearer()  # the token is verified on every request
     transport = httpx.ASGITransport(app=create_app(store=store, auth=auth))

@@ -51,11 +51,11 @@ from neo4j import AsyncGraphDatabase
 from bench.neo4j_server import bench_neo4j
 from graph.loading import DEFAULT_CHUNK, load
 from graph.model import Record
-from graph.neo4j_store import Neo4jGraphStore
-from graph.sql_store import SqlGraphStore
+from graph.neo4j.store import Neo4jGraphStore
+from graph.sql.store import SqlGraphStore
 from graph.store import GraphStore
 from graph.write_plan import plan_write
-from hub.generator import generate_network
+from hub.demo.generator import generate_network
 
 Timing = tuple[float, float, float]  # wall, client CPU, server CPU (seconds)
 

@@ -21,16 +21,17 @@ from tempfile import TemporaryDirectory
 
 from bench.lims_csv import run_parse, write_lims_csv
 from bench.neo4j_server import bench_neo4j
-from connectors.csv_profile import example_profile
+from connectors.csv.profile import example_profile
 from graph.intake import RecordRejection
 from graph.loading import load
 from graph.model import Record
-from graph.neo4j_store import Neo4jGraphStore
-from graph.sql_store import SqlGraphStore
+from graph.neo4j.store import Neo4jGraphStore
+from graph.sql.store import SqlGraphStore
 from graph.store import GraphStore
-from hub.ingest import IngestPipeline, Submission
-from hub.ledger import Ledger
-from hub.profiles import with_profile
+from hub.ingest.pipeline import IngestPipeline
+from hub.ingest.profiles import with_profile
+from hub.records.audit import Actor
+from hub.records.ledger import Delivery, Ledger
 
 
 async def fresh(store: GraphStore) -> GraphStore:
@@ -40,17 +41,19 @@ async def fresh(store: GraphStore) -> GraphStore:
 
 
 async def time_pipeline(store: GraphStore, ledger: Ledger, payload: bytes) -> tuple[float, int]:
-    pipeline = IngestPipeline(ledger, await fresh(store))
-    submission = Submission(
-        payload=payload,
-        connector="lims.csv",
-        org="elm",
-        submitted_by="bench",
+    """Seconds from the push (committed to the ledger) to the ingestion applied."""
+    pipeline = IngestPipeline(await fresh(store))
+    delivery = Delivery(
+        payload,
+        "lims.csv",
+        "elm",
+        Actor("elm", "bench"),
         filename="flex2.csv",
         options=with_profile({}, example_profile("novabio_flex2")),
     )
     started = time.perf_counter()
-    report = await pipeline.ingest(submission)
+    received = await ledger.receive(delivery)
+    report = await pipeline.apply(received, payload)
     elapsed = time.perf_counter() - started
     assert report.status.value == "APPLIED", report.error
     return elapsed, report.applied

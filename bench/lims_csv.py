@@ -26,8 +26,8 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 
 from connectors.base import Outcome, ParseContext
-from connectors.csv_connectors import LimsCsvConnector
-from connectors.csv_profile import example_profile
+from connectors.csv.connector import LimsCsvConnector
+from connectors.csv.profile import example_profile
 from graph.intake import RecordRejection
 
 SEED = 7

@@ -36,7 +36,7 @@ from bench.neo4j_server import bench_graph_store
 from deploy.neo4j.launcher import free_port
 from deploy.postgres import PostgresDevServer
 from graph.store import GraphStore
-from hub.ledger import Ledger
+from hub.records.ledger import Ledger
 from hub.settings import Settings
 from hub.stores import open_graph_store
 from tests.served import fetch_token, register_client, start_hub

@@ -24,12 +24,13 @@ from contextlib import ExitStack
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
+from bench.driver import percentile
 from bench.neo4j_server import bench_neo4j
 from graph.lineage import Direction
-from graph.neo4j_store import Neo4jGraphStore
-from graph.sql_store import SqlGraphStore
+from graph.neo4j.store import Neo4jGraphStore
+from graph.sql.store import SqlGraphStore
 from graph.store import GraphStore
-from hub.generator import Tier, sample_batch_ids
+from hub.demo.generator import Tier, sample_batch_ids
 
 SEED = 7
 ROOTS = 200
@@ -71,10 +72,6 @@ async def latencies(
         timings.append((time.perf_counter() - started) * 1000)
         assert lineage is not None and len(lineage.nodes) > 1, root
     return timings
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[round(fraction * 100) - 1]
 
 
 async def measure(store: GraphStore, batches: int) -> list[str]:

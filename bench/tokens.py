@@ -36,6 +36,7 @@ from auth.config import AuthConfig, SigningAlgorithm
 from auth.principal import Scope
 from auth.routes import auth_routes
 from auth.service import AuthService
+from hub.records.database import migrate
 
 ISSUER = "https://hub.bench"
 
@@ -53,7 +54,9 @@ async def rate(work: Callable[[], Awaitable[object]], seconds: float) -> float:
 
 async def bench(algorithm: SigningAlgorithm, folder: Path, seconds: float, repeat: int) -> None:
     config = AuthConfig(issuer=ISSUER, audience=f"{ISSUER}/api", signing_algorithm=algorithm)
-    service = AuthService.from_url(f"sqlite+aiosqlite:///{folder / algorithm}.sqlite", config)
+    service = AuthService.from_url(
+        f"sqlite+aiosqlite:///{folder / algorithm}.sqlite", config, migrate=migrate
+    )
     await service.setup()
     try:
         client = await service.store.add_client("birch", [Scope.GRAPH_READ], client_id="bench")

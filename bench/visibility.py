@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.visibility --batches 100000
     .venv/bin/python -m bench.visibility --batches 100000 --store sqlite
 
-A generated network (``hub.generator``, seed 7) is loaded once into each store with
+A generated network (``hub.demo.generator``, seed 7) is loaded once into each store with
 ``graph.loading.load`` (readers maintained as it goes; the load time is reported).
 Then, on the same data in the same run, two reads are timed for a sponsor principal
 (``Visibility.for_org``) and for everything (the operator's admin scope):
@@ -24,25 +24,16 @@ the sponsor-to-admin ratio of each (target: at most 1.2).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import random
-import statistics
-import sys
 import time
 from collections.abc import Awaitable, Callable
-from contextlib import ExitStack
-from pathlib import Path
-from tempfile import TemporaryDirectory
 
-from bench.neo4j_server import bench_neo4j
+from bench.driver import STORE_CHOICES, load_network, on_each_store, percentile
 from graph.ids import NodeKind
 from graph.lineage import Direction
-from graph.loading import load
-from graph.neo4j_store import Neo4jGraphStore
-from graph.sql_store import SqlGraphStore
 from graph.store import GraphStore
 from graph.visibility import EVERYTHING, Visibility
-from hub.generator import Tier, generate_network, sample_batch_ids
+from hub.demo.generator import Tier, sample_batch_ids
 
 SEED = 7
 SPONSOR = "sponsor-01"
@@ -50,10 +41,6 @@ SUPPLIER = "exsupplier-01"  # reads its own lots only
 ROOTS = 200
 WARM_UP = 20
 PAGE = 50
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[round(fraction * 100) - 1]
 
 
 async def paired(
@@ -84,12 +71,7 @@ def row(store: str, query: str, admin: list[float], scoped: list[float]) -> str:
 
 
 async def measure(store: GraphStore, kind: str, batches: int) -> list[str]:
-    await store.setup()
-    await store.wipe()
-    started = time.perf_counter()
-    await load(store, generate_network(batches, SEED))
-    print(f"{kind}: loaded {batches:,} batches in {time.perf_counter() - started:.0f} s",
-          file=sys.stderr)  # fmt: skip
+    await load_network(store, kind, batches, SEED)
     sponsor = Visibility.for_org(SPONSOR)
 
     finished = sample_batch_ids(batches, SEED, Tier.FINISHED, 10 * ROOTS)
@@ -131,27 +113,12 @@ async def measure(store: GraphStore, kind: str, batches: int) -> list[str]:
     ]
 
 
-async def run(kind: str, url: str, batches: int) -> list[str]:
-    store: GraphStore = Neo4jGraphStore(url) if kind == "neo4j" else SqlGraphStore(url)
-    try:
-        return await measure(store, kind, batches)
-    finally:
-        await store.close()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--store", choices=("neo4j", "sqlite", "both"), default="both")
+    parser.add_argument("--store", choices=STORE_CHOICES, default="both")
     parser.add_argument("--batches", type=int, default=100_000)
     args = parser.parse_args()
-    rows: list[str] = []
-    with ExitStack() as stack:
-        if args.store in ("sqlite", "both"):
-            folder = stack.enter_context(TemporaryDirectory())
-            url = f"sqlite+aiosqlite:///{Path(folder) / 'visibility.sqlite'}"
-            rows += asyncio.run(run("sqlite", url, args.batches))
-        if args.store in ("neo4j", "both"):
-            rows += asyncio.run(run("neo4j", stack.enter_context(bench_neo4j()), args.batches))
+    rows = on_each_store(args.store, "visibility", args.batches, measure, heap="4g", pagecache="6g")
     print(f"{args.batches:,} generated batches; scoped to {SPONSOR} unless said, against")
     print("everything (admin), ms:\n")
     print(

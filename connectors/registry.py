@@ -13,11 +13,11 @@ class UnknownConnector(LookupError):
 
 def _all() -> dict[str, type[Connector]]:
     from connectors.animl import AnimlConnector
-    from connectors.asm import AsmConnector
-    from connectors.b2mml import B2mmlConnector
+    from connectors.asm.connector import AsmConnector
+    from connectors.b2mml.connector import B2mmlConnector
     from connectors.canonical import CanonicalJsonLines
-    from connectors.csv_connectors import LimsCsvConnector, MesCsvConnector, QmsCsvConnector
-    from connectors.epcis import EpcisConnector
+    from connectors.csv.connector import LimsCsvConnector, MesCsvConnector, QmsCsvConnector
+    from connectors.epcis.connector import EpcisConnector
 
     found: list[type[Connector]] = [
         CanonicalJsonLines,

@@ -17,7 +17,6 @@ import os
 import pwd
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+from deploy.foreground import wait_for_a_stop_signal
 from deploy.neo4j.launcher import free_port
 
 __all__ = [
@@ -297,12 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     server = PostgresDevServer(args.port, args.home, args.host)
     server.start()
     print(f"PostgreSQL is answering at {server.url} (data in {args.home}); Ctrl-C stops it.")
-    stop_signals = {signal.SIGINT, signal.SIGTERM}
-    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
-    try:
-        signal.sigwait(stop_signals)
-    finally:
-        server.stop()
+    wait_for_a_stop_signal(server.stop)
     return 0
 
 

@@ -5,9 +5,9 @@ them identically (``tests/graph/test_oversight_contract.py``):
 
 - ``GraphStore.batch_quality(scope)``: one ``BatchQuality`` per lot a vendor made (of a
   product, in a period): its disposition, dates, the deviations affecting it and how
-  many of its results failed (``graph.scorecard`` turns them into figures);
+  many of its results failed (``graph.quality.scorecard`` turns them into figures);
 - ``GraphStore.measurements(scope)``: every numeric result of one test (a critical
-  quality attribute, e.g. "assay") on a product's lots (``graph.control_charts`` turns
+  quality attribute, e.g. "assay") on a product's lots (``graph.quality.control_charts`` turns
   them into one control chart per vendor and site).
 
 Lots made, not lots received: a lot as booked in at a partner (a ``SAME_LOT`` edge to

@@ -15,7 +15,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from graph.compliance import ComplianceQueries
 from graph.ids import NodeKind
 from graph.lineage import (
     MAX_LINEAGE_DEPTH,
@@ -29,6 +28,7 @@ from graph.lineage import (
 )
 from graph.model import NODE_TYPES, EdgeKind, NodeRecord, Record
 from graph.oversight import BatchQuality, BatchScope, Measurement, MeasurementScope
+from graph.quality.compliance import ComplianceQueries
 from graph.queries import Condition
 from graph.visibility import EVERYTHING, Visibility
 from graph.write_plan import WritePlan, WriteSummary, plan_write
@@ -79,7 +79,7 @@ class StoreUnavailable(RuntimeError):
 
 class GraphStore(ComplianceQueries, ABC):
     """Batched, idempotent writes and batch reads over the lineage graph; compliance
-    reads (``compliance_gaps``, ``compliance_of``) come from ``graph.compliance``."""
+    reads (``compliance_gaps``, ``compliance_of``) come from ``graph.quality.compliance``."""
 
     @abstractmethod
     async def ping(self) -> None:

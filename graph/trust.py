@@ -1,7 +1,7 @@
 """What a partner may assert, and which assertions give anyone read rights.
 
 PartnerHub takes data from organizations that do not trust each other. The rules
-below decide who may write what (``hub.ownership`` applies them to every push; the
+below decide who may write what (``hub.ingest.ownership`` applies them to every push; the
 operator's ``admin`` pushes are taken as they come) and which facts grant read rights
 (``graph.readers`` applies them at write time in both stores).
 

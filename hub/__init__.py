@@ -1,0 +1,16 @@
+"""The service: it assembles the other packages into the running hub, and nothing
+imports it (``tests/test_layout.py`` checks).
+
+At the top, the service itself: ``app`` (the Starlette application), ``settings``,
+``cli`` (the ``partnerhub`` command) and ``render`` (its terminal output),
+``observability`` (request ids, metrics), ``sockets`` (GraphQL over websockets) and
+``stores`` (opening the configured graph store). Below it:
+
+- ``hub.records``: the SQL database: ingest ledger and queue, audit trail, migrations;
+- ``hub.ingest``: from a pushed export to the graph: routes, pipeline, workers, the
+  push agent, replay, partner profiles and ownership checks;
+- ``hub.demo``: the demo story and the network generator for benchmarks.
+
+``hub.records`` imports no other part of ``hub``; ``hub.ingest`` imports only
+``hub.records``.
+"""

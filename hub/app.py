@@ -54,22 +54,22 @@ from auth.service import AuthService
 from auth.store import AuthStore
 from auth.verify import InvalidToken
 from graph.store import GraphStore, StoreUnavailable
-from hub.alerts import AlertBus
-from hub.audit import auth_changes
-from hub.database import DATABASE_ERRORS
-from hub.ingest import IngestPipeline, IngestReport
-from hub.ingest_routes import ROUTES as INGEST_ROUTES
-from hub.ledger import Ledger, Received
+from hub.ingest.pipeline import IngestPipeline, IngestReport
+from hub.ingest.routes import ROUTES as INGEST_ROUTES
+from hub.ingest.worker import Completions, IngestWorker
 from hub.observability import (
     HttpMetrics,
     MetricsMiddleware,
     RequestIdMiddleware,
     request_id_of,
 )
+from hub.records.audit import auth_changes
+from hub.records.database import DATABASE_ERRORS, migrate
+from hub.records.ledger import Ledger, Received
 from hub.settings import Settings
 from hub.sockets import close_on_expiry, forget_expiry, is_socket_without_header, socket_token
 from hub.stores import open_graph_store
-from hub.worker import Completions, IngestWorker
+from schema.alert_bus import AlertBus
 from schema.build import build_schema
 from schema.context import Limits, RequestContext
 from schema.subscriptions import NOT_YET_AUTHENTICATED, SocketContext
@@ -275,7 +275,9 @@ def create_app(
     if auth is None:
         config = settings.auth_config()
         auth = AuthService(
-            config, AuthStore(ledger.engine, config), on_change=auth_changes(ledger.engine)
+            config,
+            AuthStore(ledger.engine, config, migrate=migrate),
+            on_change=auth_changes(ledger.engine),
         )
     completions = Completions()
     wake = asyncio.Event()

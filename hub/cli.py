@@ -17,23 +17,32 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeE
 from auth.principal import LOCAL_OPERATOR
 from auth.service import AuthService
 from auth.store import IssuedClient
-from connectors.csv_preview import preview
-from connectors.csv_profile import Profile, ProfileError
+from connectors.csv.preview import preview
+from connectors.csv.profile import Profile, ProfileError
 from graph.lineage import Direction
 from graph.loading import load
 from graph.model import Record
 from graph.store import GraphStore
-from hub import demo
 from hub.app import create_app
-from hub.audit import Actor, AuditEntry, auth_changes
-from hub.audit import entries as audit_entries
-from hub.audit import verify as verify_audit
-from hub.database import current_revision
-from hub.generator import canonical_lines, generate_network
-from hub.ingest import IngestError, IngestPipeline, IngestReport, reader_for, refusal_report
-from hub.ledger import LANDED, Delivery, IngestionStatus, Ledger, Received
-from hub.profiles import profile_by_path_or_name, with_profile
-from hub.push import PushTarget, push_folder
+from hub.demo import launch as demo
+from hub.demo.generator import canonical_lines, generate_network
+from hub.ingest.pipeline import (
+    IngestError,
+    IngestPipeline,
+    IngestReport,
+    reader_for,
+    refusal_report,
+)
+from hub.ingest.profiles import profile_by_path_or_name, with_profile
+from hub.ingest.push import PushTarget, push_folder
+from hub.ingest.replay import ReplaySummary
+from hub.ingest.replay import replay as replay_ledger
+from hub.ingest.worker import IngestWorker
+from hub.records.audit import Actor, AuditEntry, auth_changes
+from hub.records.audit import entries as audit_entries
+from hub.records.audit import verify as verify_audit
+from hub.records.database import current_revision, migrate
+from hub.records.ledger import LANDED, Delivery, IngestionStatus, Ledger, Received
 from hub.render import (
     audit_table,
     clients_table,
@@ -44,11 +53,8 @@ from hub.render import (
     preview_table,
     push_table,
 )
-from hub.replay import ReplaySummary
-from hub.replay import replay as replay_ledger
 from hub.settings import Settings
 from hub.stores import open_graph_store
-from hub.worker import IngestWorker
 from schema.build import build_schema
 
 app = typer.Typer(
@@ -339,7 +345,9 @@ def _profile_or_exit(reference: str, profiles_dir: Path | None) -> Profile:
 def _with_auth(work: Callable[[AuthService], Awaitable[T]]) -> T:
     async def run() -> T:
         settings = Settings()
-        service = AuthService.from_url(settings.database_url(), settings.auth_config())
+        service = AuthService.from_url(
+            settings.database_url(), settings.auth_config(), migrate=migrate
+        )
         service.on_change = auth_changes(service.store.engine)
         try:
             await service.setup()

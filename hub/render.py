@@ -9,13 +9,13 @@ from rich.table import Table
 from rich.tree import Tree
 
 from auth.store import OAuthClient
-from connectors.csv_preview import PreviewReport
+from connectors.csv.preview import PreviewReport
 from graph.lineage import Direction, Impact, Lineage
 from graph.model import Batch
 from graph.store import GraphCounts, StoredNode
-from hub.audit import AuditEntry
-from hub.ingest import IngestReport
-from hub.push import PushResult
+from hub.ingest.pipeline import IngestReport
+from hub.ingest.push import PushResult
+from hub.records.audit import AuditEntry
 
 
 def counts_table(counts: GraphCounts, title: str) -> Table:

@@ -14,8 +14,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from auth.config import AuthConfig, TrustedIssuer
 from graph.lineage import MAX_LINEAGE_DEPTH
-from hub.database import async_url
-from hub.worker import QueuePolicy
+from hub.ingest.worker import QueuePolicy
+from hub.records.database import async_url
 from schema.context import Limits
 from schema.cost import DEFAULT_MAX_COST
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from graph.neo4j_store import Neo4jGraphStore
-from graph.sql_store import SqlGraphStore
+from graph.neo4j.store import Neo4jGraphStore
+from graph.sql.store import SqlGraphStore
 from graph.store import GraphStore
 from hub.settings import Settings
 

@@ -1,10 +1,11 @@
 """Compliance over GraphQL: ``complianceGaps``, qualifications, and the verdict on a lot.
 
 Root fields (``Query`` takes them from here): ``complianceGaps`` (one store read as
-the asking principal, ``graph.compliance`` says how lots are judged and who sees a
+the asking principal, ``graph.quality.compliance`` says how lots are judged and who sees a
 verdict), ``qualification`` and ``qualifications``. ``Batch.complianceGaps`` and the
 lineage's flags go through the request's ``compliance`` loader, so a lineage of 50
-lots costs one judgement read for all of them.
+lots costs one judgement read for all of them; ``ComplianceGap``, the type of a lot's
+field, is with the node types in ``schema.nodes``.
 """
 
 from __future__ import annotations
@@ -15,58 +16,15 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from graph import compliance, model, queries
-from graph.ids import InvalidNodeId, NodeKind, parse_id, shown, with_article
+from graph import model, queries
+from graph.ids import NodeKind
+from graph.quality import compliance
 from schema.context import context_of
-from schema.errors import bad_input
-from schema.nodes import Batch, Product, Qualification, QualityAgreement, load_one
+from schema.errors import bad_input, checked_id
+from schema.nodes import Batch, ComplianceGap, Qualification, load_one
 from schema.pagination import Connection, Edge, PageInfo, decode_cursor, encode_cursor, page_size
 
-strawberry.enum(
-    compliance.GapReason,
-    description="Why a lot is not compliant (see complianceGaps for the rules).",
-)
-
 _ARGUMENTS = {"product": "productId", "vendor": "vendorId", "site": "siteId"}
-
-
-def _checked(value: str, kind: NodeKind, argument: str) -> str:
-    try:
-        matches = parse_id(value).kind is kind
-    except InvalidNodeId as error:
-        raise bad_input(f"{argument}: {error}") from None
-    if not matches:
-        raise bad_input(f"{argument}: {shown(value)} is not {with_article(kind)} id")
-    return value
-
-
-@strawberry.type(description="One reason a lot is not compliant, for one of its products.")
-class ComplianceGap:
-    reason: compliance.GapReason
-    message: str = strawberry.field(
-        description="For people: what is missing, naming the agreement or qualification."
-    )
-    gap: strawberry.Private[compliance.Gap]
-
-    @strawberry.field(description="The product the lot was judged for.")
-    async def product(self, info: Info) -> Product | None:
-        return await load_one(info, Product, self.gap.product_id)
-
-    @strawberry.field(description="The agreement the reason is about, if it is about one.")
-    async def agreement(self, info: Info) -> QualityAgreement | None:
-        return await load_one(info, QualityAgreement, self.gap.agreement_id)
-
-    @strawberry.field(description="The qualification the reason is about, if it is about one.")
-    async def qualification(self, info: Info) -> Qualification | None:
-        return await load_one(info, Qualification, self.gap.qualification_id)
-
-    @classmethod
-    def of(cls, gap: compliance.Gap) -> ComplianceGap:
-        return cls(reason=gap.reason, message=gap.message, gap=gap)
-
-
-def gaps_of(found: tuple[compliance.Gap, ...] | None) -> list[ComplianceGap] | None:
-    return None if found is None else [ComplianceGap.of(gap) for gap in found]
 
 
 @strawberry.type(description="A lot with at least one compliance gap.")
@@ -86,11 +44,6 @@ class NonCompliantBatch:
             manufactured_on=lot.manufactured_on,
             gaps=[ComplianceGap.of(gap) for gap in lot.gaps],
         )
-
-
-async def batch_gaps(info: Info, batch_id: str) -> list[ComplianceGap] | None:
-    """The verdict on one lot for the asker, through the request's loader."""
-    return gaps_of(await context_of(info).loaders.compliance.load(batch_id))
 
 
 _RULES = (
@@ -141,7 +94,7 @@ async def compliance_gaps(
         (site_id, NodeKind.SITE, "siteId"),
     ):
         if value is not None:
-            _checked(value, kind, argument)
+            checked_id(value, kind, argument)
     try:
         scope = compliance.ComplianceScope(
             product=product_id, vendor=vendor_id, site=site_id, made_from=from_, made_to=to
@@ -171,7 +124,7 @@ async def compliance_gaps(
 
 @strawberry.field(description="A qualification by id, e.g. qualification:northwind/birch/CRK-1.")
 async def qualification(info: Info, id: strawberry.ID) -> Qualification | None:
-    return await load_one(info, Qualification, _checked(id, NodeKind.QUALIFICATION, "id"))
+    return await load_one(info, Qualification, checked_id(id, NodeKind.QUALIFICATION, "id"))
 
 
 @strawberry.input(description="Every given field must match; omitted fields do not filter.")

@@ -95,8 +95,8 @@ from graphql.execution.values import (
 )
 from strawberry.extensions import SchemaExtension
 
-from graph.compliance import GapReason
 from graph.lineage import MAX_LINEAGE_DEPTH
+from graph.quality.compliance import GapReason
 
 QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
 DEFAULT_MAX_COST = 200_000

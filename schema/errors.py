@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from graph.ids import InvalidNodeId, NodeKind, parse_id, shown, with_article
+
 log = logging.getLogger("partnerhub.graphql")
 
 BAD_USER_INPUT = "BAD_USER_INPUT"
@@ -22,6 +24,20 @@ INTERNAL = "INTERNAL_SERVER_ERROR"
 
 def bad_input(message: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": BAD_USER_INPUT})
+
+
+def checked_id(value: str, kind: NodeKind | None, argument: str) -> str:
+    """``value`` if it is a well-formed id (of ``kind``, when given), else a client error
+    naming the argument and what was expected."""
+    try:
+        ref = parse_id(value)
+    except InvalidNodeId as error:
+        raise bad_input(f"{argument}: {error}") from None
+    if kind is not None and ref.kind is not kind:
+        raise bad_input(
+            f"{argument}: {shown(value)} is {with_article(ref.kind)} id, not {with_article(kind)} id"
+        )
+    return value
 
 
 def with_code(error: GraphQLError) -> GraphQLError:

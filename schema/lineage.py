@@ -9,9 +9,18 @@ from graph import lineage as graph_lineage
 from graph.lineage import Direction
 from graph.model import Batch as BatchRecord
 from graph.model import EdgeKind
-from schema.compliance import ComplianceGap, NonCompliantBatch, batch_gaps
+from schema.compliance import NonCompliantBatch
 from schema.context import context_of
-from schema.nodes import Batch, Organization, Product, QualityAgreement, load_as, load_one
+from schema.nodes import (
+    Batch,
+    ComplianceGap,
+    Organization,
+    Product,
+    QualityAgreement,
+    batch_gaps,
+    load_as,
+    load_one,
+)
 
 
 @strawberry.type(description="A lot reached by a genealogy walk, at its shortest distance.")

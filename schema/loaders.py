@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from strawberry.dataloader import DataLoader
 
-from graph.compliance import Gap
 from graph.model import EdgeKind
+from graph.quality.compliance import Gap
 from graph.store import GraphStore, StoredNode
 from graph.visibility import EVERYTHING, Visibility
 

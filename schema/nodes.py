@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from datetime import date
-from typing import TYPE_CHECKING, Annotated, Any, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -19,11 +19,9 @@ import schema.enums  # noqa: F401  (registers the model's enums with strawberry)
 from graph import model
 from graph.ids import NodeKind, make_id
 from graph.model import EdgeKind
+from graph.quality import compliance
 from graph.store import StoredNode
 from schema.context import context_of
-
-if TYPE_CHECKING:
-    from schema.compliance import ComplianceGap
 
 T = TypeVar("T", bound="GraphNode")
 
@@ -244,11 +242,7 @@ class Batch(GraphNode):
         "(its maker's lot is judged), a lot of no sponsor product, or one the asker "
         "neither made nor sponsors."
     )
-    async def compliance_gaps(
-        self, info: Info
-    ) -> list[Annotated[ComplianceGap, strawberry.lazy("schema.compliance")]] | None:
-        from schema.compliance import batch_gaps  # schema.compliance imports this module
-
+    async def compliance_gaps(self, info: Info) -> list[ComplianceGap] | None:
         return await batch_gaps(info, self.id)
 
     @classmethod
@@ -376,3 +370,43 @@ KIND_OF: dict[type[GraphNode], NodeKind] = {
     TestResult: NodeKind.TEST_RESULT,
     Deviation: NodeKind.DEVIATION,
 }
+
+
+strawberry.enum(
+    compliance.GapReason,
+    description="Why a lot is not compliant (see complianceGaps for the rules).",
+)
+
+
+@strawberry.type(description="One reason a lot is not compliant, for one of its products.")
+class ComplianceGap:
+    reason: compliance.GapReason
+    message: str = strawberry.field(
+        description="For people: what is missing, naming the agreement or qualification."
+    )
+    gap: strawberry.Private[compliance.Gap]
+
+    @strawberry.field(description="The product the lot was judged for.")
+    async def product(self, info: Info) -> Product | None:
+        return await load_one(info, Product, self.gap.product_id)
+
+    @strawberry.field(description="The agreement the reason is about, if it is about one.")
+    async def agreement(self, info: Info) -> QualityAgreement | None:
+        return await load_one(info, QualityAgreement, self.gap.agreement_id)
+
+    @strawberry.field(description="The qualification the reason is about, if it is about one.")
+    async def qualification(self, info: Info) -> Qualification | None:
+        return await load_one(info, Qualification, self.gap.qualification_id)
+
+    @classmethod
+    def of(cls, gap: compliance.Gap) -> ComplianceGap:
+        return cls(reason=gap.reason, message=gap.message, gap=gap)
+
+
+def gaps_of(found: tuple[compliance.Gap, ...] | None) -> list[ComplianceGap] | None:
+    return None if found is None else [ComplianceGap.of(gap) for gap in found]
+
+
+async def batch_gaps(info: Info, batch_id: str) -> list[ComplianceGap] | None:
+    """The verdict on one lot for the asker, through the request's loader."""
+    return gaps_of(await context_of(info).loaders.compliance.load(batch_id))

@@ -1,9 +1,10 @@
 """Vendor oversight over GraphQL: scorecards and control charts across vendors.
 
 Three root fields (``Query`` takes them from here): ``vendorScorecards`` and
-``vendorScorecard`` (``graph.scorecard``) and ``controlCharts`` (``graph.control_charts``,
-``graph.cpv``). Each is one store read as the asking principal (``graph.oversight`` says
-what a principal's figures count: its own lots, the lots it sponsors), then pure
+``vendorScorecard`` (``graph.quality.scorecard``) and ``controlCharts``
+(``graph.quality.control_charts``, ``graph.quality.cpv``). Each is one store read as the
+asking principal (``graph.oversight`` says what a principal's figures count: its own
+lots, the lots it sponsors), then pure
 arithmetic. The definitions are in the field descriptions, so they reach the SDL.
 """
 
@@ -15,13 +16,13 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from graph import cpv
-from graph.control_charts import ProcessChart, process_charts
-from graph.ids import InvalidNodeId, NodeKind, parse_id, shown, with_article
+from graph.ids import NodeKind
 from graph.oversight import BatchScope, MeasurementScope, Period
-from graph.scorecard import Scorecard, scorecard, scorecards_by_vendor
+from graph.quality import cpv
+from graph.quality.control_charts import ProcessChart, process_charts
+from graph.quality.scorecard import Scorecard, scorecard, scorecards_by_vendor
 from schema.context import context_of
-from schema.errors import bad_input
+from schema.errors import bad_input, checked_id
 from schema.nodes import Batch, Organization, Product, Site, TestResult, load_one
 
 strawberry.enum(cpv.NelsonRule, description="The eight Nelson run rules, in Nelson's order.")
@@ -34,16 +35,6 @@ From = Annotated[
 ]
 To = Annotated[date | None, strawberry.argument(description="Last day of the period, inclusive.")]
 MAX_TEST_NAME = 200
-
-
-def _checked(value: str, kind: NodeKind, argument: str) -> str:
-    try:
-        matches = parse_id(value).kind is kind
-    except InvalidNodeId as error:
-        raise bad_input(f"{argument}: {error}") from None
-    if not matches:
-        raise bad_input(f"{argument}: {shown(value)} is not {with_article(kind)} id")
-    return value
 
 
 def _period(start: date | None, end: date | None, names: tuple[str, str]) -> Period:
@@ -298,7 +289,7 @@ async def _vendor_scorecards(
     to: To = None,
 ) -> list[VendorScorecard]:
     context = context_of(info)
-    product = _checked(product_id, NodeKind.PRODUCT, "productId")
+    product = checked_id(product_id, NodeKind.PRODUCT, "productId")
     period = _period(from_, to, ("from", "to"))
     lots = await context.store.batch_quality(
         BatchScope(product=product, made=period), visibility=context.visibility
@@ -314,8 +305,8 @@ async def _vendor_scorecard(
     to: To = None,
 ) -> VendorScorecard | None:
     context = context_of(info)
-    vendor = _checked(vendor_id, NodeKind.ORGANIZATION, "vendorId")
-    product = None if product_id is None else _checked(product_id, NodeKind.PRODUCT, "productId")
+    vendor = checked_id(vendor_id, NodeKind.ORGANIZATION, "vendorId")
+    product = None if product_id is None else checked_id(product_id, NodeKind.PRODUCT, "productId")
     period = _period(from_, to, ("from", "to"))
     if await load_one(info, Organization, vendor) is None:
         return None
@@ -341,7 +332,7 @@ async def _control_charts(
     ] = None,
 ) -> list[ControlChart]:
     context = context_of(info)
-    product = _checked(product_id, NodeKind.PRODUCT, "productId")
+    product = checked_id(product_id, NodeKind.PRODUCT, "productId")
     if not test.strip() or len(test) > MAX_TEST_NAME:
         raise bad_input(f"test: expected a test name of 1 to {MAX_TEST_NAME} characters")
     period = _period(from_, to, ("from", "to"))

@@ -12,11 +12,11 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from graph.ids import InvalidNodeId, NodeKind, parse_id, shown, with_article
+from graph.ids import NodeKind, parse_id
 from graph.lineage import Direction
 from schema import compliance, oversight
 from schema.context import context_of
-from schema.errors import bad_input
+from schema.errors import bad_input, checked_id
 from schema.filters import AgreementFilter, BatchFilter, OrganizationFilter, ProductFilter
 from schema.lineage import Impact, Lineage
 from schema.nodes import (
@@ -39,18 +39,6 @@ First = Annotated[
 After = Annotated[
     str | None, strawberry.argument(description="The endCursor of the previous page.")
 ]
-
-
-def checked_id(value: str, kind: NodeKind | None, argument: str) -> str:
-    try:
-        ref = parse_id(value)
-    except InvalidNodeId as error:
-        raise bad_input(f"{argument}: {error}") from None
-    if kind is not None and ref.kind is not kind:
-        raise bad_input(
-            f"{argument}: {shown(value)} is {with_article(ref.kind)} id, not {with_article(kind)} id"
-        )
-    return value
 
 
 async def listing(

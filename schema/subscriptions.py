@@ -7,7 +7,7 @@ can be read through it; the protocol itself refuses an operation sent before tha
 (close code 4401). ``alerts`` is served only there: over HTTP it is a BAD_USER_INPUT
 error saying where to subscribe.
 
-Alerts are detected and scoped in ``graph.alerts`` and delivered by ``hub.alerts``: a
+Alerts are detected and scoped in ``graph.quality.alerts`` and delivered by ``schema.alert_bus``: a
 subscriber hears only about what its principal may read.
 """
 
@@ -24,14 +24,14 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import Info
 
 from auth.principal import Principal, Scope
-from graph.alerts import AlertKind
-from graph.compliance import GapReason
-from graph.cpv import NelsonRule
-from hub.alerts import AlertBus, Notice
+from graph.quality.alerts import AlertKind
+from graph.quality.compliance import GapReason
+from graph.quality.cpv import NelsonRule
 
 # GapReason and NelsonRule become GraphQL enums (with their descriptions) where the
 # fields that own them are defined: those modules first, whoever imports this one.
 from schema import compliance, oversight  # noqa: F401
+from schema.alert_bus import AlertBus, Notice
 from schema.context import RequestContext, context_of
 from schema.errors import bad_input
 from schema.loaders import Loaders

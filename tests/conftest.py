@@ -20,10 +20,11 @@ import pytest
 from auth.service import AuthService
 from deploy.neo4j.launcher import Neo4jDevServer, free_port
 from deploy.postgres import PostgresDevServer, fresh_database
-from graph.neo4j_store import Neo4jGraphStore
-from graph.sql_store import SqlGraphStore
+from graph.neo4j.store import Neo4jGraphStore
+from graph.sql.store import SqlGraphStore
 from graph.store import GraphStore
-from hub.demo_story import demo_records
+from hub.demo.story import demo_records
+from hub.records.database import migrate
 from tests.tokens import TEST_AUTH, TokenSource
 
 STORE_KINDS = ("sqlite", "neo4j")
@@ -94,7 +95,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 async def tokens(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[TokenSource]:
     """One authorization server for the run; apps under test verify its tokens."""
     database = tmp_path_factory.mktemp("auth") / "auth.sqlite"
-    service = AuthService.from_url(f"sqlite+aiosqlite:///{database}", TEST_AUTH)
+    service = AuthService.from_url(f"sqlite+aiosqlite:///{database}", TEST_AUTH, migrate=migrate)
     await service.setup()
     yield TokenSource(service)
     await service.close()

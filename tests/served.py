@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import httpx
 
 from deploy.neo4j.launcher import free_port
-from graph.neo4j_store import Neo4jGraphStore
-from graph.sql_store import SqlGraphStore
+from graph.neo4j.store import Neo4jGraphStore
+from graph.sql.store import SqlGraphStore
 from graph.store import GraphStore
 
 

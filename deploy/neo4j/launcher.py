@@ -20,6 +20,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deploy.foreground import wait_for_a_stop_signal
+
 HERE = Path(__file__).resolve().parent
 TARGET = HERE / "target"
 MAIN_CLASS = "partnerhub.neo4j.DevServer"
@@ -152,12 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     server = Neo4jDevServer(args.port, args.host, args.home, args.heap, args.pagecache)
     server.start()
     print(f"Neo4j is answering at {server.uri} (data in {args.home}); Ctrl-C stops it.")
-    stop_signals = {signal.SIGINT, signal.SIGTERM}
-    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
-    try:
-        signal.sigwait(stop_signals)
-    finally:
-        server.stop()
+    wait_for_a_stop_signal(server.stop)
     return 0
 
 

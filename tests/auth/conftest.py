@@ -11,6 +11,7 @@ import pytest
 from auth.principal import Scope
 from auth.service import AuthService
 from auth.store import IssuedClient
+from hub.records.database import migrate
 from tests.auth.support import MovableClock, build_app, http_client, hub_config
 
 
@@ -21,7 +22,7 @@ def clock() -> MovableClock:
 
 @pytest.fixture
 async def service(database_url: str, clock: MovableClock) -> AsyncIterator[AuthService]:
-    opened = AuthService.from_url(database_url, hub_config(), clock=clock)
+    opened = AuthService.from_url(database_url, hub_config(), clock=clock, migrate=migrate)
     await opened.setup()
     try:
         yield opened

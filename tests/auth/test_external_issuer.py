@@ -23,6 +23,7 @@ from starlette.routing import Route
 from auth.config import TrustedIssuer
 from auth.principal import Scope
 from auth.service import AuthService
+from hub.records.database import migrate
 from tests.auth.support import (
     MovableClock,
     bearer,
@@ -123,7 +124,7 @@ async def hub(
         allowed_orgs=frozenset({"birch"}),
     )
     config = hub_config(trusted_issuers=[trusted], jwks_refetch_cooldown=timedelta(seconds=30))
-    service = AuthService.from_url(database_url, config, clock=clock)
+    service = AuthService.from_url(database_url, config, clock=clock, migrate=migrate)
     await service.setup()
     try:
         async with http_client(build_app(service)) as client:
@@ -264,7 +265,9 @@ async def test_an_unreachable_jwks_refuses_without_crashing(
     trusted = TrustedIssuer(
         issuer=dead, jwks_url=f"{dead}/jwks", audience=AUDIENCE, org_claim=ORG_CLAIM
     )
-    service = AuthService.from_url(database_url, hub_config(trusted_issuers=[trusted]))
+    service = AuthService.from_url(
+        database_url, hub_config(trusted_issuers=[trusted]), migrate=migrate
+    )
     await service.setup()
     try:
         async with http_client(build_app(service)) as hub:

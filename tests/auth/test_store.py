@@ -10,6 +10,7 @@ from sqlalchemy import select
 from auth.principal import Scope
 from auth.service import AuthService
 from auth.store import ClientExists, IssuedClient, oauth_clients, signing_keys
+from hub.records.database import migrate
 from tests.auth.support import MovableClock
 
 
@@ -115,7 +116,9 @@ async def test_the_signing_key_is_made_once_and_kept(service: AuthService) -> No
 async def test_es256_keys_can_be_chosen(database_url: str) -> None:
     from tests.auth.support import hub_config
 
-    service = AuthService.from_url(database_url, hub_config(signing_algorithm="ES256"))
+    service = AuthService.from_url(
+        database_url, hub_config(signing_algorithm="ES256"), migrate=migrate
+    )
     await service.setup()
     try:
         key = await service.store.current_signing_key()

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors.asm import AsmConnector
+from connectors.asm.connector import AsmConnector
 from connectors.base import PayloadError
 from graph.model import Batch, Experiment, TestResult
 from tests.connectors.fuzz_asm_epcis import (

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.b2mml import B2mmlConnector
+from connectors.b2mml.connector import B2mmlConnector
 from connectors.base import ParseContext, PayloadError
 from graph.model import Batch, BatchStatus, EdgeKind, Material
 from tests.connectors.support import Parsed, parse_bytes, parse_sample, sample_files

@@ -8,13 +8,13 @@ import io
 import pytest
 
 from connectors.base import Outcome, ParseContext, PayloadError
-from connectors.csv_connectors import (
+from connectors.csv.connector import (
     LimsCsvConnector,
     MesCsvConnector,
     ProfileCsvConnector,
     QmsCsvConnector,
 )
-from connectors.csv_profile import example_profile, parse_profile
+from connectors.csv.profile import example_profile, parse_profile
 from graph.ids import NodeKind, make_id
 from graph.intake import RecordRejection
 from graph.model import Batch, EdgeKind, TestResult

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 from connectors.base import ParseContext
-from connectors.csv_connectors import (
+from connectors.csv.connector import (
     LimsCsvConnector,
     MesCsvConnector,
     ProfileCsvConnector,
     QmsCsvConnector,
 )
-from connectors.csv_profile import Profile, example_profile, load_profile
+from connectors.csv.profile import Profile, example_profile, load_profile
 from graph.ids import NodeKind, make_id
 from graph.model import (
     Activity,

@@ -17,13 +17,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connectors.base import ParseContext, PayloadError
-from connectors.csv_connectors import (
+from connectors.csv.connector import (
     LimsCsvConnector,
     MesCsvConnector,
     ProfileCsvConnector,
     QmsCsvConnector,
 )
-from connectors.csv_profile import example_profile, load_profile
+from connectors.csv.profile import example_profile, load_profile
 from graph.intake import RecordRejection
 from graph.model import Edge, NodeRecord
 from tests.connectors.support import SAMPLES

@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-from connectors.csv_connectors import LimsCsvConnector
-from connectors.csv_profile import example_profile
+from connectors.csv.connector import LimsCsvConnector
+from connectors.csv.profile import example_profile
 from graph.ids import NodeKind, make_id
 from graph.model import TestResult
 from tests.connectors.support import SAMPLES, parse_bytes, parse_sample

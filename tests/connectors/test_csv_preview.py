@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from connectors.csv_preview import preview
-from connectors.csv_profile import ProfileError
+from connectors.csv.preview import preview
+from connectors.csv.profile import ProfileError
 from tests.connectors.support import SAMPLES
 
-PROFILES = Path(__file__).parents[2] / "connectors" / "profiles"
+PROFILES = Path(__file__).parents[2] / "connectors" / "csv" / "profiles"
 FIXTURES = Path(__file__).parent / "fixtures"
 LIMS_SAMPLE = SAMPLES / "lims" / "SampleResults2022-06-28_142558.csv"
 

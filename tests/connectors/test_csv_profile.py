@@ -9,14 +9,14 @@ import pytest
 import yaml
 
 from connectors.base import PayloadError
-from connectors.csv_connectors import (
+from connectors.csv.connector import (
     CSV_CONNECTORS,
     KINDS_BY_CONNECTOR,
     LimsCsvConnector,
     MesCsvConnector,
     MesCsvOptions,
 )
-from connectors.csv_profile import (
+from connectors.csv.profile import (
     Profile,
     ProfileError,
     example_profile,
@@ -174,7 +174,9 @@ def test_a_profile_for_another_connector_is_refused_by_kind() -> None:
 def test_options_take_a_parsed_profile_or_its_yaml_mapping() -> None:
     profile = example_profile("mes_batches")
     mapping = yaml.safe_load(
-        (Path(__file__).parents[2] / "connectors" / "profiles" / "mes_batches.yaml").read_text()
+        (
+            Path(__file__).parents[2] / "connectors" / "csv" / "profiles" / "mes_batches.yaml"
+        ).read_text()
     )
 
     from_model = MesCsvConnector.with_options({"profile": profile})

@@ -12,10 +12,10 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from connectors.base import PayloadError
-from connectors.epcis import EpcisConnector
+from connectors.epcis.connector import EpcisConnector
 from graph.lineage import Direction
 from graph.model import Batch, Edge, EdgeKind, Record, Site
-from graph.sql_store import SqlGraphStore
+from graph.sql.store import SqlGraphStore
 from tests.connectors.fuzz_asm_epcis import (
     FUZZ_SETTINGS,
     as_json,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.epcis_gs1 import (
+from connectors.epcis.gs1 import (
     LotCode,
     Owners,
     Place,

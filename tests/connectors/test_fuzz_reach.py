@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connectors.animl import AnimlConnector
-from connectors.b2mml import B2mmlConnector
+from connectors.b2mml.connector import B2mmlConnector
 from connectors.base import Connector, ParseContext, PayloadError
 from graph.intake import RecordRejection
 from tests.connectors import test_animl, test_b2mml, test_epcis

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from graph.store import GraphStore
-from hub.demo_story import FINISHED_LOT_ID
+from hub.demo.story import FINISHED_LOT_ID
 from tests.federation.harness import (
     compose,
     erp_order_for,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from graph.alerts import ALL_KINDS, AlertDetector, AlertKind, Chunk, out_of_specification
 from graph.model import (
     Batch,
     Deviation,
@@ -15,9 +14,10 @@ from graph.model import (
     TestResult,
     Verdict,
 )
+from graph.quality.alerts import ALL_KINDS, AlertDetector, AlertKind, Chunk, out_of_specification
 from graph.store import GraphStore
 from graph.visibility import EVERYTHING, Visibility
-from hub.demo_story import OAKRIDGE_BATCH_ID
+from hub.demo.story import OAKRIDGE_BATCH_ID
 from tests.graph.builders import shipped
 
 ORGS = ("northwind", "oakridge", "birch", "cedar", "dogwood", "elm", "maple")

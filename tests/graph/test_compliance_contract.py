@@ -1,6 +1,6 @@
 """Compliance gaps on both stores: the boundary days, every reason, and who sees what.
 
-The rules are in ``graph/compliance.py``'s docstring; each test states one of them on a
+The rules are in ``graph/quality/compliance.py``'s docstring; each test states one of them on a
 small network: sponsor s1's product P1, made by m1 at its site A (and B), under
 agreement QA1 v1 (MANUFACTURE, site A, 2025-01-01 to 2025-06-30, EFFECTIVE), with m1's
 site A qualified (APPROVED, valid until 2026-12-31).
@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from graph.compliance import ComplianceScope, GapReason
 from graph.ids import NodeKind, make_id
 from graph.model import (
     Activity,
@@ -29,6 +28,7 @@ from graph.model import (
     Record,
     TestResult,
 )
+from graph.quality.compliance import ComplianceScope, GapReason
 from graph.store import GraphStore
 from graph.visibility import EVERYTHING, Visibility
 from tests.graph.builders import PROVENANCE, lot, shipped

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from graph.compliance import ComplianceScope, GapReason
 from graph.ids import NodeKind, make_id
 from graph.lineage import Direction
+from graph.quality.compliance import ComplianceScope, GapReason
 from graph.store import GraphStore
 from graph.visibility import EVERYTHING, Visibility
-from hub.demo_story import (
+from hub.demo.story import (
     API_PRODUCT_ID,
     EXPIRED_AGREEMENT_ID,
     FINISHED_LOT_ID,

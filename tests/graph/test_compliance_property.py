@@ -1,7 +1,7 @@
 """Both stores' compliance gaps against a brute-force reading of the rules, on random
 small networks.
 
-The reference below is written from the rules in ``graph/compliance.py``'s docstring,
+The reference below is written from the rules in ``graph/quality/compliance.py``'s docstring,
 straight from the records (not from the stores' code, nor from ``judge`` and
 ``coverage``): for every lot and product it lists the reasons, with the agreement or
 qualification each names, as seen by a principal (the lots it is a party to, the
@@ -23,7 +23,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from graph.compliance import ComplianceScope, GapReason
 from graph.ids import NodeKind, make_id
 from graph.model import (
     Activity,
@@ -39,6 +38,7 @@ from graph.model import (
     Record,
     TestResult,
 )
+from graph.quality.compliance import ComplianceScope, GapReason
 from graph.store import GraphStore
 from graph.visibility import EVERYTHING, Visibility
 from tests.conftest import STORE_KINDS, open_store

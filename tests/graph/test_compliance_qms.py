@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from connectors.csv_connectors import QmsCsvConnector
-from connectors.csv_profile import example_profile
-from graph.compliance import ComplianceScope, GapReason
+from connectors.csv.connector import QmsCsvConnector
+from connectors.csv.profile import example_profile
 from graph.ids import NodeKind, make_id
 from graph.model import Product, QualificationStatus, Record
+from graph.quality.compliance import ComplianceScope, GapReason
 from graph.store import GraphStore
 from graph.visibility import Visibility
 from tests.connectors.support import parse_bytes

@@ -7,14 +7,14 @@ from datetime import date
 
 import pytest
 
-from graph.control_charts import process_charts
-from graph.cpv import NelsonRule
 from graph.ids import NodeKind, make_id
 from graph.model import QualityAgreement, Record, TestResult, Verdict
 from graph.oversight import Measurement, MeasurementScope, Period
+from graph.quality.control_charts import process_charts
+from graph.quality.cpv import NelsonRule
 from graph.store import GraphStore
 from graph.visibility import EVERYTHING, Visibility
-from hub.demo_story import TABLET_PRODUCT_ID
+from hub.demo.story import TABLET_PRODUCT_ID
 from tests.graph.builders import PROVENANCE, batch, lot, same_lot, shipped, with_samples_shipped
 
 P1 = make_id(NodeKind.PRODUCT, "acme", "P1")

@@ -9,7 +9,7 @@ import statistics
 
 import pytest
 
-from graph.cpv import (
+from graph.quality.cpv import (
     D2,
     ControlLimits,
     NelsonRule,

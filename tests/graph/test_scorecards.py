@@ -21,7 +21,7 @@ from graph.model import (
     Verdict,
 )
 from graph.oversight import BatchScope, Period
-from graph.scorecard import Scorecard, scorecard, scorecards_by_vendor
+from graph.quality.scorecard import Scorecard, scorecard, scorecards_by_vendor
 from graph.store import GraphStore
 from graph.visibility import EVERYTHING, Visibility
 from tests.graph.builders import PROVENANCE, batch, lot, same_lot, shipped, with_samples_shipped

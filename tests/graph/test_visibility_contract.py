@@ -25,7 +25,7 @@ from graph.model import (
 from graph.queries import AgreementFilter, BatchFilter, Condition
 from graph.store import GraphStore
 from graph.visibility import EVERYTHING, Visibility
-from hub.demo_story import (
+from hub.demo.story import (
     API_PRODUCT_ID,
     CONTAMINATED_EXCIPIENT_LOT_ID,
     FINISHED_LOT_ID,

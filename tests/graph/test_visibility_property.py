@@ -1,7 +1,7 @@
 """Both stores against brute-force partner scoping, on random small networks.
 
 The networks are adversarial: every partner asserts only its own nodes (what
-``hub.ownership`` lets through), but points its edges at anyone's lots (genealogy to
+``hub.ingest.ownership`` lets through), but points its edges at anyone's lots (genealogy to
 lots it never received, results and deviations on others' lots), and sponsors write
 agreements covering other sponsors' products. The reference below is written from
 DESIGN.md ("Partner scoping") and ``graph.trust``'s rules, not from the stores' code: readers are a least fixpoint computed over the whole

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from hub.ledger import Ledger
+from hub.records.ledger import Ledger
 
 
 @pytest.fixture

@@ -13,10 +13,11 @@ import uvicorn
 from starlette.applications import Starlette
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
 from deploy.neo4j.launcher import free_port
 from graph.model import Record
-from hub.generator import canonical_lines
+from hub.demo.generator import canonical_lines
 
 PROTOCOL = "graphql-transport-ws"
 ALERT_FIELDS = "kind subjectId batchIds ingestionId message raisedAt rules gapReasons missedBefore"
@@ -62,9 +63,9 @@ class GraphQLSocket:
         url = base_url.replace("http://", "ws://", 1) + "/graphql"
         async with connect(
             url,
-            subprotocols=[PROTOCOL],
+            subprotocols=[Subprotocol(PROTOCOL)],
             additional_headers=headers,
-            proxy=None,  # type: ignore[list-item]
+            proxy=None,
         ) as connection:
             yield cls(connection)
 

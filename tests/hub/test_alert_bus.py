@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 import pytest
 from prometheus_client import CollectorRegistry
 
-from graph.alerts import Alert, AlertKind
 from graph.model import Batch, TestResult, Verdict
+from graph.quality.alerts import Alert, AlertKind
 from graph.visibility import Visibility
-from hub.alerts import AlertBus, Subscriber
-from hub.ledger import IngestionStatus, Received
+from hub.records.ledger import IngestionStatus, Received
+from schema.alert_bus import AlertBus, Subscriber
 
 NORTHWIND = Visibility.for_org("northwind")
 

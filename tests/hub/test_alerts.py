@@ -32,14 +32,15 @@ from graph.model import (
 )
 from graph.store import GraphStore
 from hub.app import create_app
-from hub.demo_story import (
+from hub.demo.story import (
     CONTAMINATED_EXCIPIENT_LOT_ID,
     FINISHED_LOT_ID,
     OAKRIDGE_BATCH_ID,
     OOS_BATCH_ID,
     demo_records,
 )
-from hub.ledger import Ledger
+from hub.records.database import migrate
+from hub.records.ledger import Ledger
 from hub.settings import Settings
 from tests.hub.sockets import GraphQLSocket, canonical, served, subscribers_reach
 from tests.tokens import TEST_AUTH, TokenSource
@@ -363,7 +364,9 @@ async def test_a_socket_is_closed_when_its_token_expires(
         access_token_lifetime=timedelta(seconds=3),
         clock_leeway=timedelta(seconds=1),
     )
-    service = AuthService.from_url(f"sqlite+aiosqlite:///{tmp_path / 'auth.sqlite'}", config)
+    service = AuthService.from_url(
+        f"sqlite+aiosqlite:///{tmp_path / 'auth.sqlite'}", config, migrate=migrate
+    )
     await service.setup()
     try:
         short_lived = TokenSource(service)

@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from graph.sql_store import SqlGraphStore
+from graph.sql.store import SqlGraphStore
 from hub.app import create_app
-from hub.ledger import Ledger
+from hub.records.ledger import Ledger
 from hub.settings import Settings
 from tests.hub.support import hub_client
 from tests.tokens import TokenSource

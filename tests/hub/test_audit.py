@@ -15,9 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth.principal import Principal, Scope
 from auth.service import AuthService
-from hub import audit
-from hub.audit import Actor, auth_changes, entries, verify
-from hub.ledger import Delivery, IngestionStatus, Ledger
+from hub.records import audit
+from hub.records.audit import Actor, auth_changes, entries, verify
+from hub.records.database import migrate
+from hub.records.ledger import Delivery, IngestionStatus, Ledger
 from tests.tokens import TEST_AUTH
 
 OPERATOR = Actor("operator", "ops-console")
@@ -61,7 +62,7 @@ async def test_every_ingestion_step_is_recorded_with_who_and_how_it_ended(
 
 async def test_client_and_key_changes_are_recorded(ledger: Ledger) -> None:
     service = AuthService.from_url(
-        ledger.engine.url.render_as_string(hide_password=False), TEST_AUTH
+        ledger.engine.url.render_as_string(hide_password=False), TEST_AUTH, migrate=migrate
     )
     service.on_change = auth_changes(ledger.engine)
     admin = Principal("operator", None, frozenset({Scope.ADMIN}), client_id="ops-console")

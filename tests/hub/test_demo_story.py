@@ -5,7 +5,7 @@ from __future__ import annotations
 from graph.lineage import Direction
 from graph.model import Batch, Edge, EdgeKind, Qualification
 from graph.store import GraphStore
-from hub.demo_story import (
+from hub.demo.story import (
     CONTAMINATED_EXCIPIENT_LOT_ID,
     FINISHED_LOT_ID,
     OAKRIDGE_BATCH_ID,

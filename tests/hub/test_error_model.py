@@ -15,11 +15,11 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, Program
 
 from graph.store import GraphStore
 from hub.app import create_app
-from hub.database import unavailable
-from hub.ingest import IngestPipeline
-from hub.ledger import IngestionStatus, Ledger
+from hub.ingest.pipeline import IngestPipeline
+from hub.ingest.worker import IngestWorker, QueuePolicy
+from hub.records.database import unavailable
+from hub.records.ledger import IngestionStatus, Ledger
 from hub.settings import Settings
-from hub.worker import IngestWorker, QueuePolicy
 from tests.hub.support import hub_client
 from tests.hub.test_ingest_api import LOTS
 from tests.hub.test_ledger import delivery

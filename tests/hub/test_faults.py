@@ -24,11 +24,11 @@ from sqlalchemy import text
 
 from deploy.neo4j.launcher import Neo4jDevServer, free_port
 from deploy.postgres import PostgresDevServer, fresh_database
-from graph.neo4j_store import Neo4jGraphStore
-from graph.sql_store import SqlGraphStore
+from graph.neo4j.store import Neo4jGraphStore
+from graph.sql.store import SqlGraphStore
 from graph.store import GraphStore
-from hub.audit import entries, verify
-from hub.ledger import IngestionStatus, Ledger
+from hub.records.audit import entries, verify
+from hub.records.ledger import IngestionStatus, Ledger
 from tests.served import fetch_token, register_client, start_hub
 
 DRAIN_SECONDS = 180

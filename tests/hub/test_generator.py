@@ -9,7 +9,7 @@ from graph.lineage import Direction
 from graph.loading import load
 from graph.model import Batch, Edge, EdgeKind, Qualification, QualityAgreement
 from graph.store import GraphStore
-from hub.generator import Tier, generate_network, sample_batch_ids
+from hub.demo.generator import Tier, generate_network, sample_batch_ids
 from tests.graph.builders import unaccepted_claims
 
 

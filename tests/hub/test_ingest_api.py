@@ -13,10 +13,10 @@ import pytest
 
 from graph.ids import NodeKind, make_id
 from graph.lineage import Direction
-from graph.neo4j_store import Neo4jGraphStore
+from graph.neo4j.store import Neo4jGraphStore
 from graph.store import GraphStore
 from hub.app import create_app
-from hub.ledger import Ledger
+from hub.records.ledger import Ledger
 from hub.settings import Settings
 from tests.hub.support import hub_client
 from tests.tokens import TokenSource

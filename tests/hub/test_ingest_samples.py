@@ -11,7 +11,7 @@ import pytest
 
 from graph.store import GraphStore
 from hub.app import create_app
-from hub.ledger import Ledger
+from hub.records.ledger import Ledger
 from hub.settings import Settings
 from tests.connectors.support import SAMPLES, sample_files
 from tests.connectors.test_epcis import BIRCH_1_2, PREFIXES, commissioning, document, shipping

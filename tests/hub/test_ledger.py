@@ -13,9 +13,10 @@ from sqlalchemy import Connection, MetaData, text
 from sqlalchemy.exc import DBAPIError
 
 from auth.store import auth_metadata
-from hub.audit import Actor
-from hub.database import all_tables, current_revision, migrate, open_engine
-from hub.ledger import Delivery, IngestionStatus, Ledger
+from hub.records.audit import Actor
+from hub.records.database import current_revision, migrate, open_engine
+from hub.records.ledger import Delivery, IngestionStatus, Ledger
+from hub.records.tables import all_tables
 
 BIRCH = Actor("birch", "birch-client")
 LEASE = timedelta(seconds=30)

@@ -28,11 +28,11 @@ from graph.model import (
     Record,
     TestResult,
 )
-from graph.sql_store import SqlGraphStore
+from graph.sql.store import SqlGraphStore
 from hub.app import create_app
-from hub.demo_story import EXPIRED_AGREEMENT_ID, GAP_BATCH_ID, TABLET_PRODUCT_ID, demo_records
-from hub.generator import canonical_lines
-from hub.ledger import Ledger
+from hub.demo.generator import canonical_lines
+from hub.demo.story import EXPIRED_AGREEMENT_ID, GAP_BATCH_ID, TABLET_PRODUCT_ID, demo_records
+from hub.records.ledger import Ledger
 from hub.settings import Settings
 from tests.hub.support import hub_client
 from tests.tokens import TokenSource

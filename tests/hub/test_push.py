@@ -7,8 +7,8 @@ from pathlib import Path
 
 from deploy.neo4j.launcher import free_port
 from graph.lineage import Direction
-from graph.sql_store import SqlGraphStore
-from hub.push import STATE_FILE, PushTarget, push_folder
+from graph.sql.store import SqlGraphStore
+from hub.ingest.push import STATE_FILE, PushTarget, push_folder
 from tests.served import served_hub, store_url
 
 

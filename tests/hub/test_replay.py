@@ -14,10 +14,10 @@ from graph.ids import NodeKind
 from graph.model import EdgeKind
 from graph.store import GraphStore
 from hub.app import create_app
-from hub.audit import Actor, entries
-from hub.generator import canonical_lines, generate_network
-from hub.ledger import Ledger
-from hub.replay import replay
+from hub.demo.generator import canonical_lines, generate_network
+from hub.ingest.replay import replay
+from hub.records.audit import Actor, entries
+from hub.records.ledger import Ledger
 from hub.settings import Settings
 from tests.connectors.support import SAMPLES, sample_files
 from tests.hub.support import hub_client

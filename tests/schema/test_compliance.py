@@ -9,7 +9,7 @@ import pytest
 
 from graph.ids import NodeKind, make_id
 from graph.store import GraphStore
-from hub.demo_story import (
+from hub.demo.story import (
     EXPIRED_AGREEMENT_ID,
     FINISHED_LOT_ID,
     GAP_BATCH_ID,
@@ -188,8 +188,14 @@ async def test_qualifications_are_read_by_who_qualified_and_the_vendor(
     ("arguments", "message"),
     [
         ("", "give productId, vendorId or siteId: which lots to check"),
-        ('productId: "org:birch"', "productId: 'org:birch' is not a Product id"),
-        ('vendorId: "batch:birch/BT-25-041"', "vendorId: 'batch:birch/BT-25-041' is not an "),
+        (
+            'productId: "org:birch"',
+            "productId: 'org:birch' is an Organization id, not a Product id",
+        ),
+        (
+            'vendorId: "batch:birch/BT-25-041"',
+            "vendorId: 'batch:birch/BT-25-041' is a Batch id, not an Organization id",
+        ),
         ('siteId: "birch"', "siteId: 'birch' has no kind prefix"),
         (
             'vendorId: "org:birch", siteId: "site:alder/HYD-1"',

@@ -57,11 +57,12 @@ from schemathesis.schemas import BaseSchema
 from auth.service import AuthService
 from graph import model
 from graph.ids import ID_PREFIXES
-from graph.sql_store import SqlGraphStore
+from graph.sql.store import SqlGraphStore
 from graph.visibility import Visibility
 from graph.write_plan import plan_write
 from hub.app import create_app
-from hub.demo_story import demo_records
+from hub.demo.story import demo_records
+from hub.records.database import migrate
 from hub.settings import Settings
 from schema.build import ENTITY_NAMES, build_schema
 from schema.pagination import encode_cursor
@@ -255,7 +256,7 @@ class FuzzedHub:
 async def issued_headers(settings: Settings) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
     """Tokens from the hub's own authorization server, over the app's database: the
     operator's, and each partner's."""
-    service = AuthService.from_url(settings.database_url(), settings.auth_config())
+    service = AuthService.from_url(settings.database_url(), settings.auth_config(), migrate=migrate)
     try:
         await service.setup()
         source = TokenSource(service)

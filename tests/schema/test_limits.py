@@ -23,11 +23,11 @@ import httpx
 import pytest
 
 from deploy.neo4j.launcher import free_port
-from graph.sql_store import SqlGraphStore
+from graph.sql.store import SqlGraphStore
 from graph.store import GraphStore
 from hub.app import create_app
 from hub.cli import uvicorn_options
-from hub.demo_story import FINISHED_LOT_ID, demo_records
+from hub.demo.story import FINISHED_LOT_ID, demo_records
 from hub.settings import Settings
 from schema.build import build_schema
 from schema.cost import operation_cost

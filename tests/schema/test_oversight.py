@@ -11,7 +11,7 @@ import pytest
 
 from graph.store import GraphStore
 from hub.app import create_app
-from hub.demo_story import TABLET_PRODUCT_ID
+from hub.demo.story import TABLET_PRODUCT_ID
 from tests.schema.conftest import GraphQLClient, error_codes
 from tests.tokens import TokenSource
 

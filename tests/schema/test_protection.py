@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from graph.neo4j_store import Neo4jGraphStore
+from graph.neo4j.store import Neo4jGraphStore
 from graph.store import GraphStore
 from hub.app import create_app
-from hub.demo_story import FINISHED_LOT_ID
+from hub.demo.story import FINISHED_LOT_ID
 from tests.schema.conftest import GraphQLClient, client_for, error_codes
 from tests.tokens import TokenSource
 
@@ -162,7 +162,7 @@ async def test_store_round_trips_do_not_grow_with_the_page(
     store: GraphStore, tokens: TokenSource
 ) -> None:
     from graph.loading import load
-    from hub.generator import generate_network
+    from hub.demo.generator import generate_network
 
     await load(store, generate_network(600, seed=3))
     counting = CountingStore(store)

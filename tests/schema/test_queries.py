@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from graph.model import Batch, BatchStatus
-from hub.demo_story import (
+from hub.demo.story import (
     CONTAMINATED_EXCIPIENT_LOT_ID,
     FINISHED_LOT_ID,
     OAKRIDGE_BATCH_ID,

@@ -7,7 +7,7 @@ import httpx
 
 from graph.store import GraphStore
 from hub.app import create_app
-from hub.demo_story import FINISHED_LOT_ID, GAP_BATCH_ID, OAKRIDGE_BATCH_ID
+from hub.demo.story import FINISHED_LOT_ID, GAP_BATCH_ID, OAKRIDGE_BATCH_ID
 from tests.schema.conftest import GraphQLClient
 from tests.tokens import TokenSource
 

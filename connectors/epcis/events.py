@@ -1,0 +1,259 @@
+"""What an EPCIS event means for the lineage graph.
+
+Only lots matter to genealogy: an event that names no lot (serialised items, pallets,
+sensor readings) yields nothing. For an event that does:
+
+- every lot named becomes a ``Batch`` of its maker, the owner of the GTIN's GS1
+  company prefix (``Owners``), with the GTIN as its material code;
+- commissioning (an ObjectEvent with that business step, or the outputs of a
+  TransformationEvent) adds what ``ilmd`` says: expiry (or best-before) date, plus
+  the quantity made and the site (``bizLocation``, else ``readPoint``) when that site
+  is the maker's own;
+- a TransformationEvent gives a ``CONSUMED`` edge from each output lot to each input
+  lot, with the input's quantity;
+- shipping gives ``SHIPPED_TO`` edges from each lot to the destination owner
+  (``owning_party``, else ``possessing_party``) and to the destination ``location``;
+- receiving makes the lot as received a ``Batch`` of the receiver (the destination
+  owner, else the organization pushing the file), same number, with a ``SAME_LOT``
+  edge to the maker's lot: this is what lets lineage cross from one vendor to another;
+- an AggregationEvent only packs things into a container: a lot does not change by
+  being put on a pallet, so it adds no genealogy beyond the rules above when its
+  child quantities name lots (its business step still counts: lots received on a
+  pallet are received);
+- ``readPoint`` and ``bizLocation`` of such an event become ``Site`` records.
+
+An event carrying an ``errorDeclaration`` declares that it (the event with its id)
+was wrong: it yields nothing. Taking back what an earlier ingestion of the original
+event asserted needs a store operation the graph does not have yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from connectors.base import Outcome, ParseContext
+from connectors.epcis.facts import EventFacts, Located
+from connectors.epcis.gs1 import Owners, place, stated_prefixes
+from connectors.epcis.lots import LotCollector, NamedLot, unknown_prefix
+from connectors.field_values import date_of
+from connectors.record_building import build
+from graph.ids import NodeKind, make_id
+from graph.intake import RecordRejection
+from graph.model import Batch, Edge, EdgeKind, Site
+
+# ilmd elements (by local name) giving a lot's expiry, in order of preference.
+EXPIRY_FIELDS = ("itemExpirationDate", "bestBeforeDate")
+
+
+class EventMapper:
+    def __init__(
+        self,
+        context: ParseContext,
+        company_prefixes: Mapping[str, str],
+        ilmd_lot_fields: tuple[str, ...],
+    ) -> None:
+        self.context = context
+        self.company_prefixes = company_prefixes
+        self.ilmd_lot_fields = ilmd_lot_fields
+
+    def outcomes(self, event: EventFacts) -> Iterator[Outcome]:
+        if event.retracted:
+            return  # see the module docstring: a retraction yields nothing
+        owners = Owners(self.company_prefixes, stated_prefixes(event.identifiers()))
+        lots = LotCollector(event, owners, self.ilmd_lot_fields)
+        if event.kind == "TransformationEvent":
+            inputs = lots.collect(("inputEPCList",), ("inputQuantityList",), with_ilmd=False)
+            outputs = lots.collect(("outputEPCList",), ("outputQuantityList",), with_ilmd=True)
+            yield from lots.problems
+            if inputs or outputs:
+                yield from self._transformation(event, owners, inputs, outputs)
+            return
+        named = lots.collect(
+            ("epcList", "childEPCs"),
+            ("quantityList", "childQuantityList"),
+            with_ilmd=event.kind == "ObjectEvent",  # the one other event type with ilmd
+        )
+        yield from lots.problems
+        if not named:
+            return
+        sites = yield from self._sites(event, owners)
+        made: Made | None = None
+        if event.biz_step == "commissioning":
+            made = yield from self._made(event, sites)
+        for lot in named:
+            batch = build(Batch, self.context, lot.location, **_batch_fields(lot, made))
+            yield batch
+            if not isinstance(batch, Batch):
+                continue
+            if event.biz_step == "shipping":
+                yield from self._shipped(event, owners, lot, batch)
+            elif event.biz_step == "receiving":
+                yield from self._received(event, owners, lot, batch)
+
+    def _transformation(
+        self, event: EventFacts, owners: Owners, inputs: list[NamedLot], outputs: list[NamedLot]
+    ) -> Iterator[Outcome]:
+        sites = yield from self._sites(event, owners)
+        made = yield from self._made(event, sites)
+        consumed: list[tuple[NamedLot, Batch]] = []
+        for lot in inputs:
+            batch = build(Batch, self.context, lot.location, **_batch_fields(lot, None))
+            yield batch
+            if isinstance(batch, Batch):
+                consumed.append((lot, batch))
+        if inputs and not outputs:
+            yield RecordRejection(
+                event.location,
+                "outputQuantityList",
+                "the transformation consumed lots but names no output lot (its outputs are "
+                "serial numbers or classes without a lot), so its CONSUMED edges cannot be "
+                "recorded; name the output lot as an LGTIN, a Digital Link or in ilmd",
+            )
+        for output in outputs:
+            product = build(Batch, self.context, output.location, **_batch_fields(output, made))
+            yield product
+            if isinstance(product, Batch):
+                for lot, batch in consumed:
+                    if batch.id != product.id:  # reworking a lot into itself is no genealogy
+                        yield self._edge(EdgeKind.CONSUMED, product.id, batch.id, lot)
+
+    def _made(self, event: EventFacts, sites: dict[str, str]) -> Generator[Outcome, None, Made]:
+        """What commissioning says of the lots it makes: the expiry date from ilmd (a
+        bad one is reported once and left out) and the sites it happened at."""
+        for name in EXPIRY_FIELDS:
+            found = event.ilmd.get(name)
+            if found is None:
+                continue
+            try:
+                return Made(date_of(found.value), sites)
+            except ValueError:
+                yield RecordRejection(
+                    found.location,
+                    f"ilmd.{name}",
+                    f"not a date: {found.value!r}; the lots land without an expiry date",
+                )
+                break
+        return Made(None, sites)
+
+    def _shipped(
+        self, event: EventFacts, owners: Owners, lot: NamedLot, batch: Batch
+    ) -> Iterator[Outcome]:
+        parties = _of_type(event.destinations, "owning_party") or _of_type(
+            event.destinations, "possessing_party"
+        )
+        locations = _of_type(event.destinations, "location")
+        if not parties and not locations:
+            yield RecordRejection(
+                event.location,
+                "destinationList",
+                "a shipping event without a destination (owning_party, possessing_party or "
+                "location): the lot's SHIPPED_TO edge has no far end",
+            )
+            return
+        for party in parties:
+            org = self._org(party, owners)
+            if isinstance(org, RecordRejection):
+                yield org
+            else:
+                target = make_id(NodeKind.ORGANIZATION, org)
+                yield self._edge(EdgeKind.SHIPPED_TO, batch.id, target, lot)
+        for location in locations:
+            site = self._site(location, owners, "destinationList")
+            if site is not None:
+                yield site
+            if isinstance(site, Site):
+                yield self._edge(EdgeKind.SHIPPED_TO, batch.id, site.id, lot)
+
+    def _received(
+        self, event: EventFacts, owners: Owners, lot: NamedLot, batch: Batch
+    ) -> Iterator[Outcome]:
+        receiver: str | RecordRejection = self.context.org
+        owner = _of_type(event.destinations, "owning_party")
+        if owner:
+            receiver = self._org(owner[0], owners)
+        if isinstance(receiver, RecordRejection):
+            yield receiver
+            return
+        if receiver == lot.maker:
+            return  # a maker receiving its own lot: no second node for it
+        received = build(Batch, self.context, lot.location, maker=receiver, number=lot.number)
+        yield received
+        if isinstance(received, Batch):
+            yield self._edge(EdgeKind.SAME_LOT, received.id, batch.id, lot)
+
+    def _sites(self, event: EventFacts, owners: Owners) -> Generator[Outcome, None, dict[str, str]]:
+        """Yield the Sites of readPoint and bizLocation; return org -> site code,
+        bizLocation winning, for the site a maker's lots are made at."""
+        codes: dict[str, str] = {}
+        for found, field in ((event.read_point, "readPoint"), (event.biz_location, "bizLocation")):
+            site = self._site(found, owners, field) if found is not None else None
+            if isinstance(site, Site) and codes.get(site.org) == site.code:
+                continue  # readPoint inside the bizLocation: one site
+            if site is not None:
+                yield site
+            if isinstance(site, Site):
+                codes[site.org] = site.code
+        return codes
+
+    def _site(self, found: Located, owners: Owners, field: str) -> Site | RecordRejection | None:
+        """The Site a GLN names; None when the location is not a GLN (a partner's own URL)."""
+        try:
+            gln = place(found.value)
+        except ValueError as error:
+            return RecordRejection(found.location, field, str(error))
+        if gln is None:
+            return None
+        prefix = owners.prefix_of(gln)
+        if prefix is None:
+            return unknown_prefix(found, field, f"GLN {gln.gln}")
+        return build(Site, self.context, found.location, org=owners.org_of(prefix), code=gln.gln)
+
+    def _org(self, party: Located, owners: Owners) -> str | RecordRejection:
+        try:
+            gln = place(party.value)
+        except ValueError as error:
+            return RecordRejection(party.location, "destinationList", str(error))
+        prefix = owners.prefix_of(gln) if gln is not None else None
+        if prefix is None:
+            what = f"GLN {gln.gln}" if gln else f"party {party.value!r}"
+            return unknown_prefix(party, "destinationList", what)
+        return owners.org_of(prefix)
+
+    def _edge(self, kind: EdgeKind, source: str, target: str, lot: NamedLot) -> Outcome:
+        return build(
+            Edge,
+            self.context,
+            lot.location,
+            kind=kind,
+            source=source,
+            target=target,
+            quantity=lot.quantity,
+            unit=lot.unit,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Made:
+    """What commissioning adds to the lots it makes."""
+
+    expires_on: date | None
+    sites: dict[str, str]  # org -> code of the site the event happened at
+
+
+def _batch_fields(lot: NamedLot, made: Made | None) -> dict[str, Any]:
+    fields: dict[str, Any] = {"maker": lot.maker, "number": lot.number, "material_code": lot.gtin}
+    if made is not None:  # lot size and expiry belong to the lot as made, not as moved
+        fields.update(
+            expires_on=made.expires_on,
+            quantity=lot.quantity,
+            unit=lot.unit,
+            site_code=made.sites.get(lot.maker),
+        )
+    return fields
+
+
+def _of_type(parties: list[tuple[str | None, Located]], kind: str) -> list[Located]:
+    return [found for party_type, found in parties if party_type == kind]

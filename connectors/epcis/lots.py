@@ -1,0 +1,114 @@
+"""Which lots an EPCIS event names, and whose they are.
+
+A lot is named by an LGTIN class or a Digital Link with a lot (in an EPC list or a
+quantity list), or by an ``ilmd`` lot number completing the GTINs of the event's
+serialised items or GTIN classes. Its maker is the owner of the GTIN's GS1 company
+prefix (``Owners``). A lot that cannot be named or resolved becomes a located
+``RecordRejection``; the others are still collected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from connectors.epcis.facts import EventFacts, Located
+from connectors.epcis.gs1 import LotCode, Owners, Product, trade_item, unit_symbol
+from graph.intake import RecordRejection
+
+
+@dataclass(frozen=True, slots=True)
+class NamedLot:
+    """A lot an event names, resolved to its maker."""
+
+    maker: str
+    number: str
+    gtin: str
+    quantity: float | None
+    unit: str | None
+    location: str
+
+
+class LotCollector:
+    """Collects the lots of one event's lists, with a rejection for each it cannot name."""
+
+    def __init__(self, event: EventFacts, owners: Owners, ilmd_lot_fields: tuple[str, ...]) -> None:
+        self.event = event
+        self.owners = owners
+        self.ilmd_lot_fields = ilmd_lot_fields
+        self.problems: list[RecordRejection] = []
+
+    def collect(
+        self, epc_lists: Iterable[str], quantity_lists: Iterable[str], *, with_ilmd: bool
+    ) -> list[NamedLot]:
+        lots: dict[tuple[str, str], NamedLot] = {}
+        products: dict[str, tuple[Product, Located, float | None, str | None]] = {}
+        named: list[tuple[Located, float | None, str | None]] = [
+            (epc, None, None) for name in epc_lists for epc in self.event.epcs.get(name, [])
+        ]
+        named += [
+            (element.epc_class, element.quantity, unit_symbol(element.uom))
+            for name in quantity_lists
+            for element in self.event.quantities.get(name, [])
+        ]
+        for found, quantity, unit in named:
+            try:
+                code = trade_item(found.value)
+            except ValueError as error:
+                self.problems.append(RecordRejection(found.location, "epc", str(error)))
+                continue
+            if isinstance(code, LotCode):
+                self._add(lots, code, found, quantity, unit)
+            elif isinstance(code, Product):
+                products.setdefault(code.gtin, (code, found, quantity, unit))
+        ilmd_lot = self._ilmd_lot() if with_ilmd else None
+        if ilmd_lot is not None:
+            if not products and not lots:
+                self.problems.append(
+                    RecordRejection(
+                        ilmd_lot.location,
+                        "ilmd",
+                        f"lot {ilmd_lot.value!r} names no product: the event lists no GTIN "
+                        "(SGTIN, GTIN class or Digital Link) for it to be a lot of",
+                    )
+                )
+            for product, _, quantity, unit in products.values():
+                self._add(lots, LotCode(product, ilmd_lot.value), ilmd_lot, quantity, unit)
+        return list(lots.values())
+
+    def _ilmd_lot(self) -> Located | None:
+        for name in self.ilmd_lot_fields:
+            found = self.event.ilmd.get(name)
+            if found is not None and found.value.strip():
+                return Located(found.value.strip(), found.location)
+        return None
+
+    def _add(
+        self,
+        lots: dict[tuple[str, str], NamedLot],
+        code: LotCode,
+        found: Located,
+        quantity: float | None,
+        unit: str | None,
+    ) -> None:
+        prefix = self.owners.prefix_of(code.product)
+        if prefix is None:
+            self.problems.append(unknown_prefix(found, "epc", f"GTIN {code.product.gtin}"))
+            return
+        maker = self.owners.org_of(prefix)
+        known = lots.get((maker, code.lot))
+        if known is None or (known.quantity is None and quantity is not None):
+            # a lot named by its items and by a quantity: the quantity says more
+            lots[maker, code.lot] = NamedLot(
+                maker, code.lot, code.product.gtin, quantity, unit, found.location
+            )
+
+
+def unknown_prefix(found: Located, field: str, what: str) -> RecordRejection:
+    """Why a GTIN or GLN has no owner, and what the partner can do about it."""
+    return RecordRejection(
+        found.location,
+        field,
+        f"cannot tell the GS1 company prefix of {what} (Digital Links do not mark where "
+        "it ends): add the prefix and its organization to options.company_prefixes",
+    )

@@ -1,0 +1,115 @@
+"""``partnerhub demo``: the demo network in the embedded store, and what it answers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+
+from auth.service import AuthService
+from graph.lineage import Direction
+from graph.sql.store import SqlGraphStore
+from hub.demo.story import (
+    CONTAMINATED_EXCIPIENT_LOT_ID,
+    DEMO_PARTNERS,
+    FINISHED_LOT_ID,
+    demo_records,
+)
+from hub.records.audit import auth_changes
+from hub.records.database import migrate
+from hub.render import counts_table, impact_table, lineage_tree
+from hub.settings import Settings
+
+
+async def run(db: Path, console: Console) -> None:
+    db.parent.mkdir(parents=True, exist_ok=True)
+    store = SqlGraphStore(f"sqlite+aiosqlite:///{db}")
+    try:
+        await store.setup()
+        await store.wipe()  # the demo always starts from the same story
+        await store.upsert(demo_records())
+        console.print(counts_table(await store.counts(), f"demo network in {db}"))
+
+        lineage = await store.lineage(FINISHED_LOT_ID, Direction.UPSTREAM, 10)
+        assert lineage is not None, "the demo story names its finished lot"
+        nodes = await store.get_nodes([node.id for node in lineage.nodes])
+        console.print(lineage_tree(lineage, nodes))
+
+        impact = await store.impact(CONTAMINATED_EXCIPIENT_LOT_ID)
+        assert impact is not None, "the demo story names its contaminated lot"
+        console.print(impact_table(impact))
+    finally:
+        await store.close()
+    console.print(
+        "\nAsk it more, e.g.:\n"
+        f"  HUB_STORE=sqlite:///{db} .venv/bin/partnerhub lineage '{CONTAMINATED_EXCIPIENT_LOT_ID}'"
+        " --direction downstream\n"
+        f"  HUB_STORE=sqlite:///{db} .venv/bin/partnerhub impact '{CONTAMINATED_EXCIPIENT_LOT_ID}'"
+    )
+
+
+EXAMPLE_QUERY = (
+    f'{{ lineage(batchId: "{FINISHED_LOT_ID}", direction: UPSTREAM, maxDepth: 10) '
+    "{ truncated nodes { depth batch { number vendor { name } product { name } } } "
+    "edges { from to kind quantity unit } } }"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoClient:
+    org: str
+    scopes: tuple[str, ...]
+    client_id: str
+    client_secret: str = field(repr=False)
+
+
+# The operator sees everything; each partner reads what is its own and pushes its exports.
+DEMO_OPERATOR_SCOPES = ("admin", "graph:read", "ingest:write")
+DEMO_PARTNER_SCOPES = ("graph:read", "ingest:write")
+
+
+async def register_demo_clients(settings: Settings) -> list[DemoClient]:
+    """A fresh client for the operator and for each partner of the story."""
+    service = AuthService.from_url(settings.database_url(), settings.auth_config(), migrate=migrate)
+    service.on_change = auth_changes(service.store.engine)
+    clients = []
+    try:
+        await service.setup()
+        for org, kind, scopes in [
+            ("operator", None, DEMO_OPERATOR_SCOPES),
+            *((org, kind.value, DEMO_PARTNER_SCOPES) for org, kind in DEMO_PARTNERS.items()),
+        ]:
+            issued = await service.add_client(org, scopes, org_kind=kind)
+            clients.append(DemoClient(org, scopes, issued.client.client_id, issued.secret))
+    finally:
+        await service.close()
+    return clients
+
+
+def serving_banner(settings: Settings, clients: list[DemoClient]) -> str:
+    base = f"http://{settings.host}:{settings.port}"
+    body = json.dumps({"query": EXAMPLE_QUERY})
+    operator = clients[0]
+    token = (
+        f"TOKEN=$(curl -s -u {operator.client_id}:{operator.client_secret} "
+        f"-d grant_type=client_credentials {base}/oauth/token "
+        """| python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"""
+    )
+    partners = "\n".join(
+        f"  {client.org:<9} {client.client_id}  {client.client_secret}  ({' '.join(client.scopes)})"
+        for client in clients[1:]
+    )
+    return (
+        f"\n[bold]Serving the demo network at {base}/graphql[/bold] (GraphiQL in a browser; Ctrl-C stops)\n"
+        "Every request needs a token. As the operator, get one and ask for the finished lot's\n"
+        "genealogy across Cedar, Birch, Alder and Dogwood:\n"
+        f"  {token}\n"
+        f'  curl -s {base}/graphql -H "authorization: Bearer $TOKEN" '
+        f"-H 'content-type: application/json' -d '{body}'\n"
+        '(in GraphiQL, put {"authorization": "Bearer ..."} in the headers pane)\n'
+        "Each partner's client sees only what is its own (try the same query with birch's or\n"
+        "oakridge's token) and pushes its own exports (partnerhub push DIR --hub "
+        f"{base} --connector ... --client-id ID --client-secret SECRET):\n{partners}\n"
+    )

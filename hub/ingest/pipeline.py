@@ -1,0 +1,178 @@
+"""Applying one received payload to the graph: parse, check, then write in chunks.
+
+The payload is already safe in the ledger when this runs (``hub.records.ledger``); a worker
+(``hub.ingest.worker``) hands it here and records the outcome.
+
+1. A first pass runs the connector over the whole payload and keeps only counts and
+   rejections: a payload that cannot be read (or, under all-or-nothing, one with any
+   rejected record) stops here and nothing of it reaches the graph.
+2. A second pass streams the good records into the store in chunks, one transaction
+   each, so memory stays flat for any payload size. Parsing twice costs CPU, not
+   memory, and is what makes "nothing half-applied" hold without holding every record.
+   Graph writes are idempotent, so applying the same payload again (after a crash, or
+   in a replay) changes nothing that was already there.
+
+Connectors are synchronous generators; both passes run them in a worker thread so the
+server keeps answering while a large payload is parsed. ``StoreUnavailable`` is left
+to the caller: the payload is fine and should be applied later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from typing import Any
+
+from connectors.base import Connector, Outcome, ParseContext, PayloadError
+from connectors.registry import UnknownConnector, connector_named
+from graph.intake import RecordRejection
+from graph.loading import DEFAULT_CHUNK
+from graph.model import Record
+from graph.store import GraphStore
+from hub.ingest.ownership import owned_by
+from hub.records.ledger import Delivery, IngestionStatus, Received
+
+MAX_REPORTED_REJECTIONS = 10_000  # the count is always exact; the list stops here
+
+# Hears each chunk of records as it lands (alerts, progress); awaited before the next.
+ChunkListener = Callable[[Received, list[Record]], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class IngestError:
+    kind: str  # unknown_connector | bad_options | unreadable | internal
+    location: str
+    message: str
+
+
+@dataclass(slots=True)
+class IngestReport:
+    ingestion_id: str
+    connector: str
+    org: str
+    status: IngestionStatus
+    records: int = 0  # good records the payload holds
+    applied: int = 0  # of those, written to the graph
+    rejected: int = 0
+    rejections: list[RecordRejection] = field(default_factory=list)
+    error: IngestError | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = self.status.value
+        return data
+
+    @classmethod
+    def refused(cls, received: Received, error: IngestError) -> IngestReport:
+        return cls(
+            received.id, received.connector, received.org, IngestionStatus.REJECTED, error=error
+        )
+
+
+def reader_for(connector: str, options: Mapping[str, Any]) -> Connector | IngestError:
+    """The connector configured with ``options``, or why it cannot be (checked before
+    a payload is queued, so the sender hears about a typo at once)."""
+    try:
+        return connector_named(connector).with_options(dict(options))
+    except UnknownConnector as error:
+        return IngestError("unknown_connector", "connector", str(error))
+    except PayloadError as error:
+        return IngestError("bad_options", error.location, error.message)
+
+
+def refusal_report(delivery: Delivery, error: IngestError) -> dict[str, Any]:
+    """The report of a delivery refused before reading (the ledger adds its id)."""
+    report = IngestReport("", delivery.connector, delivery.org, IngestionStatus.REJECTED)
+    report.error = error
+    return report.to_json()
+
+
+class IngestPipeline:
+    def __init__(self, store: GraphStore, chunk_size: int = DEFAULT_CHUNK) -> None:
+        self.store = store
+        self.chunk_size = chunk_size
+        self._store_ready = False
+
+    async def _ready_store(self) -> None:
+        # Tables, constraints and indexes, once per process: a fresh store is made ready
+        # by its first ingestion, and one that was down at start-up when it returns.
+        if not self._store_ready:
+            await self.store.setup()
+            self._store_ready = True
+
+    async def apply(
+        self, received: Received, payload: bytes, on_chunk: ChunkListener | None = None
+    ) -> IngestReport:
+        """Parse and write one ingestion; the report says what landed and what did not."""
+        report = IngestReport(
+            received.id, received.connector, received.org, IngestionStatus.RECEIVED
+        )
+        connector = reader_for(received.connector, received.options)
+        if isinstance(connector, IngestError):
+            return _refuse(report, connector)
+        context = ParseContext(received.id, connector.name, received.org, received.filename)
+
+        outcomes = partial(
+            _outcomes, connector, payload, context, received.owner_only, received.org
+        )
+        try:
+            await asyncio.to_thread(_survey, outcomes(), report)
+        except PayloadError as error:
+            return _refuse(report, IngestError("unreadable", error.location, error.message))
+        if report.rejected and received.all_or_nothing:
+            report.status = IngestionStatus.REJECTED
+            return report
+
+        await self._ready_store()
+        chunks = _good_chunks(outcomes(), self.chunk_size)
+        while chunk := await asyncio.to_thread(next, chunks, None):
+            await self.store.upsert(chunk)
+            report.applied += len(chunk)
+            if on_chunk is not None:
+                await on_chunk(received, chunk)
+        report.status = IngestionStatus.PARTIAL if report.rejected else IngestionStatus.APPLIED
+        return report
+
+
+def _refuse(report: IngestReport, error: IngestError) -> IngestReport:
+    report.status = IngestionStatus.REJECTED
+    report.error = error
+    return report
+
+
+def _outcomes(
+    connector: Connector,
+    payload: bytes,
+    context: ParseContext,
+    owner_only: bool,
+    org: str,
+) -> Iterator[Outcome]:
+    """What the connector makes of the payload, with ownership enforced if asked."""
+    outcomes = connector.parse(io.BytesIO(payload), context)
+    return owned_by(outcomes, org) if owner_only else outcomes
+
+
+def _survey(outcomes: Iterator[Outcome], report: IngestReport) -> None:
+    for outcome in outcomes:
+        if isinstance(outcome, RecordRejection):
+            report.rejected += 1
+            if len(report.rejections) < MAX_REPORTED_REJECTIONS:
+                report.rejections.append(outcome)
+        else:
+            report.records += 1
+
+
+def _good_chunks(outcomes: Iterator[Outcome], size: int) -> Iterator[list[Record]]:
+    chunk: list[Record] = []
+    for outcome in outcomes:
+        if isinstance(outcome, RecordRejection):
+            continue
+        chunk.append(outcome)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

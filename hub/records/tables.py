@@ -1,0 +1,20 @@
+"""Every table the hub's database holds, gathered from the modules that own them: the
+ledger's, the audit trail's and the authorization server's. A test compares them with
+what the migrations build, so a table changed without a migration fails it."""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+from auth.store import auth_metadata
+from hub.records.audit import audit_metadata
+from hub.records.ledger import metadata as ledger_metadata
+
+
+def all_tables() -> MetaData:
+    """Every table the code reads and writes, gathered in one MetaData (for the drift test)."""
+    gathered = MetaData()
+    for part in (ledger_metadata, auth_metadata, audit_metadata):
+        for table in part.tables.values():
+            table.to_metadata(gathered)
+    return gathered
