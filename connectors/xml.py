@@ -2,16 +2,18 @@
 
 Partners' XML comes in several namespace versions (B2MML V0401 to current, AnIML 0.90
 or 1.0 or none), so connectors match elements by local name. Parsing never expands an
-entity, never loads a DTD and never touches the network; a document that declares a
-DTD at all is refused, since no export format we read needs one and every entity
-attack ("billion laughs", external entities) starts there.
+entity, never loads a DTD and never touches the network. A document type declaration
+that declares anything is refused: no export format we read needs one, and every entity
+attack ("billion laughs", external entities, parameter entities) starts there. A bare
+``<!DOCTYPE name>`` (no external id, no entity or element declarations), which standard
+examples and some exporters write, declares nothing and is read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 from lxml import etree
 
@@ -44,8 +46,11 @@ def iterparse(
         for event, element in parser:
             if not checked:
                 checked = True
-                if element.getroottree().docinfo.doctype:
-                    raise PayloadError("line 1", "a DOCTYPE (DTD) is not accepted in an export")
+                refused = _declared(element.getroottree().docinfo)
+                if refused:
+                    raise PayloadError(
+                        "line 1", f"a DOCTYPE that declares {refused} is not accepted in an export"
+                    )
             if event in events:
                 yield event, element
     except etree.XMLSyntaxError as error:
@@ -53,6 +58,23 @@ def iterparse(
         raise PayloadError(f"line {line}", f"malformed XML: {error.msg}") from None
     if not checked:
         raise PayloadError("line 1", "empty document: no XML element found")
+
+
+def _declared(docinfo: Any) -> str | None:  # lxml-stubs lack doctype, system_url, iter*
+    """What a document type declaration declares that we refuse, or None when it is bare.
+
+    Attribute-list and notation declarations are not listed by lxml; they are harmless
+    here, since attribute defaults are never applied without a loaded DTD."""
+    if not docinfo.doctype:
+        return None
+    if docinfo.public_id or docinfo.system_url:
+        return "an external DTD"
+    subset = docinfo.internalDTD
+    if subset is not None and any(True for _ in subset.iterentities()):
+        return "entities"
+    if subset is not None and any(True for _ in subset.iterelements()):
+        return "elements"
+    return None
 
 
 def text_of(element: etree._Element | None) -> str | None:

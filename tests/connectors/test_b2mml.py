@@ -498,6 +498,18 @@ def test_a_dtd_is_refused() -> None:
         parse('<!DOCTYPE x [<!ENTITY e "e">]><MaterialInformation/>')
 
 
+def test_a_bare_doctype_is_read_like_the_same_document_without_it() -> None:
+    declaration, body = MATERIAL_LOTS_V0600.split("\n", 1)
+    with_doctype = f"{declaration}\n<!DOCTYPE b2mml:ShowMaterialInformation>\n{body}"
+
+    read = parse(with_doctype)
+
+    assert [batch.number for batch in read.nodes(Batch)] == [
+        batch.number for batch in parse(MATERIAL_LOTS_V0600).nodes(Batch)
+    ]
+    assert "DW-778" in {batch.number for batch in read.nodes(Batch)}
+
+
 # Streaming: a 10 MB export with 40 000 lots.
 
 LOT = (
