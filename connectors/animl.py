@@ -15,9 +15,18 @@ What becomes what (every record at the place it was read, by path and line):
   lot's maker is the sample's "Manufacturer" / "Supplier" parameter when there is one
   (through ``maker_orgs``, else slugged), else ``lot_maker``, else the partner that
   pushed the file (a LIMS describing its own site's lots).
+- A sample a step *produced* (``samplePurpose="produced"``) that names no lot is still
+  a made thing: a formulation or a synthesis product that the export identifies by its
+  ``sampleID`` only. It becomes a Batch keyed by that sampleID (maker as above), so
+  that what went into it is not lost. A consumed sample without a lot stays unknown:
+  an ingredient is traceable only by its lot.
 - ``ExperimentStep`` → Experiment (experimentStepID, name, Infrastructure/Timestamp,
   the lots of its consumed and produced SampleReferences), and a CONSUMED edge from
-  every produced lot to every consumed lot.
+  every produced lot to every consumed lot. When the step consumed one lot, the amount
+  it records of it (a Result parameter named like "Actual Amount", "Amount Added",
+  "Dispensed Quantity", "Net Weight"; see ``AMOUNT_NAMES``, more through
+  ``amount_parameters``) is the edge's quantity and unit, not a test result: it is how
+  much of that lot went in.
 - Each Parameter in a step's Results, and each value of a dependent Series there →
   TestResult: lab is the pushing partner, ``result_id`` is ``<step id>/<name>`` (a
   Series of several values adds ``/<index>``; a repeated name gets ``#2``...), value
@@ -67,6 +76,14 @@ SAMPLE_FIELDS: dict[str, SampleField] = {
         "maker",
     ),
 }
+# Result parameters that record how much of the consumed lot a step used (word keys).
+AMOUNT_NAMES = frozenset(
+    {
+        "actualamount", "amountadded", "addedamount", "actualquantity", "quantityadded",
+        "actualweight", "weightadded", "dispensedamount", "dispensedquantity",
+        "dispensedweight", "chargedamount", "chargedquantity", "netweight", "actualmass",
+    }
+)  # fmt: skip
 NUMBERS = frozenset({"I", "L", "F", "D"})
 VALUES = NUMBERS | {"S", "Boolean", "DateTime"}
 
@@ -91,6 +108,11 @@ class AnimlOptions(BaseModel):
         default_factory=dict,
         description="Manufacturer names as samples write them, to PartnerHub organization ids.",
     )
+    amount_parameters: list[str] = Field(
+        default_factory=list,
+        description="Result parameter names that record the amount of the consumed lot a "
+        "step used, added to the defaults (case, spaces and punctuation ignored).",
+    )
     max_series_points: int = Field(
         default=1000, ge=1, description="Longer Series are curves, not test results."
     )
@@ -104,6 +126,7 @@ class _Step:
     batch_id: str | None
     method: str | None
     tested_on: date | None
+    amount: etree._Element | None = None  # the consumed amount: an edge's, not a result
     result_ids: set[str] = field(default_factory=set)
 
     def result_id(self, name: str) -> str:
@@ -140,7 +163,9 @@ class _Reader:
             word_key(name): role for name, role in options.sample_fields.items()
         }
         self.maker_orgs = {name.casefold(): org for name, org in options.maker_orgs.items()}
+        self.amount_names = AMOUNT_NAMES | {word_key(name) for name in options.amount_parameters}
         self.lot_of_sample: dict[str, str] = {}  # sampleID -> batch id
+        self.unlotted: dict[str, str] = {}  # sampleID -> where a sample without a lot is
         self.lots_written: set[str] = set()
 
     def sample(self, item: Streamed) -> Iterator[Outcome]:
@@ -163,6 +188,8 @@ class _Reader:
             elif role == "maker" and maker_name is None and value:
                 maker_name = value
         if lot is None:
+            if sample_id := (element.get("sampleID") or "").strip():
+                self.unlotted[sample_id] = item.location
             return
         maker = self.options.lot_maker or self.context.org
         if maker_name:
@@ -207,8 +234,11 @@ class _Reader:
             child(infrastructure, "SampleReferenceSet") if infrastructure is not None else None
         )
         for reference in children(references, "SampleReference") if references is not None else []:
-            lot = self.lot_of_sample.get((reference.get("sampleID") or "").strip())
+            sample_id = (reference.get("sampleID") or "").strip()
             purpose = word_key(reference.get("samplePurpose") or "")
+            if purpose == "produced" and sample_id in self.unlotted:
+                yield from self.produced_without_lot(sample_id)
+            lot = self.lot_of_sample.get(sample_id)
             if lot and purpose in ("consumed", "produced"):
                 lots = used if purpose == "consumed" else produced
                 lots.setdefault(lot, item.location_of(reference))
@@ -227,21 +257,56 @@ class _Reader:
         yield experiment
         if isinstance(experiment, RecordRejection):
             return  # the results' ids are made from the step id that was refused
+        amount = self.consumed_amount(element) if len(used) == 1 and produced else None
+        quantity, unit = _amount(amount)
         for output in produced:
             for source, where in used.items():
                 if source != output:
-                    consumed = EdgeKind.CONSUMED
                     yield build(
-                        Edge, self.context, where, kind=consumed, source=output, target=source
+                        Edge,
+                        self.context,
+                        where,
+                        kind=EdgeKind.CONSUMED,
+                        source=output,
+                        target=source,
+                        quantity=quantity,
+                        unit=unit if quantity is not None else None,
                     )
         tested = [*produced] if len(produced) == 1 else [*used] if len(used) == 1 else []
         method = child(element, "Method")
         technique = child(element, "Technique")
         context = _Step(
-            step_id, tested[0] if tested else None, _name(method) or _name(technique), tested_on
+            step_id,
+            tested[0] if tested else None,
+            _name(method) or _name(technique),
+            tested_on,
+            amount=amount if quantity is not None else None,
         )
         for result in children(element, "Result"):
             yield from self.results(item, result, context)
+
+    def produced_without_lot(self, sample_id: str) -> Iterator[Outcome]:
+        """The Batch of a produced sample that names no lot, keyed by its sampleID."""
+        where = self.unlotted.pop(sample_id)
+        maker = self.options.lot_maker or self.context.org
+        batch = build(Batch, self.context, where, maker=maker, number=sample_id)
+        if isinstance(batch, RecordRejection):
+            yield batch
+            return
+        self.lot_of_sample[sample_id] = batch.id
+        if batch.id not in self.lots_written:
+            self.lots_written.add(batch.id)
+            yield batch
+
+    def consumed_amount(self, step: etree._Element) -> etree._Element | None:
+        """The first Result parameter, at any depth, that records the amount used."""
+        for result in children(step, "Result"):
+            for node in result.iter():
+                if local_name(node) == "Parameter" and (
+                    word_key(node.get("name") or "") in self.amount_names
+                ):
+                    return node
+        return None
 
     def results(self, item: Streamed, container: etree._Element, step: _Step) -> Iterator[Outcome]:
         """Parameters and Series under a Result, at any depth of Categories."""
@@ -249,7 +314,7 @@ class _Reader:
             tag = local_name(node)
             if tag == "Category":
                 yield from self.results(item, node, step)
-            elif tag == "Parameter":
+            elif tag == "Parameter" and node is not step.amount:
                 yield from self.parameter(item, node, step)
             elif tag == "SeriesSet":
                 for series in children(node, "Series"):
@@ -340,6 +405,15 @@ class _Reader:
 
 def _name(element: etree._Element | None) -> str | None:
     return ((element.get("name") or "").strip() or None) if element is not None else None
+
+
+def _amount(parameter: etree._Element | None) -> tuple[float | None, str | None]:
+    """A parameter's finite number and unit, or (None, None) when it has no number."""
+    if parameter is None:
+        return None, None
+    value = next((c for c in parameter if local_name(c) in NUMBERS), None)
+    number = finite_number(text_of(value) or "") if value is not None else None
+    return (number, _unit(parameter)) if number is not None else (None, None)
 
 
 def _unit(holder: etree._Element) -> str | None:

@@ -67,6 +67,64 @@ def test_example3_nmr_parameters_become_results_without_a_lot() -> None:
     assert found["es-1/ESigma"].unit is None
 
 
+def test_example6_formulation_consumes_each_ingredient_lot_by_the_amount_added() -> None:
+    """The formulation sample (produced) names no lot, only its sampleID; each step adds
+    one ingredient lot (consumed) and records its "Actual Amount"."""
+    parsed = parse_sample(AnimlConnector(), "animl/Example6.animl")
+    formulation = "batch:acme/Matcha-00001"
+    assert formulation in {lot.id for lot in parsed.nodes(Batch)}
+    consumed = {edge.target: edge for edge in parsed.edges(EdgeKind.CONSUMED)}
+    assert len(consumed) == 12  # twelve ingredient lots, each added once
+    assert {edge.source for edge in consumed.values()} == {formulation}
+    basil = consumed["batch:acme/I-220513-00015"]  # step 1: add 3152.2 g target, 3105.2 g actual
+    assert (basil.quantity, basil.unit) == (3105.2, "g")
+    assert basil.provenance is not None and "SampleReference" in basil.provenance.location
+    rosemary = consumed["batch:acme/M-240726-00030"]
+    assert (rosemary.quantity, rosemary.unit) == (0.88, "g")
+    # The amount is the edge's quantity, not a test result; other step results stay.
+    found = results(parsed)
+    assert not [r for r in found.values() if r.test == "Actual Amount"]
+    assert found["BS-372860/Start Time"].batch_id == formulation
+    first_step = experiments(parsed)["BS-372860"]
+    assert first_step.used_ids == ("batch:acme/I-220513-00015",)
+    assert first_step.produced_ids == (formulation,)
+
+
+def test_example1_formulation_is_a_lot_even_though_its_ingredients_name_none() -> None:
+    parsed = parse_sample(AnimlConnector(), "animl/Example1.animl")
+    assert [lot.id for lot in parsed.nodes(Batch)] == ["batch:acme/Matcha-00001"]
+    assert parsed.edges(EdgeKind.CONSUMED) == []  # ingredients without a lot are not traceable
+
+
+def test_a_partners_own_amount_parameter_is_the_consumed_quantity() -> None:
+    document = """<AnIML><SampleSet>
+      <Sample sampleID="API"><Category name="x">
+        <Parameter name="Lot" parameterType="String"><S>A-1</S></Parameter></Category></Sample>
+      <Sample sampleID="BLEND-7"/>
+      </SampleSet><ExperimentStepSet>
+      <ExperimentStep experimentStepID="dispense-1" name="Dispense API">
+        <Infrastructure><SampleReferenceSet>
+          <SampleReference sampleID="API" samplePurpose="consumed"/>
+          <SampleReference sampleID="BLEND-7" samplePurpose="produced"/>
+        </SampleReferenceSet><Timestamp>2025-02-03T10:00:00Z</Timestamp></Infrastructure>
+        <Result name="r"><Category name="c">
+          <Parameter name="Eingewogen" parameterType="Float64"><D>12.5</D><Unit label="kg"/></Parameter>
+          <Parameter name="Room Humidity" parameterType="Float64"><D>41</D><Unit label="%"/></Parameter>
+        </Category></Result>
+      </ExperimentStep></ExperimentStepSet></AnIML>"""
+
+    default = parse(document)
+    own = parse(document, {"amount_parameters": ["Eingewogen"]})
+
+    (edge,) = own.edges(EdgeKind.CONSUMED)
+    assert (edge.source, edge.target, edge.quantity, edge.unit) == (
+        "batch:elm/BLEND-7", "batch:elm/A-1", 12.5, "kg",
+    )  # fmt: skip
+    assert set(results(own)) == {"dispense-1/Room Humidity"}
+    (plain,) = default.edges(EdgeKind.CONSUMED)
+    assert plain.quantity is None and "dispense-1/Eingewogen" in results(default)
+
+
 def test_animl_090_sample_keeps_its_one_identified_step_and_rejects_the_others() -> None:
     parsed = parse_sample(AnimlConnector(), "animl/animl_0.90.xml")
     (step,) = parsed.records

@@ -177,3 +177,21 @@ async def test_an_animl_file_with_unusable_steps_lands_the_rest_and_names_them(
 
     assert report["status"] == "PARTIAL"
     assert report["rejected"] == 2 and all("line" in r["location"] for r in report["rejections"])
+
+
+async def test_an_animl_formulation_lands_as_genealogy_with_the_amounts_added(
+    hub: httpx.AsyncClient,
+) -> None:
+    response = await push(
+        hub, "lims.animl", (SAMPLES / "animl" / "Example6.animl").read_bytes(), org="elm"
+    )
+    assert response.json()["status"] == "PARTIAL", response.json()  # 3 steps lack a value
+
+    query = """{ lineage(batchId: "batch:elm/Matcha-00001", direction: UPSTREAM) {
+        edges { from to kind quantity unit } } }"""
+    edges = (await hub.post("/graphql", json={"query": query})).json()["data"]["lineage"]["edges"]
+
+    added = {edge["to"]: (edge["kind"], edge["quantity"], edge["unit"]) for edge in edges}
+    assert len(added) == 12
+    assert added["batch:elm/I-220513-00015"] == ("CONSUMED", 3105.2, "g")  # basil
+    assert added["batch:elm/I-250606-00060"] == ("CONSUMED", 31.71, "g")  # cocoa
