@@ -27,6 +27,13 @@ What becomes what (the maker of every lot is the partner that pushed the export)
   Only a response's own actuals count: a nested response is a segment of its own.
   Genealogy is kept at lot level: an actual naming a lot and its sub-lots links the
   lot, and the sub-lots to it.
+- A segment that consumed lots but names nothing it produced (a dispensing or weighing
+  step) still consumed them into the run it is part of: within a ``ProductionResponse``
+  (``OperationsResponse``, ``WorkResponse``) its consumption goes to the lots the run's
+  other segments produced, and when none names its output, to the run itself, kept as
+  a Batch keyed by what the export names: the run's ID (a JobResponse outside a run:
+  its JobOrderID, else its ID; a lone SegmentResponse: its ID). A consumption always
+  lands.
 - ``MaterialRequirement`` (schedules, requests) → a Batch for each lot it names, never
   an edge: a plan is not genealogy.
 - BatchML ``BatchProductionRecord`` → Batch (LotID, else BatchID; MaterialDefinitionID;
@@ -67,8 +74,10 @@ from graph.model import Batch, BatchStatus, Edge, EdgeKind, Material, Slug
 
 LOTS = ("MaterialLot", "MaterialSubLot")
 RESPONSES = ("SegmentResponse", "JobResponse")
+# The report of one production run, whose segments are the responses above.
+RUNS = ("ProductionResponse", "OperationsResponse", "WorkResponse")
 HANDLED = frozenset(
-    {"MaterialDefinition", *LOTS, *RESPONSES, "MaterialRequirement"}
+    {"MaterialDefinition", *LOTS, *RESPONSES, *RUNS, "MaterialRequirement"}
     | {"BatchProductionRecord", "BatchListEntry"}
 )
 ACTUAL_USE = {"MaterialConsumedActual": "consumed", "MaterialProducedActual": "produced"}
@@ -116,6 +125,15 @@ class _Consumption:
             self.quantity = self.unit = None
 
 
+@dataclass(slots=True)
+class _Run:
+    """What the segments of one open production run produced, and what those that
+    produced nothing named consumed (lot id -> amount), until the run ends."""
+
+    produced: list[str]
+    unplaced: dict[str, _Consumption]
+
+
 class B2mmlConnector(Connector):
     name = "mes.b2mml"
     media_types = ("application/xml", "text/xml")
@@ -140,6 +158,8 @@ class _Reader:
             word_key(name): role for name, role in options.lot_properties.items()
         }
         self.supplier_orgs = {name.casefold(): org for name, org in options.supplier_orgs.items()}
+        # Keyed by the run's element: lxml hands back the same proxy while it is held.
+        self.runs: dict[etree._Element, _Run] = {}
 
     def handle(self, item: Streamed) -> Iterator[Outcome]:
         name = local_name(item.element)
@@ -150,6 +170,8 @@ class _Reader:
                 yield from self.lot(item)
             elif name in RESPONSES:
                 yield from self.response(item)
+            elif name in RUNS:
+                yield from self.run_ended(item)
             elif name == "MaterialRequirement":
                 yield from self.named_lots(item, item.element, None, None)
             elif name == "BatchProductionRecord":
@@ -204,7 +226,7 @@ class _Reader:
                 yield self.edge(EdgeKind.SAME_LOT, batch.id, self.org, whole, item.location)
         yield from self.supplier_link(item, batch.id, properties)
 
-    def response(self, item: Streamed) -> Iterator[Outcome]:
+    def response(self, item: Streamed) -> Generator[Outcome, None, None]:
         consumed: dict[str, _Consumption] = {}
         produced: list[str] = []
         for actual in item.element:
@@ -245,7 +267,60 @@ class _Reader:
                     )
                 else:
                     known.add(quantity if single else None, unit)
-        for output in dict.fromkeys(produced):
+        run = self.run_of(item.element)
+        if run is not None:
+            run.produced += produced
+        if produced or not consumed:
+            yield from self.consumptions(produced, consumed)
+        elif run is not None:  # placed when the run ends, once its outputs are known
+            for source, consumption in consumed.items():
+                known = run.unplaced.get(source)
+                if known is None:
+                    run.unplaced[source] = consumption
+                else:
+                    known.add(consumption.quantity, consumption.unit)
+        else:
+            own = yield from self.run_batch(item, item.element, ("JobOrderID", "ID"))
+            yield from self.consumptions(own, consumed)
+
+    def run_of(self, response: etree._Element) -> _Run | None:
+        run = next((a for a in response.iterancestors() if local_name(a) in RUNS), None)
+        if run is None:
+            return None
+        return self.runs.setdefault(run, _Run([], {}))
+
+    def run_ended(self, item: Streamed) -> Generator[Outcome, None, None]:
+        run = self.runs.pop(item.element, None)
+        if run is None or not run.unplaced:
+            return
+        outputs = list(dict.fromkeys(run.produced))
+        if not outputs:
+            outputs = yield from self.run_batch(item, item.element, ("ID",))
+        yield from self.consumptions(outputs, run.unplaced)
+
+    def run_batch(
+        self, item: Streamed, element: etree._Element, names: tuple[str, ...]
+    ) -> Generator[Outcome, None, list[str]]:
+        """The Batch of a run (or response) whose output the export does not name,
+        keyed by the first of ``names`` it has; none: the consumption cannot be placed."""
+        for name in names:
+            found = child(element, name)
+            if number := text_of(found):
+                assert found is not None  # it has text
+                batch = self.batch(item.location_of(found), number)
+                yield batch
+                return [] if isinstance(batch, RecordRejection) else [batch.id]
+        yield RecordRejection(
+            item.location,
+            names[-1],
+            f"consumed lots but names no output, and has no {' or '.join(names)} to key it by",
+        )
+        return []
+
+    def consumptions(
+        self, outputs: list[str], consumed: dict[str, _Consumption]
+    ) -> Iterator[Outcome]:
+        for output in dict.fromkeys(outputs):
             for source, consumption in consumed.items():
                 if source != output:  # a lot passing through a segment did not consume itself
                     yield build(

@@ -279,6 +279,75 @@ def test_v0401_consumed_and_produced_actuals_without_namespace() -> None:
     }
 
 
+def dispensing(lot: str, kg: str, segment: str = "Dispense") -> str:
+    return f"""<SegmentResponse><ID>{segment}</ID>
+        <MaterialActual><MaterialLotID>{lot}</MaterialLotID><MaterialUse>Consumed</MaterialUse>
+          <Quantity><QuantityString>{kg}</QuantityString><UnitOfMeasure>kg</UnitOfMeasure></Quantity>
+        </MaterialActual></SegmentResponse>"""
+
+
+def test_a_dispensing_segment_consumes_into_the_lot_its_run_produces() -> None:
+    """Weighing names what it took, not what it made: the run's other segment does."""
+    document = f"""<ProductionPerformance><ProductionResponse><ID>PR-77</ID>
+      {dispensing("A-2207", "12.5", "Dispense-1")}
+      {dispensing("DW-778", "40", "Dispense-2")}
+      {dispensing("A-2207", "2.5", "Dispense-3")}
+      <SegmentResponse><ID>Blend</ID>
+        <MaterialActual><MaterialLotID>G-0042</MaterialLotID><MaterialUse>Produced</MaterialUse>
+        </MaterialActual></SegmentResponse>
+    </ProductionResponse></ProductionPerformance>"""
+
+    parsed = parse(document)
+
+    assert parsed.rejections == []
+    consumed = {(e.source, e.target): (e.quantity, e.unit) for e in parsed.edges(EdgeKind.CONSUMED)}
+    assert consumed == {
+        ("batch:birch/G-0042", "batch:birch/A-2207"): (15.0, "kg"),  # two weighings of one lot
+        ("batch:birch/G-0042", "batch:birch/DW-778"): (40.0, "kg"),
+    }
+    assert "PR-77" not in batches(parsed)  # the run's output is named: no stand-in lot
+
+
+def test_a_run_that_names_no_output_keeps_its_consumption_on_the_run() -> None:
+    document = f"""<ProductionPerformance><ProductionResponse><ID>PR-78</ID>
+      {dispensing("A-2207", "3")}</ProductionResponse></ProductionPerformance>"""
+
+    parsed = parse(document)
+
+    assert parsed.rejections == []
+    (edge,) = parsed.edges(EdgeKind.CONSUMED)
+    assert (edge.source, edge.target, edge.quantity) == (
+        "batch:birch/PR-78", "batch:birch/A-2207", 3.0,
+    )  # fmt: skip
+    assert edge.provenance is not None
+    assert edge.provenance.location.startswith(
+        "/ProductionPerformance/ProductionResponse/SegmentResponse/MaterialActual"
+    )
+    run = batches(parsed)["PR-78"]
+    assert run.provenance is not None and run.provenance.location.startswith(
+        "/ProductionPerformance/ProductionResponse/ID"
+    )
+
+
+def test_a_job_response_outside_a_run_is_keyed_by_its_job_order() -> None:
+    document = """<JobResponse><ID>JR-1</ID><JobOrderID>JO-2025-118</JobOrderID>
+      <MaterialActual><MaterialLotID>A-1</MaterialLotID><MaterialUse>Consumed</MaterialUse>
+      </MaterialActual></JobResponse>"""
+    assert links(parse(document), EdgeKind.CONSUMED) == {
+        ("batch:birch/JO-2025-118", "batch:birch/A-1")
+    }
+    lone = parse(dispensing("A-1", "1", "SEG-9"))
+    assert links(lone, EdgeKind.CONSUMED) == {("batch:birch/SEG-9", "batch:birch/A-1")}
+
+
+def test_a_consumption_with_nothing_to_key_its_output_by_is_rejected_by_name() -> None:
+    document = """<SegmentResponse><MaterialActual><MaterialLotID>A-1</MaterialLotID>
+      <MaterialUse>Consumed</MaterialUse></MaterialActual></SegmentResponse>"""
+    (rejection,) = parse(document).rejections
+    assert rejection.location == "/SegmentResponse (line 1)"
+    assert "names no output" in rejection.message
+
+
 def test_an_actual_naming_lots_without_its_use_is_rejected() -> None:
     document = """<SegmentResponse>
       <MaterialActual><MaterialLotID>X-1</MaterialLotID></MaterialActual>
