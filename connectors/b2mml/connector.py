@@ -36,8 +36,10 @@ What becomes what (the maker of every lot is the partner that pushed the export)
   lands.
 - ``MaterialRequirement`` (schedules, requests) → a Batch for each lot it names, never
   an edge: a plan is not genealogy.
-- BatchML ``BatchProductionRecord`` → Batch (LotID, else BatchID; MaterialDefinitionID;
-  ExpirationDate; start and release dates from its Events). ``BatchListEntry`` of type
+- BatchML ``BatchProductionRecord`` (the electronic batch record) → Batch (LotID, else
+  BatchID, of the record itself, else of the control recipe it executed, directly or
+  in its Header, where MES exports put them; MaterialDefinitionID, else the recipe's
+  ProductID; ExpirationDate; start and release dates from its Events). ``BatchListEntry`` of type
   Batch → Batch (LotID, else BatchID, else ID; ProductID as material; ActualBatchSize;
   ActualStartTime; Status read as an ISA-88 procedural state, then the vocabulary).
 
@@ -80,6 +82,7 @@ HANDLED = frozenset(
     {"MaterialDefinition", *LOTS, *RESPONSES, *RUNS, "MaterialRequirement"}
     | {"BatchProductionRecord", "BatchListEntry"}
 )
+CONTROL_RECIPES = frozenset({"ControlRecipe", "ControlRecipeRecord"})
 ACTUAL_USE = {"MaterialConsumedActual": "consumed", "MaterialProducedActual": "produced"}
 
 
@@ -374,9 +377,14 @@ class _Reader:
 
     def production_record(self, item: Streamed) -> Iterator[Outcome]:
         element = item.element
-        number = text_of(child(element, "LotID")) or text_of(child(element, "BatchID"))
+        recipe = _executed_recipe(element)
+        number = _first_text((element, recipe), ("LotID", "BatchID"))
         if number is None:
-            raise _Refused("LotID", "a BatchProductionRecord needs a LotID or a BatchID")
+            raise _Refused(
+                "LotID",
+                "a BatchProductionRecord needs a LotID or a BatchID, of its own or in the "
+                "control recipe it executed",
+            )
         fields: dict[str, Any] = {}
         if expiry := text_of(child(element, "ExpirationDate")):
             fields["expires_on"] = _date(expiry, "ExpirationDate")
@@ -391,7 +399,9 @@ class _Reader:
                 earlier = fields.get(role)
                 if earlier is None or (day > earlier if role == "released_on" else day < earlier):
                     fields[role] = day
-        material = text_of(child(element, "MaterialDefinitionID"))
+        material = _first_text((element,), ("MaterialDefinitionID",)) or _first_text(
+            (recipe,), ("MaterialDefinitionID", "ProductID")
+        )
         yield self.batch(item.location, number, material_code=material, **fields)
 
     def batch_list_entry(self, item: Streamed) -> Iterator[Outcome]:
@@ -488,6 +498,26 @@ class _Reader:
             yield RecordRejection(where, "Supplier", str(error))
             return
         yield self.edge(EdgeKind.SAME_LOT, received, maker, supplier_lot, where)
+
+
+def _executed_recipe(record: etree._Element) -> etree._Element | None:
+    """The control recipe a batch production record executed (``ControlRecipe`` or
+    ``ControlRecipeRecord``, at any depth), where MES exports put the batch's lot and
+    product: the first one, since a production record is the record of one batch."""
+    return next((node for node in record.iter() if local_name(node) in CONTROL_RECIPES), None)
+
+
+def _first_text(holders: tuple[etree._Element | None, ...], names: tuple[str, ...]) -> str | None:
+    """The first of ``names`` with text, directly in a holder or in its ``Header``."""
+    for holder in holders:
+        if holder is None:
+            continue
+        header = child(holder, "Header")
+        for place in (holder, header):
+            for name in names:
+                if place is not None and (text := text_of(child(place, name))):
+                    return text
+    return None
 
 
 def _named(holder: etree._Element, name: str) -> list[tuple[etree._Element, str]]:

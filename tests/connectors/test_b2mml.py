@@ -464,6 +464,35 @@ def test_batchml_batch_list_entries_and_production_records() -> None:
     assert (record.manufactured_on, record.released_on) == (date(2024, 5, 3), date(2024, 5, 20))
 
 
+@pytest.mark.parametrize(
+    "recipe",
+    [
+        "<ControlRecipe><ID>CR-5</ID><BatchID>B-77</BatchID>"
+        "<Header><ProductID>TAB-5MG</ProductID></Header></ControlRecipe>",
+        "<ControlRecipes><ControlRecipeRecord><Header><LotID>B-77</LotID>"
+        "<ProductID>TAB-5MG</ProductID></Header></ControlRecipeRecord></ControlRecipes>",
+    ],
+    ids=["control-recipe", "recipe-record-header"],
+)
+def test_an_electronic_batch_record_takes_its_lot_from_the_executed_control_recipe(
+    recipe: str,
+) -> None:
+    document = f"""<BatchInformation xmlns="http://www.wbf.org/xml/BatchML-V02"><BatchProductionRecord>
+      <ID>EBR-2025-0042</ID>{recipe}
+      <Events><Event><EventType>Batch</EventType><EventSubType>Batch Start</EventSubType>
+        <TimeStamp>2025-03-03T06:00:00Z</TimeStamp></Event></Events>
+    </BatchProductionRecord></BatchInformation>"""
+
+    parsed = parse(document)
+
+    assert parsed.rejections == []
+    (lot,) = parsed.nodes(Batch)
+    assert isinstance(lot, Batch)
+    assert (lot.id, lot.material_code, lot.manufactured_on) == (
+        "batch:birch/B-77", "TAB-5MG", date(2025, 3, 3),
+    )  # fmt: skip
+
+
 def test_a_production_record_without_lot_or_batch_id_is_rejected() -> None:
     parsed = parse("<BatchProductionRecord><ID>BPR-1</ID></BatchProductionRecord>")
     (rejection,) = parsed.rejections
@@ -644,8 +673,10 @@ GRAMMAR = {
     "MaterialRequirement": ACTUAL_PARTS,
     "BatchProductionRecord": [
         *("LotID", "BatchID", "MaterialDefinitionID", "ExpirationDate", "Events"),
-        "BatchProductionRecord",
+        *("BatchProductionRecord", "ControlRecipe"),
     ],
+    "ControlRecipe": ["ID", "BatchID", "LotID", "ProductID", "Header"],
+    "Header": ["LotID", "BatchID", "ProductID"],
     "Events": ["Event"],
     "Event": ["EventType", "EventSubType", "Description", "TimeStamp"],
     "BatchListEntry": [
