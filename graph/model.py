@@ -442,6 +442,9 @@ class Edge(BaseModel):
     target: str
     quantity: NonNegative | None = None
     unit: str | None = None
+    # The day the fact happened, as written where it happened: a shipment's day, the
+    # day a lot was consumed. None when the export does not say.
+    occurred_on: date | None = None
     provenance: Provenance | None = None
 
     @field_validator("target")
@@ -484,6 +487,8 @@ class Edge(BaseModel):
             data["quantity"] = self.quantity
         if self.unit is not None:
             data["unit"] = self.unit
+        if self.occurred_on is not None:
+            data["occurred_on"] = self.occurred_on.isoformat()
         return data
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from graph.ids import NodeKind
@@ -49,6 +50,39 @@ class StoredNode:
     ) -> StoredNode:
         record = NODE_TYPES[kind].model_validate(properties)
         return cls(node_id, kind, record, tuple(sources))
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEdge:
+    """An edge as the graph holds it: its attributes and who asserted it."""
+
+    source: str
+    kind: EdgeKind
+    target: str
+    quantity: float | None
+    unit: str | None
+    occurred_on: date | None
+    sources: tuple[str, ...]  # "<ingestion id>#<location>", oldest first
+
+    @classmethod
+    def from_properties(
+        cls,
+        source: str,
+        kind: EdgeKind,
+        target: str,
+        properties: dict[str, Any],
+        sources: Iterable[str],
+    ) -> StoredEdge:
+        day = properties.get("occurred_on")
+        return cls(
+            source,
+            kind,
+            target,
+            properties.get("quantity"),
+            properties.get("unit"),
+            date.fromisoformat(day) if day else None,
+            tuple(sources),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +166,17 @@ class GraphStore(ComplianceQueries, ABC):
     ) -> list[tuple[str, EdgeKind, str]]:
         """(source, kind, target) of every edge of ``kinds`` leaving one of ``ids``,
         both ends visible."""
+
+    @abstractmethod
+    async def edges_from(
+        self,
+        ids: Sequence[str],
+        kinds: Sequence[EdgeKind],
+        *,
+        visibility: Visibility = EVERYTHING,
+    ) -> list[StoredEdge]:
+        """Every edge of ``kinds`` leaving one of ``ids``, with its attributes and
+        sources, both ends visible; in (source, kind, target) order."""
 
     @abstractmethod
     async def in_edges(

@@ -17,6 +17,7 @@ from schema.nodes import (
     Organization,
     Product,
     QualityAgreement,
+    Shipment,
     batch_gaps,
     load_as,
     load_one,
@@ -126,6 +127,15 @@ class Impact:
     @strawberry.field(description="Agreements of affected vendors that cover affected products.")
     async def agreements(self, info: Info) -> list[QualityAgreement]:
         return await load_as(info, QualityAgreement, self.found.agreements)
+
+    @strawberry.field(
+        description="Where the root lot and every affected lot downstream of it were shipped: "
+        "who received what a recall must reach. Root first, then in batches' order."
+    )
+    async def shipments(self, info: Info) -> list[Shipment]:
+        lots = [self.found.root, *(node.id for node in self.found.batches if not node.redacted)]
+        shipped = await context_of(info).loaders.shipments.load_many(lots)
+        return [Shipment.of(edge) for edges in shipped for edge in edges]
 
     @classmethod
     def of(cls, found: graph_lineage.Impact) -> Impact:

@@ -16,7 +16,7 @@ from strawberry.dataloader import DataLoader
 
 from graph.model import EdgeKind
 from graph.quality.compliance import Gap
-from graph.store import GraphStore, StoredNode
+from graph.store import GraphStore, StoredEdge, StoredNode
 from graph.visibility import EVERYTHING, Visibility
 
 
@@ -30,6 +30,8 @@ class Loaders:
     compliance: DataLoader[str, tuple[Gap, ...] | None] = field(init=False)
     # organization slug -> ids of its qualifications (its own and its sites')
     qualifications: DataLoader[str, list[str]] = field(init=False)
+    # batch id -> its shipments (SHIPPED_TO edges, with their day, amount and sources)
+    shipments: DataLoader[str, list[StoredEdge]] = field(init=False)
     _outgoing: dict[EdgeKind, DataLoader[str, list[str]]] = field(default_factory=dict)
     _incoming: dict[EdgeKind, DataLoader[str, list[str]]] = field(default_factory=dict)
 
@@ -37,6 +39,7 @@ class Loaders:
         self.nodes = DataLoader(load_fn=self._load_nodes)
         self.compliance = DataLoader(load_fn=self._load_compliance)
         self.qualifications = DataLoader(load_fn=self._load_qualifications)
+        self.shipments = DataLoader(load_fn=self._load_shipments)
 
     def targets(self, kind: EdgeKind) -> DataLoader[str, list[str]]:
         """Loader: node id -> ids at the far end of its outgoing ``kind`` edges."""
@@ -63,6 +66,13 @@ class Loaders:
         for terms in await self.store.qualification_terms(vendors, visibility=self.visibility):
             found[terms.vendor].append(terms.id)
         return [found[vendor] for vendor in vendors]
+
+    async def _load_shipments(self, ids: Sequence[str]) -> list[list[StoredEdge]]:
+        found: dict[str, list[StoredEdge]] = {batch_id: [] for batch_id in ids}
+        edges = await self.store.edges_from(ids, [EdgeKind.SHIPPED_TO], visibility=self.visibility)
+        for edge in edges:
+            found[edge.source].append(edge)
+        return [found[batch_id] for batch_id in ids]
 
     def _edge_loader(
         self, kind: EdgeKind, *, outgoing: bool

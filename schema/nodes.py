@@ -17,10 +17,10 @@ from strawberry.types import Info
 
 import schema.enums  # noqa: F401  (registers the model's enums with strawberry)
 from graph import model
-from graph.ids import NodeKind, make_id
+from graph.ids import NodeKind, make_id, parse_id
 from graph.model import EdgeKind
 from graph.quality import compliance
-from graph.store import StoredNode
+from graph.store import StoredEdge, StoredNode
 from schema.context import context_of
 
 T = TypeVar("T", bound="GraphNode")
@@ -228,6 +228,14 @@ class Batch(GraphNode):
     async def received_as(self, info: Info) -> list[Batch]:
         return await linked(info, Batch, self.id, EdgeKind.SAME_LOT, outgoing=False)
 
+    @strawberry.field(
+        description="Where the maker sent this lot (who received it), in receiver id order: "
+        "what a recall asks first. Shown to those who read the lot."
+    )
+    async def shipments(self, info: Info) -> list[Shipment]:
+        edges = await context_of(info).loaders.shipments.load(self.id)
+        return [Shipment.of(edge) for edge in edges]
+
     @strawberry.field
     async def results(self, info: Info) -> list[TestResult]:
         return await linked(info, TestResult, self.id, EdgeKind.TESTED, outgoing=False)
@@ -248,6 +256,44 @@ class Batch(GraphNode):
     @classmethod
     async def resolve_reference(cls, info: Info, **representation: Any) -> Batch | None:
         return await load_one(info, cls, str(representation.get("id", "")))
+
+
+@strawberry.type(description="One shipment of a lot: who received it, where, when, how much.")
+class Shipment:
+    batch_id: strawberry.ID = strawberry.field(description="The lot shipped.")
+    shipped_on: date | None = strawberry.field(
+        description="The day of the shipment as the export wrote it; null when not given."
+    )
+    quantity: float | None
+    unit: str | None
+    edge: strawberry.Private[StoredEdge]
+
+    @strawberry.field(description="The organization that received the lot.")
+    async def to(self, info: Info) -> Organization | None:
+        return await load_one(info, Organization, org_id(parse_id(self.edge.target).parts[0]))
+
+    @strawberry.field(description="The receiving site, when the shipment names one.")
+    async def site(self, info: Info) -> Site | None:
+        target = self.edge.target
+        return await load_one(
+            info, Site, target if parse_id(target).kind is NodeKind.SITE else None
+        )
+
+    @strawberry.field(
+        description="Every ingestion record that asserted this shipment, oldest first."
+    )
+    def sources(self) -> list[Provenance]:
+        return [Provenance.parse(ref) for ref in self.edge.sources]
+
+    @classmethod
+    def of(cls, edge: StoredEdge) -> Shipment:
+        return cls(
+            batch_id=strawberry.ID(edge.source),
+            shipped_on=edge.occurred_on,
+            quantity=edge.quantity,
+            unit=edge.unit,
+            edge=edge,
+        )
 
 
 @strawberry.federation.type(

@@ -118,7 +118,7 @@ class EventMapper:
             if isinstance(product, Batch):
                 for lot, batch in consumed:
                     if batch.id != product.id:  # reworking a lot into itself is no genealogy
-                        yield self._edge(EdgeKind.CONSUMED, product.id, batch.id, lot)
+                        yield self._edge(EdgeKind.CONSUMED, product.id, batch.id, lot, event)
 
     def _made(self, event: EventFacts, sites: dict[str, str]) -> Generator[Outcome, None, Made]:
         """What commissioning says of the lots it makes: the expiry date from ilmd (a
@@ -159,13 +159,13 @@ class EventMapper:
                 yield org
             else:
                 target = make_id(NodeKind.ORGANIZATION, org)
-                yield self._edge(EdgeKind.SHIPPED_TO, batch.id, target, lot)
+                yield self._edge(EdgeKind.SHIPPED_TO, batch.id, target, lot, event)
         for location in locations:
             site = self._site(location, owners, "destinationList")
             if site is not None:
                 yield site
             if isinstance(site, Site):
-                yield self._edge(EdgeKind.SHIPPED_TO, batch.id, site.id, lot)
+                yield self._edge(EdgeKind.SHIPPED_TO, batch.id, site.id, lot, event)
 
     def _received(
         self, event: EventFacts, owners: Owners, lot: NamedLot, batch: Batch
@@ -182,7 +182,7 @@ class EventMapper:
         received = build(Batch, self.context, lot.location, maker=receiver, number=lot.number)
         yield received
         if isinstance(received, Batch):
-            yield self._edge(EdgeKind.SAME_LOT, received.id, batch.id, lot)
+            yield self._edge(EdgeKind.SAME_LOT, received.id, batch.id, lot, event)
 
     def _sites(self, event: EventFacts, owners: Owners) -> Generator[Outcome, None, dict[str, str]]:
         """Yield the Sites of readPoint and bizLocation; return org -> site code,
@@ -222,7 +222,9 @@ class EventMapper:
             return unknown_prefix(party, "destinationList", what)
         return owners.org_of(prefix)
 
-    def _edge(self, kind: EdgeKind, source: str, target: str, lot: NamedLot) -> Outcome:
+    def _edge(
+        self, kind: EdgeKind, source: str, target: str, lot: NamedLot, event: EventFacts
+    ) -> Outcome:
         return build(
             Edge,
             self.context,
@@ -232,6 +234,7 @@ class EventMapper:
             target=target,
             quantity=lot.quantity,
             unit=lot.unit,
+            occurred_on=event.occurred_on,
         )
 
 

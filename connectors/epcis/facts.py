@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 
 EVENT_TYPES = frozenset(
     {
@@ -43,6 +44,7 @@ class EventFacts:
     location: str  # the event: pointer or XPath (line), and its eventID or hash
     kind: str  # "ObjectEvent", ...
     biz_step: str | None = None  # the bare CBV word ("shipping"), or the extension's URI
+    occurred_on: date | None = None  # eventTime's day, as written where it happened
     retracted: bool = False  # carries an errorDeclaration
     read_point: Located | None = None
     biz_location: Located | None = None

@@ -17,6 +17,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from connectors.base import PayloadError
@@ -30,7 +31,7 @@ from connectors.epcis.facts import (
     local_part,
 )
 from connectors.epcis.gs1 import cbv_word
-from connectors.field_values import finite_number
+from connectors.field_values import date_of, finite_number
 from connectors.json_source import pointer
 from graph.intake import RecordRejection
 
@@ -107,6 +108,7 @@ def _event(raw: dict[str, Any], place: _EventPlace) -> EventFacts:
         raise _Malformed(place.at("type"), "type", "missing: an event names its type")
     facts = EventFacts(location=place.at(), kind=kind)
     facts.biz_step = cbv_word(_text(raw, "bizStep", place))
+    facts.occurred_on = _day(_text(raw, "eventTime", place), place.at("eventTime"))
     facts.retracted = raw.get("errorDeclaration") is not None
     facts.read_point = _place_id(raw, "readPoint", place)
     facts.biz_location = _place_id(raw, "bizLocation", place)
@@ -131,6 +133,13 @@ def _event(raw: dict[str, Any], place: _EventPlace) -> EventFacts:
             if isinstance(value, str | int | float) and not isinstance(value, bool)
         }
     return facts
+
+
+def _day(stamp: str | None, location: str) -> date | None:
+    try:
+        return date_of(stamp) if stamp else None
+    except ValueError:
+        raise _Malformed(location, "eventTime", f"{stamp!r} is not an ISO 8601 date-time") from None
 
 
 def _text(raw: dict[str, Any], key: str, place: _EventPlace) -> str | None:

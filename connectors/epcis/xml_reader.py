@@ -29,7 +29,7 @@ from connectors.epcis.facts import (
     QuantityElement,
 )
 from connectors.epcis.gs1 import cbv_word
-from connectors.field_values import finite_number
+from connectors.field_values import date_of, finite_number
 from connectors.xml import child, children, iterparse, local_name, steps_to, text_of
 from graph.intake import RecordRejection
 
@@ -124,6 +124,13 @@ def _event_or_rejection(event: etree._Element, path: str) -> EventFacts | Record
 def _event(event: etree._Element, places: _Places) -> EventFacts:
     facts = EventFacts(location=places.of(event), kind=local_name(event))
     facts.biz_step = cbv_word(text_of(child(event, "bizStep")))
+    stamp = child(event, "eventTime")
+    if (written := text_of(stamp)) and stamp is not None:
+        try:
+            facts.occurred_on = date_of(written)
+        except ValueError:
+            message = f"{written!r} is not an ISO 8601 date-time"
+            raise _Malformed(places.of(stamp), "eventTime", message) from None
     facts.retracted = next(_descendants(event, "errorDeclaration"), None) is not None
     facts.read_point = _place_id(event, "readPoint", places)
     facts.biz_location = _place_id(event, "bizLocation", places)

@@ -35,7 +35,14 @@ from graph.neo4j.readers import maintain_readers
 from graph.oversight import BatchQuality, BatchScope, Measurement, MeasurementScope
 from graph.queries import Between, Condition, Equals, LinkedTo
 from graph.readers import key_readers
-from graph.store import GraphCounts, GraphStore, NodePage, StoredNode, StoreUnavailable
+from graph.store import (
+    GraphCounts,
+    GraphStore,
+    NodePage,
+    StoredEdge,
+    StoredNode,
+    StoreUnavailable,
+)
 from graph.visibility import EVERYTHING, PUBLIC_KINDS, Visibility
 from graph.write_plan import EdgeWrite, NodeWrite, WritePlan, WriteSummary
 
@@ -262,6 +269,33 @@ class Neo4jGraphStore(Neo4jCompliance, GraphStore):
         visibility: Visibility = EVERYTHING,
     ) -> list[tuple[str, EdgeKind, str]]:
         return await self._edges_at("(a)-[r:{types}]->(b:Node {id: id})", ids, kinds, visibility)
+
+    async def edges_from(
+        self,
+        ids: Sequence[str],
+        kinds: Sequence[EdgeKind],
+        *,
+        visibility: Visibility = EVERYTHING,
+    ) -> list[StoredEdge]:
+        types = "|".join(kind.value for kind in kinds)
+        query = (
+            f"UNWIND $ids AS id MATCH (a:Node {{id: id}})-[r:{types}]->(b) "
+            f"WHERE {_visible('a', visibility)} AND {_visible('b', visibility)} "
+            "RETURN a.id AS source, type(r) AS kind, b.id AS target, "
+            "r {.quantity, .unit, .occurred_on} AS properties, r.sources AS sources "
+            "ORDER BY source, kind, target"
+        )
+        rows = await self._read(query, ids=list(dict.fromkeys(ids)), org=visibility.org)
+        return [
+            StoredEdge.from_properties(
+                row["source"],
+                EdgeKind(row["kind"]),
+                row["target"],
+                row["properties"],
+                row["sources"] or [],
+            )
+            for row in rows
+        ]
 
     async def _edges_at(
         self, pattern: str, ids: Sequence[str], kinds: Sequence[EdgeKind], visibility: Visibility

@@ -46,7 +46,14 @@ from graph.queries import Condition, Equals, LinkedTo
 from graph.sql import oversight
 from graph.sql.compliance import SqlCompliance
 from graph.sql.readers import batch_sponsors, maintain_readers, node_readers, readers_metadata
-from graph.store import GraphCounts, GraphStore, NodePage, StoredNode, StoreUnavailable
+from graph.store import (
+    GraphCounts,
+    GraphStore,
+    NodePage,
+    StoredEdge,
+    StoredNode,
+    StoreUnavailable,
+)
 from graph.visibility import EVERYTHING, PUBLIC_KINDS, Visibility, id_range
 from graph.write_plan import WritePlan, WriteSummary
 
@@ -338,6 +345,51 @@ class SqlGraphStore(SqlCompliance, GraphStore):
                     .order_by(graph_edges.c.source, graph_edges.c.kind, graph_edges.c.target)
                 )
                 found += [(source, EdgeKind(kind), target) for source, kind, target in rows]
+        return found
+
+    async def edges_from(
+        self,
+        ids: Sequence[str],
+        kinds: Sequence[EdgeKind],
+        *,
+        visibility: Visibility = EVERYTHING,
+    ) -> list[StoredEdge]:
+        kind_values = [kind.value for kind in kinds]
+        wanted = list(dict.fromkeys(ids))
+        found: list[StoredEdge] = []
+        edges, sources = graph_edges.c, graph_edge_sources.c
+        async with self.engine.connect() as conn:
+            for start in range(0, len(wanted), _IN_CHUNK):
+                chunk = wanted[start : start + _IN_CHUNK]
+                rows = (
+                    await conn.execute(
+                        select(edges.source, edges.kind, edges.target, edges.properties)
+                        .where(
+                            edges.source.in_(chunk),
+                            edges.kind.in_(kind_values),
+                            *_readable(edges.source, visibility),
+                            *_readable(edges.target, visibility),
+                        )
+                        .order_by(edges.source, edges.kind, edges.target)
+                    )
+                ).all()
+                asserted: dict[tuple[str, str, str], list[str]] = {}
+                for edge_source, kind, target, source in await conn.execute(
+                    select(sources.edge_source, sources.kind, sources.edge_target, sources.source)
+                    .where(sources.edge_source.in_(chunk), sources.kind.in_(kind_values))
+                    .order_by(sources.seq)
+                ):
+                    asserted.setdefault((edge_source, kind, target), []).append(source)
+                found += [
+                    StoredEdge.from_properties(
+                        source,
+                        EdgeKind(kind),
+                        target,
+                        properties,
+                        asserted.get((source, kind, target), []),
+                    )
+                    for source, kind, target, properties in rows
+                ]
         return found
 
     async def list_nodes(

@@ -277,13 +277,23 @@ class _Story:
             for index, (lot, quantity, unit) in enumerate(inputs)
         ]
 
-    def shipped(self, lot: str, to_org: str) -> None:
+    def shipped(
+        self,
+        lot: str,
+        to_org: str,
+        on: date | None = None,
+        quantity: float | None = None,
+        unit: str | None = None,
+    ) -> None:
         where = lot.removeprefix("batch:")
         self.records.append(
             Edge(
                 kind=EdgeKind.SHIPPED_TO,
                 source=lot,
                 target=make_id(NodeKind.ORGANIZATION, to_org),
+                quantity=quantity,
+                unit=unit,
+                occurred_on=on,
                 provenance=self.at(f"/batches/{where}/shipments/{to_org}"),
             )
         )
@@ -522,7 +532,9 @@ def _packing(story: _Story) -> None:
                 released_after_days=_PACKED_DAYS_TO_RELEASE,
             )
             story.consumed(packed, ((received, float(bottles * count), "tablets"),))
-            story.shipped(packed, distributor)
+            # Shipped the day after release, every bottle to one distributor.
+            shipped_on = date.fromordinal(packed_on.toordinal() + _PACKED_DAYS_TO_RELEASE + 1)
+            story.shipped(packed, distributor, shipped_on, float(bottles), "bottles")
 
 
 def _quality_events(story: _Story) -> None:

@@ -301,6 +301,23 @@ def test_shipping_goes_to_the_owner_and_the_location_of_the_destination() -> Non
     assert ("birch", "4012345000016") in sites(parsed)
 
 
+def test_a_shipment_keeps_the_day_of_its_event_as_written_there() -> None:
+    event = shipping(eventTime="2025-03-31T22:30:00-05:00", eventTimeZoneOffset="-05:00")
+    parsed = parse_bytes(epcis({"company_prefixes": PREFIXES}), document(event), org="alder")
+    assert {edge.occurred_on for edge in parsed.edges(EdgeKind.SHIPPED_TO)} == {date(2025, 3, 31)}
+
+
+def test_the_invalid_event_time_sample_is_rejected_at_its_event_time() -> None:
+    parsed = parse_sample(
+        epcis(), "epcis/2.0/invalid/ObjectEvent_with_invalid_eventTime_format.json"
+    )
+    (rejection,) = parsed.rejections
+    assert rejection.field == "eventTime"
+    assert rejection.location.startswith("/epcisBody/eventList/0/eventTime (event sha-256 ")
+    assert "'22-07-2026' is not an ISO 8601 date-time" in rejection.message
+    assert parsed.records == []
+
+
 def test_shipping_without_a_destination_is_rejected_and_the_lot_still_lands() -> None:
     parsed = parse_bytes(epcis(), document(shipping(destinationList=[])))
     assert [(r.field, r.location) for r in parsed.rejections] == [

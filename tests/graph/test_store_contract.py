@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from graph.intake import parse_record, validate_records
 from graph.lineage import Direction, LineageEdge, LineageNode
 from graph.model import (
     Batch,
+    Edge,
     EdgeKind,
     Material,
     Organization,
@@ -15,7 +18,8 @@ from graph.model import (
     Provenance,
     QualityAgreement,
 )
-from graph.store import GraphStore
+from graph.store import GraphStore, StoredEdge
+from graph.visibility import Visibility
 from tests.graph.builders import PROVENANCE, batch, consumed, lot, same_lot
 
 UP, DOWN, BOTH = Direction.UPSTREAM, Direction.DOWNSTREAM, Direction.BOTH
@@ -318,3 +322,38 @@ def test_parse_record_names_unknown_fields() -> None:
     )
     assert not isinstance(outcome, Batch)
     assert outcome.field == "colour"  # type: ignore[union-attr]
+
+
+async def test_edges_from_give_each_shipment_with_its_day_amount_and_sources(
+    store: GraphStore,
+) -> None:
+    later = Provenance(ingestion_id="ing-2", connector="test", location="/event/3")
+    to_cedar = Edge(
+        kind=EdgeKind.SHIPPED_TO, source=lot("birch", "T-1"), target="org:cedar",
+        quantity=1200.0, unit="bottles", occurred_on=date(2025, 8, 1), provenance=PROVENANCE,
+    )  # fmt: skip
+    to_site = Edge(
+        kind=EdgeKind.SHIPPED_TO, source=lot("birch", "T-1"), target="site:elm/QC-1",
+        provenance=later,
+    )  # fmt: skip
+    await store.upsert([batch("birch", "T-1"), to_cedar, to_site])
+    await store.upsert([to_cedar.model_copy(update={"provenance": later})])
+
+    found = await store.edges_from(
+        [lot("birch", "T-1"), lot("birch", "T-9")], [EdgeKind.SHIPPED_TO]
+    )
+
+    assert found == [
+        StoredEdge(
+            lot("birch", "T-1"), EdgeKind.SHIPPED_TO, "org:cedar", 1200.0, "bottles",
+            date(2025, 8, 1), ("ing-test#/fixture", "ing-2#/event/3"),
+        ),
+        StoredEdge(
+            lot("birch", "T-1"), EdgeKind.SHIPPED_TO, "site:elm/QC-1", None, None, None,
+            ("ing-2#/event/3",),
+        ),
+    ]  # fmt: skip
+    assert await store.edges_from([lot("birch", "T-1")], [EdgeKind.CONSUMED]) == []
+    assert await store.edges_from(
+        [lot("birch", "T-1")], [EdgeKind.SHIPPED_TO], visibility=Visibility.for_org("cedar")
+    ) == [], "the receiver does not read the maker's lot by being shipped it"  # fmt: skip
