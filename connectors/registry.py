@@ -18,6 +18,7 @@ def _all() -> dict[str, type[Connector]]:
     from connectors.canonical import CanonicalJsonLines
     from connectors.csv.connector import LimsCsvConnector, MesCsvConnector, QmsCsvConnector
     from connectors.epcis.connector import EpcisConnector
+    from connectors.rocrate import RoCrateConnector
 
     found: list[type[Connector]] = [
         CanonicalJsonLines,
@@ -28,6 +29,7 @@ def _all() -> dict[str, type[Connector]]:
         QmsCsvConnector,
         AsmConnector,
         EpcisConnector,
+        RoCrateConnector,
     ]
     return {connector.name: connector for connector in found}
 

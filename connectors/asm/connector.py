@@ -19,7 +19,7 @@ id there, other systems a date. How a partner uses it is the ``lot_field`` optio
 
 An eLabFTW / ELN-consortium RO-Crate (``ro-crate-metadata.json`` of a ``.eln`` file)
 is refused with a ``PayloadError``: it is schema.org JSON-LD describing notebook
-entries, not ASM measurements, and reading it belongs in a connector of its own.
+entries, not ASM measurements; ``eln.rocrate`` reads it.
 """
 
 from __future__ import annotations
@@ -235,7 +235,7 @@ def _aggregates(document: Any) -> Iterator[tuple[str, str, dict[str, Any]]]:
                 "/@graph",
                 "an RO-Crate (.eln) metadata document, not Allotrope Simple Model: its "
                 "notebook entries are schema.org Datasets, not ASM measurement documents; "
-                "send it to an RO-Crate connector",
+                "push it to eln.rocrate",
             )
         raise PayloadError(
             "/",

@@ -195,3 +195,12 @@ async def test_an_animl_formulation_lands_as_genealogy_with_the_amounts_added(
     assert len(added) == 12
     assert added["batch:elm/I-220513-00015"] == ("CONSUMED", 3105.2, "g")  # basil
     assert added["batch:elm/I-250606-00060"] == ("CONSUMED", 31.71, "g")  # cocoa
+
+
+async def test_an_eln_archive_lands_its_entries(hub: httpx.AsyncClient) -> None:
+    archive = SAMPLES / "eln" / "AI4Green-Export_workbook-2024-08-27-export.eln"
+    response = await push(hub, "eln.rocrate", archive.read_bytes(), org="elm")
+    report = response.json()
+
+    assert response.status_code == 200, report
+    assert (report["status"], report["applied"], report["rejected"]) == ("APPLIED", 1, 0)
