@@ -16,8 +16,8 @@ Any other exception escaping a connector is a bug in the connector.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import IO, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -47,6 +47,9 @@ class ParseContext:
     connector: str
     org: str  # slug of the organization that pushed the payload (whose records these are)
     filename: str = ""
+    # GS1 company prefix -> organization, as registered with the hub (its organizations'
+    # identifiers): whose lots and places GS1 keys name, without each push saying so.
+    gs1_prefixes: Mapping[str, str] = field(default_factory=dict)
 
     def provenance(self, location: str) -> Provenance:
         return Provenance(

@@ -63,6 +63,7 @@ from hub.observability import (
     RequestIdMiddleware,
     request_id_of,
 )
+from hub.organizations import ROUTES as ORGANIZATION_ROUTES
 from hub.records.audit import auth_changes
 from hub.records.database import DATABASE_ERRORS, migrate
 from hub.records.ledger import Ledger, Received
@@ -298,7 +299,7 @@ def create_app(
             if given_auth is None:
                 await app.state.auth.setup()
                 opened.push_async_callback(app.state.auth.close)
-            pipeline = IngestPipeline(app.state.store)
+            pipeline = IngestPipeline.with_registry(app.state.store, app.state.ledger.engine)
             workers = [
                 IngestWorker(
                     app.state.ledger,
@@ -354,6 +355,7 @@ def create_app(
             Route("/metrics", metrics_endpoint),
             Route("/openapi.json", openapi, include_in_schema=False),
             *INGEST_ROUTES,
+            *ORGANIZATION_ROUTES,
             *auth_routes(auth),
         ],
         lifespan=lifespan,

@@ -38,6 +38,7 @@ from hub.ingest.push import PushTarget, push_folder
 from hub.ingest.replay import ReplaySummary
 from hub.ingest.replay import replay as replay_ledger
 from hub.ingest.worker import IngestWorker
+from hub.records import identifiers
 from hub.records.audit import Actor, AuditEntry, auth_changes
 from hub.records.audit import entries as audit_entries
 from hub.records.audit import verify as verify_audit
@@ -72,6 +73,11 @@ audit_app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=Tr
 app.add_typer(audit_app, name="audit")
 db_app = typer.Typer(help="The hub's SQL database (HUB_DATABASE).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+orgs_app = typer.Typer(
+    help="Organizations' identifiers (GS1 company prefixes, GLNs, FEI, DUNS).",
+    no_args_is_help=True,
+)
+app.add_typer(orgs_app, name="orgs")
 console = Console()
 T = TypeVar("T")
 
@@ -214,7 +220,10 @@ def ingest(
                         finished[job.id] = report
 
                     worker = IngestWorker(
-                        ledger, IngestPipeline(store), on_chunk=advance, on_finish=keep
+                        ledger,
+                        IngestPipeline.with_registry(store, ledger.engine),
+                        on_chunk=advance,
+                        on_finish=keep,
                     )
                     report = await _receive_and_apply(
                         ledger,
@@ -462,6 +471,40 @@ def replay(
     )
     for ingestion_id in summary.differing:
         console.print(f"[yellow]{ingestion_id} lands differently than when received[/yellow]")
+
+
+@orgs_app.command("add-identifier")
+def orgs_add_identifier(
+    org: Annotated[str, typer.Argument(help="The organization's slug, e.g. alder.")],
+    scheme: Annotated[str, typer.Argument(help="gs1-prefix, gln, fei or duns.")],
+    value: Annotated[str, typer.Argument(help="The identifier, e.g. 0614141.")],
+) -> None:
+    """Register an identifier of an organization (audited); every later push uses it."""
+
+    async def work(ledger: Ledger) -> bool:
+        return await identifiers.add(ledger.engine, org, scheme, value, Actor.of(LOCAL_OPERATOR))
+
+    try:
+        added = _with_ledger(work)
+    except identifiers.IdentifierError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"{'registered' if added else 'already registered'}: {scheme} {value} of {org}")
+
+
+@orgs_app.command("identifiers")
+def orgs_identifiers(
+    org: Annotated[str | None, typer.Argument(help="One organization; default: all.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")] = False,
+) -> None:
+    """The registered identifiers, by organization."""
+    found = _with_ledger(lambda ledger: identifiers.of(ledger.engine, org))
+    rows = [{"org": i.org, "scheme": i.scheme.value, "value": i.value} for i in found]
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    for row in rows:
+        console.print(f"{row['org']}\t{row['scheme']}\t{row['value']}")
 
 
 @audit_app.command("verify")

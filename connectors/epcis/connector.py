@@ -11,8 +11,10 @@ a partner labelling XML as "application/json" should still be read. A JSON docum
 starts with ``{``, an XML one with ``<``.
 
 Whose lot it is: the maker of a lot is the owner of its GTIN's GS1 company prefix.
-``company_prefixes`` maps prefixes to PartnerHub organizations; a prefix it does not
-map stands for an organization of its own, ``gs1-<prefix>``.
+The prefixes registered with the hub (``partnerhub orgs add-identifier``, handed over
+in the ``ParseContext``) say whose each is, and the push's ``company_prefixes`` option
+adds or overrides; a prefix neither maps stands for an organization of its own,
+``gs1-<prefix>``.
 """
 
 from __future__ import annotations
@@ -71,7 +73,9 @@ class EpcisConnector(Connector):
                 "line 1, column 1",
                 f"neither JSON nor XML: an EPCIS document starts with '{{' or '<', not {first!r}",
             )
-        mapper = EventMapper(context, self.options.company_prefixes, self.options.ilmd_lot_fields)
+        # The push's own options win over the hub's registry for the prefixes they name.
+        prefixes = {**context.gs1_prefixes, **self.options.company_prefixes}
+        mapper = EventMapper(context, prefixes, self.options.ilmd_lot_fields)
         for event in events:
             if isinstance(event, RecordRejection):
                 yield event

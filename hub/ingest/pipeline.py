@@ -26,6 +26,8 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from connectors.base import Connector, Outcome, ParseContext, PayloadError
 from connectors.registry import UnknownConnector, connector_named
 from graph.intake import RecordRejection
@@ -33,6 +35,7 @@ from graph.loading import DEFAULT_CHUNK
 from graph.model import Record
 from graph.store import GraphStore
 from hub.ingest.ownership import owned_by
+from hub.records import identifiers
 from hub.records.ledger import Delivery, IngestionStatus, Received
 
 MAX_REPORTED_REJECTIONS = 10_000  # the count is always exact; the list stops here
@@ -90,11 +93,30 @@ def refusal_report(delivery: Delivery, error: IngestError) -> dict[str, Any]:
     return report.to_json()
 
 
+# The registered GS1 company prefixes (prefix -> organization), read per ingestion.
+Gs1Prefixes = Callable[[], Awaitable[Mapping[str, str]]]
+
+
+async def _none_registered() -> Mapping[str, str]:
+    return {}
+
+
 class IngestPipeline:
-    def __init__(self, store: GraphStore, chunk_size: int = DEFAULT_CHUNK) -> None:
+    def __init__(
+        self,
+        store: GraphStore,
+        chunk_size: int = DEFAULT_CHUNK,
+        gs1_prefixes: Gs1Prefixes = _none_registered,
+    ) -> None:
         self.store = store
         self.chunk_size = chunk_size
+        self.gs1_prefixes = gs1_prefixes
         self._store_ready = False
+
+    @classmethod
+    def with_registry(cls, store: GraphStore, database: AsyncEngine) -> IngestPipeline:
+        """A pipeline whose connectors know the organizations' registered identifiers."""
+        return cls(store, gs1_prefixes=partial(identifiers.gs1_prefixes, database))
 
     async def _ready_store(self) -> None:
         # Tables, constraints and indexes, once per process: a fresh store is made ready
@@ -113,7 +135,13 @@ class IngestPipeline:
         connector = reader_for(received.connector, received.options)
         if isinstance(connector, IngestError):
             return _refuse(report, connector)
-        context = ParseContext(received.id, connector.name, received.org, received.filename)
+        context = ParseContext(
+            received.id,
+            connector.name,
+            received.org,
+            received.filename,
+            gs1_prefixes=await self.gs1_prefixes(),
+        )
 
         outcomes = partial(
             _outcomes, connector, payload, context, received.owner_only, received.org

@@ -41,7 +41,7 @@ async def replay(
     await store.setup()
     if wipe:
         await store.wipe()
-    pipeline = IngestPipeline(store)
+    pipeline = IngestPipeline.with_registry(store, ledger.engine)
     summary = ReplaySummary()
     async for job in ledger.landed():
         payload = await ledger.payload(job.id)

@@ -8,13 +8,14 @@ from sqlalchemy import MetaData
 
 from auth.store import auth_metadata
 from hub.records.audit import audit_metadata
+from hub.records.identifiers import metadata as identifiers_metadata
 from hub.records.ledger import metadata as ledger_metadata
 
 
 def all_tables() -> MetaData:
     """Every table the code reads and writes, gathered in one MetaData (for the drift test)."""
     gathered = MetaData()
-    for part in (ledger_metadata, auth_metadata, audit_metadata):
+    for part in (ledger_metadata, auth_metadata, audit_metadata, identifiers_metadata):
         for table in part.tables.values():
             table.to_metadata(gathered)
     return gathered
