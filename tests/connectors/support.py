@@ -8,7 +8,7 @@ from pathlib import Path
 
 from connectors.base import Connector, ParseContext
 from graph.intake import RecordRejection
-from graph.model import Edge, EdgeKind, NodeRecord, Record
+from graph.model import Edge, EdgeKind, Experiment, NodeRecord, Record
 
 # Real exports written by others; never copied into this repository (see SOURCES.md there).
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
@@ -31,6 +31,10 @@ class Parsed:
 
     def edges(self, kind: EdgeKind) -> list[Edge]:
         return [r for r in self.records if isinstance(r, Edge) and r.kind is kind]
+
+    def experiments(self) -> dict[str, Experiment]:
+        """The experiments read, by their experiment id."""
+        return {r.experiment_id: r for r in self.records if isinstance(r, Experiment)}
 
 
 def parse_bytes(

@@ -27,14 +27,6 @@ def results(parsed: Parsed) -> dict[str, TestResult]:
     return found
 
 
-def experiments(parsed: Parsed) -> dict[str, Experiment]:
-    found = {}
-    for record in parsed.nodes(Experiment):
-        assert isinstance(record, Experiment)
-        found[record.experiment_id] = record
-    return found
-
-
 def parse(document: str | bytes, options: dict[str, Any] | None = None) -> Parsed:
     payload = document.encode() if isinstance(document, str) else document
     return parse_bytes(AnimlConnector.with_options(options), payload, org="elm")
@@ -47,7 +39,7 @@ def test_example3_nmr_parameters_become_results_without_a_lot() -> None:
     parsed = parse_sample(AnimlConnector(), "animl/Example3.animl")
     assert parsed.rejections == []
     assert parsed.nodes(Batch) == []  # sample "Matcha-00001" names no lot
-    steps = experiments(parsed)
+    steps = parsed.experiments()
     assert set(steps) == {"es-1", "es-2"}
     assert steps["es-1"].title == "D33 Water (LO / Duplex emulsions)"
     assert steps["es-1"].performed_on == date(2025, 4, 23)
@@ -85,7 +77,7 @@ def test_example6_formulation_consumes_each_ingredient_lot_by_the_amount_added()
     found = results(parsed)
     assert not [r for r in found.values() if r.test == "Actual Amount"]
     assert found["BS-372860/Start Time"].batch_id == formulation
-    first_step = experiments(parsed)["BS-372860"]
+    first_step = parsed.experiments()["BS-372860"]
     assert first_step.used_ids == ("batch:acme/I-220513-00015",)
     assert first_step.produced_ids == (formulation,)
 
@@ -145,7 +137,7 @@ def test_animl_090_sample_keeps_its_one_identified_step_and_rejects_the_others()
 def test_real_life_plate_read_series_become_results_point_by_point() -> None:
     parsed = parse_sample(AnimlConnector(), "animl/real_life.animl")
     assert parsed.rejections == []
-    assert set(experiments(parsed)) == {"step_0", "insert correct ID"}
+    assert set(parsed.experiments()) == {"step_0", "insert correct ID"}
     found = results(parsed)
     # Two steps, four dependent series of 96 wells each; "Position" is the axis.
     assert len(found) == 2 * 4 * 96
@@ -257,7 +249,7 @@ def test_steps_link_produced_lots_to_consumed_lots(declaration: str) -> None:
         ("batch:elm/C-0042", "batch:elm/A-2207"),
         ("batch:elm/C-0042", "batch:dogwood-excipients/R-55"),
     }
-    coupling = experiments(parsed)["step-1"]
+    coupling = parsed.experiments()["step-1"]
     assert coupling.used_ids == ("batch:elm/A-2207", "batch:dogwood-excipients/R-55")
     assert coupling.produced_ids == ("batch:elm/C-0042",)
     assert coupling.performed_on == date(2024, 6, 3)  # the day as recorded at the site
@@ -313,7 +305,7 @@ def test_incomplete_results_are_rejected_with_place_and_field() -> None:
 </ExperimentStepSet></AnIML>"""
     parsed = parse(document)
     assert set(results(parsed)) == {"s1/pH"}
-    assert set(experiments(parsed)) == {"s1"}
+    assert set(parsed.experiments()) == {"s1"}
     assert [(r.location, r.field) for r in parsed.rejections] == [
         ("/AnIML/ExperimentStepSet/ExperimentStep/Result/Category/Parameter (line 3)", "value"),
         (
@@ -352,7 +344,7 @@ def test_curves_and_encoded_series_are_refused_not_exploded() -> None:
 def test_utf8_bom_crlf_and_truncation() -> None:
     document = b"\xef\xbb\xbf" + SYNTHESIS.format(declaration="").replace("\n", "\r\n").encode()
     parsed = parse(document)
-    assert len(experiments(parsed)) == 3
+    assert len(parsed.experiments()) == 3
     yield_result = results(parsed)["step-1/Yield"]
     assert yield_result.provenance is not None
     lines = SYNTHESIS.splitlines()

@@ -15,16 +15,8 @@ from connectors import rocrate
 from connectors.base import PayloadError
 from connectors.registry import connector_named
 from connectors.rocrate import RoCrateConnector
-from graph.model import Batch, EdgeKind, Experiment
+from graph.model import Batch, EdgeKind
 from tests.connectors.support import Parsed, parse_bytes, parse_sample, sample_files
-
-
-def experiments(parsed: Parsed) -> dict[str, Experiment]:
-    found = {}
-    for record in parsed.nodes(Experiment):
-        assert isinstance(record, Experiment)
-        found[record.experiment_id] = record
-    return found
 
 
 def eln(graph: list[dict[str, Any]], folder: str = "export", **files: bytes) -> bytes:
@@ -49,14 +41,14 @@ def test_every_eln_sample_is_read_and_names_no_lot_it_does_not_have() -> None:
     for path in sample_files("eln"):
         parsed = parse_sample(RoCrateConnector(), f"eln/{path.name}")
         assert parsed.rejections == [], path.name
-        assert experiments(parsed), path.name
+        assert parsed.experiments(), path.name
         # Serial numbers, QR codes and run ids are not lots: none of these names one.
         assert parsed.nodes(Batch) == [], path.name
 
 
 def test_ai4green_reaction_is_one_experiment_with_its_day() -> None:
     parsed = parse_sample(RoCrateConnector(), "eln/AI4Green-Export_workbook-2024-08-27-export.eln")
-    (amidation,) = experiments(parsed).values()  # the crate's own creation is not an entry
+    (amidation,) = parsed.experiments().values()  # the crate's own creation is not an entry
     assert (amidation.experiment_id, amidation.title) == ("./AI4-001/", "Amidation")
     assert (amidation.org, amidation.performed_on) == ("acme", date(2024, 7, 18))
     assert amidation.provenance is not None
@@ -67,7 +59,7 @@ def test_ai4green_reaction_is_one_experiment_with_its_day() -> None:
 
 def test_benchlineage_runs_and_analyses_are_experiments() -> None:
     parsed = parse_sample(RoCrateConnector(), "eln/BenchLineage-benchlineage-0.3.0-demo.eln")
-    found = experiments(parsed)
+    found = parsed.experiments()
     run = found["#run-buck-load-001"]
     assert (run.title, run.performed_on) == ("Experimental run buck-load-001", date(2026, 8, 4))
     assert {"#run-rc-baseline-001", "#run-rc-swap-002", "#analysis-rc-swap-002"} <= set(found)
@@ -75,7 +67,7 @@ def test_benchlineage_runs_and_analyses_are_experiments() -> None:
 
 def test_elabftw_experiments_and_resources_keep_their_identifiers() -> None:
     parsed = parse_sample(RoCrateConnector(), "eln/elabftw-ro-crate-metadata.json")
-    found = experiments(parsed)
+    found = parsed.experiments()
     assert len(found) == 12
     aspirin = found["20250916-076f68c6b56f8ab6cb023ff295e869e3c0d6e0f0"]
     assert (aspirin.title, aspirin.performed_on) == ("Synthesis of Aspirin", date(2025, 9, 16))
@@ -87,7 +79,7 @@ def test_rspace_linked_documents_are_not_entries_of_their_own() -> None:
     parsed = parse_sample(
         RoCrateConnector(), "eln/RSpace-RSpace-2023-12-08-14-44-xml-SELECTION-c0bEtpHcnNe-HA.eln"
     )
-    assert set(experiments(parsed)) == {
+    assert set(parsed.experiments()) == {
         "./resources",
         "./doc_Editable2-32",
         "./doc_Experiment-1-25",
@@ -95,11 +87,11 @@ def test_rspace_linked_documents_are_not_entries_of_their_own() -> None:
 
 
 def test_pasta_kadi4mat_entries() -> None:
-    pasta = experiments(parse_sample(RoCrateConnector(), "eln/PASTA-PASTA.eln"))
+    pasta = parse_sample(RoCrateConnector(), "eln/PASTA-PASTA.eln").experiments()
     sample = pasta["s-d6538d1a6de94bc386bba54e268f7299"]
     assert (sample.title, sample.performed_on) == ("Example sample", date(2025, 9, 30))
     assert len(pasta) == 9
-    (kadi,) = experiments(parse_sample(RoCrateConnector(), "eln/kadi4mat-records-example.eln"))
+    (kadi,) = parse_sample(RoCrateConnector(), "eln/kadi4mat-records-example.eln").experiments()
     assert kadi == "records-example"
 
 
@@ -154,7 +146,7 @@ def test_an_action_made_its_result_lot_from_its_object_lots() -> None:
         "batch:birch/DW-778",
         "batch:birch/G-0042",
     }  # the balance's serial number and the unnamed retained sample are not lots
-    granulation = experiments(parsed)["./granulation/"]
+    granulation = parsed.experiments()["./granulation/"]
     assert granulation.used_ids == ("batch:birch/A-2207", "batch:birch/DW-778")
     assert granulation.produced_ids == ("batch:birch/G-0042",)
     assert granulation.performed_on == date(2025, 2, 3)
@@ -234,4 +226,4 @@ def test_bad_entities_are_located_rejections_and_the_rest_lands() -> None:
         ("export/ro-crate-metadata.json /@graph/9", "@id"),
         ("export/ro-crate-metadata.json /@graph/10/endTime", "endTime"),
     ]
-    assert "./granulation/" in experiments(parsed)
+    assert "./granulation/" in parsed.experiments()
