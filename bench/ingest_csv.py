@@ -22,7 +22,7 @@ from tempfile import TemporaryDirectory
 from bench.lims_csv import run_parse, write_lims_csv
 from bench.neo4j_server import bench_neo4j
 from connectors.csv.profile import example_profile
-from graph.intake import RecordRejection
+from graph.intake import RecordRejection, RecordWarning
 from graph.loading import load
 from graph.model import Record
 from graph.neo4j.store import Neo4jGraphStore
@@ -69,7 +69,11 @@ async def time_raw(store: GraphStore, records: list[Record]) -> float:
 async def measure(
     name: str, store: GraphStore, ledger: Ledger, csv: Path, payload: bytes, rows: int
 ) -> str:
-    records = [outcome for outcome in run_parse(csv) if not isinstance(outcome, RecordRejection)]
+    records = [
+        outcome
+        for outcome in run_parse(csv)
+        if not isinstance(outcome, RecordRejection | RecordWarning)
+    ]
     raw_seconds = await time_raw(store, records)
     seconds, applied = await time_pipeline(store, ledger, payload)
     await store.close()

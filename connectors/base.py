@@ -22,7 +22,7 @@ from typing import IO, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from graph.intake import RecordRejection
+from graph.intake import RecordRejection, RecordWarning
 from graph.model import Provenance, Record
 
 
@@ -57,7 +57,7 @@ class ParseContext:
         )
 
 
-Outcome = Record | RecordRejection
+Outcome = Record | RecordRejection | RecordWarning
 
 
 class Connector(ABC):

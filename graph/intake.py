@@ -30,6 +30,19 @@ class RecordRejection:
         return f"{self.location}: {self.field}: {self.message}"
 
 
+@dataclass(frozen=True, slots=True)
+class RecordWarning:
+    """A record kept with something it said left unread: where, which field, and why
+    (a word no vocabulary maps, say). It never hides a rejection: it is reported apart."""
+
+    location: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.field}: {self.message}"
+
+
 @dataclass(slots=True)
 class ValidatedBatch:
     records: list[Record] = field(default_factory=list)

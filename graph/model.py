@@ -279,6 +279,8 @@ class Batch(NodeRecord):
     site_code: KeyPart | None = None
     product_id: str | None = None
     status: BatchStatus | None = None
+    # The status word as the export wrote it: kept when no vocabulary maps it to a status.
+    status_text: str | None = None
     manufactured_on: date | None = None
     released_on: date | None = None
     expires_on: date | None = None

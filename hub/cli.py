@@ -251,6 +251,8 @@ def ingest(
     for report, path in zip(reports, paths, strict=True):
         for rejection in report.rejections[:20]:
             console.print(f"[yellow]{path.name}: {rejection}[/yellow]")
+        for warning in report.warnings[:20]:
+            console.print(f"{path.name}: warning: {warning}")
         if report.error is not None:
             console.print(
                 f"[red]{path.name}: {report.error.location}: {report.error.message}[/red]"

@@ -82,10 +82,9 @@ def impact_table(impact: Impact) -> Table:
 
 def ingest_table(reports: Sequence[IngestReport], paths: Sequence[Path]) -> Table:
     table = Table(title="ingestions")
-    for column in ("file", "ingestion", "status", "records", "applied", "rejected"):
-        table.add_column(
-            column, justify="right" if column in ("records", "applied", "rejected") else "left"
-        )
+    counts = ("records", "applied", "rejected", "warned")
+    for column in ("file", "ingestion", "status", *counts):
+        table.add_column(column, justify="right" if column in counts else "left")
     colours = {"APPLIED": "green", "PARTIAL": "yellow"}
     for report, path in zip(reports, paths, strict=True):
         colour = colours.get(report.status.value, "red")
@@ -96,6 +95,7 @@ def ingest_table(reports: Sequence[IngestReport], paths: Sequence[Path]) -> Tabl
             f"{report.records:,}",
             f"{report.applied:,}",
             f"{report.rejected:,}",
+            f"{report.warned:,}",
         )
     return table
 

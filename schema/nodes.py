@@ -171,6 +171,11 @@ class Material(GraphNode):
 class Batch(GraphNode):
     number: str
     status: model.BatchStatus | None = None
+    status_text: str | None = strawberry.field(
+        default=None,
+        description="The status word as the export wrote it; when no vocabulary maps it, "
+        "status is null and this says what the partner wrote.",
+    )
     manufactured_on: date | None = None
     released_on: date | None = None
     expires_on: date | None = None

@@ -44,9 +44,10 @@ What becomes what (the maker of every lot is the partner that pushed the export)
   ActualStartTime; Status read as an ISA-88 procedural state, then the vocabulary).
 
 Rejected, each with its place and field, the rest of the file going on: a lot,
-definition or batch record without its ID; a status word outside the vocabulary (that
-lot is not kept, since its status is what a sponsor asks about); an unreadable quantity
-or date; an actual naming lots but not whether they were consumed or produced.
+definition or batch record without its ID; an unreadable quantity or date; an actual
+naming lots but not whether they were consumed or produced. A status word outside the
+vocabulary is a *warning*: the lot is kept with the word as written (``status_text``)
+and no status, since losing the lot would lose its genealogy too.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ from connectors.field_values import date_of, finite_number
 from connectors.record_building import build
 from connectors.vocabulary import word_key
 from connectors.xml import Streamed, child, children, local_name, stream, text_of
-from graph.intake import RecordRejection
+from graph.intake import RecordRejection, RecordWarning
 from graph.model import Batch, BatchStatus, Edge, EdgeKind, Material, Slug
 
 LOTS = ("MaterialLot", "MaterialSubLot")
@@ -204,7 +205,8 @@ class _Reader:
         properties = self.properties(element)
         fields: dict[str, Any] = self.quantity(element)
         if status := text_of(child(element, "Status")):
-            fields["status"] = self.status(status)
+            fields["status_text"] = status
+            fields["status"] = yield from self.status(item, child(element, "Status"), status)
         for role, (value, prop) in properties.items():
             if role not in ("supplier", "supplier_lot"):
                 fields[role] = _date(value, f"{local_name(prop)} {text_of(child(prop, 'ID'))}")
@@ -417,7 +419,12 @@ class _Reader:
         fields: dict[str, Any] = {}
         if status := text_of(child(element, "Status")):
             key = word_key(status)
-            fields["status"] = BATCH_STATES[key] if key in BATCH_STATES else self.status(status)
+            fields["status_text"] = status
+            fields["status"] = (
+                BATCH_STATES[key]
+                if key in BATCH_STATES
+                else (yield from self.status(item, child(element, "Status"), status))
+            )
         if size := text_of(child(element, "ActualBatchSize")):
             fields["quantity"] = _number(size, "ActualBatchSize")
             fields["unit"] = text_of(child(element, "UnitOfMeasure"))
@@ -440,16 +447,24 @@ class _Reader:
             return target
         return build(Edge, self.context, location, kind=kind, source=source, target=target.id)
 
-    def status(self, word: str) -> BatchStatus | None:
+    def status(
+        self, item: Streamed, element: etree._Element | None, word: str
+    ) -> Generator[Outcome, None, BatchStatus | None]:
+        """The status a word maps to. A word the vocabulary lacks does not cost the lot:
+        it is kept with the word as written (``status_text``) and no status, and a
+        warning says where, so the partner's word can be mapped later."""
         key = word_key(word)
-        if key not in self.status_words:
-            known = ", ".join(sorted(self.status_words))
-            raise _Refused(
-                "Status",
-                f"unknown status {word!r}; known words (case, spaces and punctuation "
-                f"ignored): {known}. A partner's own words go in the status_words option.",
-            )
-        return self.status_words[key]
+        if key in self.status_words:
+            return self.status_words[key]
+        known = ", ".join(sorted(self.status_words))
+        yield RecordWarning(
+            item.location_of(element) if element is not None else item.location,
+            "Status",
+            f"unknown status {word!r}: the lot is kept without a status (its word in "
+            f"status_text); known words (case, spaces and punctuation ignored): {known}. "
+            "A partner's own words go in the status_words option.",
+        )
+        return None
 
     def quantity(self, holder: etree._Element) -> dict[str, Any]:
         for quantity in children(holder, "Quantity"):

@@ -15,7 +15,7 @@ from pathlib import Path
 from connectors.base import ParseContext, PayloadError
 from connectors.csv.connector import CSV_CONNECTORS
 from connectors.csv.profile import ProfileError, load_profile
-from graph.intake import RecordRejection
+from graph.intake import RecordRejection, RecordWarning
 from graph.model import Edge, NodeRecord, Record
 
 PREVIEW_INGESTION = "profile-preview"
@@ -39,6 +39,7 @@ class PreviewReport:
     records: list[PreviewRecord] = field(default_factory=list)  # the first ``limit``
     record_counts: Counter[str] = field(default_factory=Counter)  # all mapped, by kind
     rejections: list[RecordRejection] = field(default_factory=list)  # all of them
+    warnings: list[RecordWarning] = field(default_factory=list)  # records kept, something unread
     payload_error: PayloadError | None = None  # the sample as a whole was unreadable
 
     @property
@@ -73,6 +74,9 @@ def preview(
             for outcome in connector.parse(payload, context):
                 if isinstance(outcome, RecordRejection):
                     report.rejections.append(outcome)
+                    continue
+                if isinstance(outcome, RecordWarning):
+                    report.warnings.append(outcome)
                     continue
                 report.record_counts[_kind(outcome)] += 1
                 if len(report.records) < limit:

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 
 from connectors.base import Outcome
 from graph.ids import InvalidNodeId, parse_id
-from graph.intake import RecordRejection
+from graph.intake import RecordRejection, RecordWarning
 from graph.model import Edge, EdgeKind, NodeRecord
 
 # Edges implied by a node record (an agreement's parties, a result's lab, ...); a loose
@@ -51,7 +51,7 @@ def owner_of(record: NodeRecord | Edge) -> str | None:
 
 def owned_by(outcomes: Iterator[Outcome], org: str) -> Iterator[Outcome]:
     for outcome in outcomes:
-        if isinstance(outcome, RecordRejection) or owner_of(outcome) == org:
+        if isinstance(outcome, RecordRejection | RecordWarning) or owner_of(outcome) == org:
             yield outcome
             continue
         location = outcome.provenance.location if outcome.provenance else ""

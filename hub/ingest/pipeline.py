@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connectors.base import Connector, Outcome, ParseContext, PayloadError
 from connectors.registry import UnknownConnector, connector_named
-from graph.intake import RecordRejection
+from graph.intake import RecordRejection, RecordWarning
 from graph.loading import DEFAULT_CHUNK
 from graph.model import Record
 from graph.store import GraphStore
@@ -61,6 +61,8 @@ class IngestReport:
     applied: int = 0  # of those, written to the graph
     rejected: int = 0
     rejections: list[RecordRejection] = field(default_factory=list)
+    warned: int = 0  # records kept with something left unread; never counted as rejected
+    warnings: list[RecordWarning] = field(default_factory=list)
     error: IngestError | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -189,6 +191,10 @@ def _survey(outcomes: Iterator[Outcome], report: IngestReport) -> None:
             report.rejected += 1
             if len(report.rejections) < MAX_REPORTED_REJECTIONS:
                 report.rejections.append(outcome)
+        elif isinstance(outcome, RecordWarning):
+            report.warned += 1
+            if len(report.warnings) < MAX_REPORTED_REJECTIONS:
+                report.warnings.append(outcome)
         else:
             report.records += 1
 
@@ -196,7 +202,7 @@ def _survey(outcomes: Iterator[Outcome], report: IngestReport) -> None:
 def _good_chunks(outcomes: Iterator[Outcome], size: int) -> Iterator[list[Record]]:
     chunk: list[Record] = []
     for outcome in outcomes:
-        if isinstance(outcome, RecordRejection):
+        if isinstance(outcome, RecordRejection | RecordWarning):
             continue
         chunk.append(outcome)
         if len(chunk) >= size:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from connectors.base import Connector, ParseContext
-from graph.intake import RecordRejection
+from graph.intake import RecordRejection, RecordWarning
 from graph.model import Edge, EdgeKind, Experiment, NodeRecord, Record
 
 # Real exports written by others; never copied into this repository (see SOURCES.md there).
@@ -25,6 +25,7 @@ def sample_files(folder: str) -> list[Path]:
 class Parsed:
     records: list[Record] = field(default_factory=list)
     rejections: list[RecordRejection] = field(default_factory=list)
+    warnings: list[RecordWarning] = field(default_factory=list)
 
     def nodes(self, kind: type[NodeRecord]) -> list[NodeRecord]:
         return [record for record in self.records if isinstance(record, kind)]
@@ -45,6 +46,8 @@ def parse_bytes(
     for outcome in connector.parse(io.BytesIO(payload), context):
         if isinstance(outcome, RecordRejection):
             parsed.rejections.append(outcome)
+        elif isinstance(outcome, RecordWarning):
+            parsed.warnings.append(outcome)
         else:
             parsed.records.append(outcome)
     return parsed

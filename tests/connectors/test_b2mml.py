@@ -516,20 +516,26 @@ def test_a_lot_missing_its_id_is_rejected_with_place_and_field() -> None:
     assert "MaterialLot needs an ID" in rejection.message
 
 
-def test_an_unknown_status_rejects_that_lot_naming_the_word_and_the_known_ones() -> None:
+def test_an_unknown_status_keeps_the_lot_with_its_word_and_warns_naming_the_known_ones() -> None:
     document = """<MaterialInformation>
-  <MaterialLot><ID>L-1</ID><Status>Gesperrt</Status></MaterialLot>
+  <MaterialLot><ID>L-1</ID><Status>Gesperrt</Status>
+    <MaterialSubLot><ID>L-1-A</ID><Status>Teilgesperrt</Status></MaterialSubLot></MaterialLot>
   <MaterialLot><ID>L-2</ID><Status>ON-HOLD</Status></MaterialLot>
 </MaterialInformation>"""
     parsed = parse(document)
-    assert batches(parsed)["L-2"].status is BatchStatus.QUARANTINE
-    (rejection,) = parsed.rejections
-    assert (rejection.location, rejection.field) == (
-        "/MaterialInformation/MaterialLot (line 2)",
+    found = batches(parsed)
+    assert (found["L-2"].status, found["L-2"].status_text) == (BatchStatus.QUARANTINE, "ON-HOLD")
+    assert (found["L-1"].status, found["L-1"].status_text) == (None, "Gesperrt")
+    assert links(parsed, EdgeKind.SAME_LOT) == {("batch:birch/L-1-A", "batch:birch/L-1")}
+    assert parsed.rejections == []
+    sub_lot, first = parsed.warnings  # nested elements are read innermost first
+    assert (first.location, first.field) == (
+        "/MaterialInformation/MaterialLot/Status (line 2)",
         "Status",
     )
-    assert "'Gesperrt'" in rejection.message
-    assert "quarantine" in rejection.message and "status_words" in rejection.message
+    assert "'Gesperrt'" in first.message
+    assert "quarantine" in first.message and "status_words" in first.message
+    assert "'Teilgesperrt'" in sub_lot.message
 
 
 def test_a_partners_own_status_words_extend_the_vocabulary() -> None:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from connectors.base import Connector, ParseContext, PayloadError
-from graph.intake import RecordRejection
+from graph.intake import RecordRejection, RecordWarning
 from graph.model import Edge, NodeRecord
 from graph.write_plan import plan_write
 
@@ -120,7 +120,7 @@ def parse_or_payload_error(connector: Connector, payload: bytes) -> None:
         return
     records = []
     for outcome in first:
-        if isinstance(outcome, RecordRejection):
+        if isinstance(outcome, RecordRejection | RecordWarning):
             assert outcome.location and outcome.field and outcome.message
         else:
             assert isinstance(outcome, NodeRecord | Edge), outcome

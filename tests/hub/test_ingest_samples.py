@@ -204,3 +204,21 @@ async def test_an_eln_archive_lands_its_entries(hub: httpx.AsyncClient) -> None:
 
     assert response.status_code == 200, report
     assert (report["status"], report["applied"], report["rejected"]) == ("APPLIED", 1, 0)
+
+
+async def test_a_status_word_nobody_maps_lands_the_lot_with_a_warning(
+    hub: httpx.AsyncClient,
+) -> None:
+    export = b"""<MaterialInformation><MaterialLot><ID>L-77</ID><Status>Gesperrt</Status>
+      </MaterialLot></MaterialInformation>"""
+    report = (await push(hub, "mes.b2mml", export, org="birch")).json()
+
+    assert (report["status"], report["applied"], report["rejected"]) == ("APPLIED", 1, 0)
+    assert report["warned"] == 1
+    (warning,) = report["warnings"]
+    assert warning["location"] == "/MaterialInformation/MaterialLot/Status (line 1)"
+    assert "'Gesperrt'" in warning["message"]
+    lot = await hub.post(
+        "/graphql", json={"query": '{ batch(id: "batch:birch/L-77") { status statusText } }'}
+    )
+    assert lot.json()["data"]["batch"] == {"status": None, "statusText": "Gesperrt"}
