@@ -14,6 +14,7 @@ class UnknownConnector(LookupError):
 def _all() -> dict[str, type[Connector]]:
     from connectors.animl import AnimlConnector
     from connectors.asm.connector import AsmConnector
+    from connectors.asm.instrument import InstrumentConnector
     from connectors.b2mml.connector import B2mmlConnector
     from connectors.canonical import CanonicalJsonLines
     from connectors.csv.connector import LimsCsvConnector, MesCsvConnector, QmsCsvConnector
@@ -28,6 +29,7 @@ def _all() -> dict[str, type[Connector]]:
         LimsCsvConnector,
         QmsCsvConnector,
         AsmConnector,
+        InstrumentConnector,
         EpcisConnector,
         RoCrateConnector,
     ]
