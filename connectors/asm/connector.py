@@ -15,7 +15,13 @@ What lands:
   identifier), titled by technique, device and software, with the lots it used.
 
 ``batch identifier`` is not always a manufacturing lot: Empower writes its sample-set
-id there, other systems a date. How a partner uses it is the ``lot_field`` option.
+id there, other systems a run GUID or a date. A lot therefore comes only from the field
+the partner's ``lot_field`` option declares, or, when it declares none, from the
+technique's default (``TECHNIQUE_LOT_FIELDS``: bioprocess analyzers and cell counters
+write the culture's batch there; chromatography data systems, plate readers,
+spectrophotometers and qPCR do not, so by default they name no lot). Even then, a
+default field's value that is a date or a GUID is not taken for a lot: the results land
+without one, and a warning says why.
 
 An eLabFTW / ELN-consortium RO-Crate (``ro-crate-metadata.json`` of a ``.eln`` file)
 is refused with a ``PayloadError``: it is schema.org JSON-LD describing notebook
@@ -24,6 +30,7 @@ entries, not ASM measurements; ``eln.rocrate`` reads it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Generator, Iterator
 from datetime import date
 from typing import IO, Any
@@ -35,10 +42,21 @@ from connectors.base import Connector, Outcome, ParseContext, PayloadError
 from connectors.field_values import date_of, finite_number, normalise_unit, text_value
 from connectors.json_source import load_json, pointer
 from connectors.record_building import build
-from graph.intake import RecordRejection
+from graph.intake import RecordRejection, RecordWarning
 from graph.model import Batch, Experiment, Slug, TestResult
 
 LOT_FIELDS = ("batch identifier", "sample identifier", "none")
+# Where a technique's converters put the tested lot when the partner does not say.
+TECHNIQUE_LOT_FIELDS = {
+    "solution analyzer": "batch identifier",  # bioprocess analyzers: the culture's batch
+    "cell counting": "batch identifier",
+    "cell culture analyzer": "batch identifier",
+}
+# Values converters write in "batch identifier" that are not lots.
+_NOT_A_LOT = re.compile(
+    r"\d{4}-\d{2}-\d{2}([T ].*)?"  # a date or a timestamp
+    r"|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"  # a GUID
+)
 CUSTOM_PREFIX = "custom:"
 
 
@@ -49,14 +67,19 @@ class AsmOptions(BaseModel):
 
     # Where the tested lot's number is: a sample document field, a key of the sample's
     # custom information document ("custom:Lot Number"), or nowhere ("none").
-    lot_field: str = "batch identifier"
+    # None: the technique's default (TECHNIQUE_LOT_FIELDS, else "none").
+    lot_field: str | None = None
     # Whose lot numbers these are; by default the pushing organization's own.
     lot_maker: Slug | None = None
 
     @field_validator("lot_field")
     @classmethod
-    def _known_lot_field(cls, value: str) -> str:
-        if value in LOT_FIELDS or (value.startswith(CUSTOM_PREFIX) and value[7:].strip()):
+    def _known_lot_field(cls, value: str | None) -> str | None:
+        if (
+            value is None
+            or value in LOT_FIELDS
+            or (value.startswith(CUSTOM_PREFIX) and value[7:].strip())
+        ):
             return value
         raise ValueError(
             "expected 'batch identifier', 'sample identifier', "
@@ -154,7 +177,8 @@ class _RunReader:
 
     def _tested_lot(self, measurement: Measurement) -> Generator[Outcome, None, str | None]:
         """Yield the tested lot's Batch the first time it is seen; return its id."""
-        field = self.options.lot_field
+        declared = self.options.lot_field
+        field = declared or TECHNIQUE_LOT_FIELDS.get(self.technique, "none")
         found = measurement.inherited("sample document")
         if field == "none" or found is None or not isinstance(found[0], dict):
             return None
@@ -171,6 +195,14 @@ class _RunReader:
             number = text_value(sample.get(field))
             where = pointer(sample_at, field)
         if number is None:
+            return None
+        if declared is None and _NOT_A_LOT.fullmatch(number):
+            yield RecordWarning(
+                where,
+                field,
+                f"{number!r} is a date or a GUID, not taken for a lot; declare the field "
+                "that holds lots with the lot_field option",
+            )
             return None
         maker = self.options.lot_maker or self.context.org
         batch = build(Batch, self.context, where, maker=maker, number=number)

@@ -74,16 +74,17 @@ def test_empower_chromatography_gives_every_peak_quantity_of_both_injections() -
     assert not any("injection" in test or "sampling" in test for test in tests)
 
 
-def test_empower_batch_identifier_is_taken_as_a_lot_by_default_and_can_be_switched_off() -> None:
-    # Empower writes its sample-set id (1169) as "batch identifier": per-partner option.
+def test_empower_names_no_lot_unless_the_partner_declares_where_its_lots_are() -> None:
+    # Empower writes its sample-set id (1169) as "batch identifier": not a lot by default.
     parsed = parse_sample(AsmConnector(), EMPOWER)
-    assert only(parsed, Batch).number == "1169"
-    assert {r.batch_id for r in results(parsed).values()} == {"batch:acme/1169"}
+    assert parsed.nodes(Batch) == []
+    assert {r.batch_id for r in results(parsed).values()} == {None}
+    assert only(parsed, Experiment).used_ids == ()
 
-    switched_off = parse_sample(AsmConnector.with_options({"lot_field": "none"}), EMPOWER)
-    assert switched_off.nodes(Batch) == []
-    assert {r.batch_id for r in results(switched_off).values()} == {None}
-    assert only(switched_off, Experiment).used_ids == ()
+    declared = parse_sample(AsmConnector.with_options({"lot_field": "batch identifier"}), EMPOWER)
+    assert only(declared, Batch).number == "1169"
+    assert {r.batch_id for r in results(declared).values()} == {"batch:acme/1169"}
+    assert only(declared, Experiment).used_ids == ("batch:acme/1169",)
 
 
 def test_empower_run_is_an_experiment_named_by_its_file() -> None:
@@ -93,7 +94,6 @@ def test_empower_run_is_an_experiment_named_by_its_file() -> None:
         experiment.title == "liquid chromatography on Waters Corporation Alliance (Waters Empower)"
     )
     assert experiment.performed_on == date(1997, 9, 17)
-    assert experiment.used_ids == ("batch:acme/1169",)
 
 
 def test_novabio_flex2_analytes_and_blood_gas_values() -> None:
@@ -146,7 +146,8 @@ def test_cedex_bioht_absorbance_and_analytes_per_well() -> None:
 @pytest.mark.parametrize("sample", [EMPOWER, NOVABIO, CEDEX])
 def test_every_record_points_at_its_place_in_the_file(sample: str) -> None:
     document = json.loads((SAMPLES / sample).read_bytes())
-    parsed = parse_sample(AsmConnector(), sample)
+    connector = AsmConnector.with_options({"lot_field": "batch identifier"})
+    parsed = parse_sample(connector, sample)
     for result in results(parsed).values():
         assert result.provenance is not None
         quantity = resolve(document, result.provenance.location)
@@ -278,7 +279,8 @@ def test_a_bad_measurement_is_rejected_and_the_others_land() -> None:
             **{"sample document": {"batch identifier": "x" * 300}},
         ),
     )
-    parsed = parse_bytes(AsmConnector(), payload)
+    connector = AsmConnector.with_options({"lot_field": "batch identifier"})
+    parsed = parse_bytes(connector, payload)
     where = "/plate reader aggregate document/plate reader document/0/measurement aggregate document/measurement document"
     assert [(r.location, r.field) for r in parsed.rejections] == [
         (f"{where}/0", "measurement identifier"),
@@ -413,3 +415,40 @@ def test_fuzz_mutated_samples_give_outcomes_or_payload_errors(payload: bytes) ->
 @given(st.one_of(anything, asm_shaped).map(as_json))
 def test_fuzz_generated_json_gives_outcomes_or_payload_errors(payload: bytes) -> None:
     check_parse_property(AsmConnector.with_options({"lot_field": "custom:x"}), payload)
+
+
+@pytest.mark.parametrize(
+    ("written", "technique", "lot"),
+    [
+        ("CULT-0042", "solution analyzer", "CULT-0042"),  # bioprocess analyzers: the culture
+        ("CULT-0042", "plate reader", None),  # a plate reader's batch is not said to be a lot
+        ("2024-03-05", "solution analyzer", None),  # a date
+        ("2024-03-05T10:00:00Z", "cell counting", None),
+        ("9e841671-2818-425d-9ecc-13c6695cc722", "solution analyzer", None),  # a run GUID
+    ],
+)
+def test_a_lot_comes_from_the_techniques_default_field_never_from_a_guess(
+    written: str, technique: str, lot: str | None
+) -> None:
+    document = {
+        f"{technique} aggregate document": {
+            f"{technique} document": [
+                {
+                    "measurement aggregate document": {
+                        "measurement document": [
+                            measurement(
+                                "M-1",
+                                absorbance={"value": 0.5, "unit": "mAU"},
+                                **{"sample document": {"batch identifier": written}},
+                            )
+                        ]
+                    }
+                }
+            ]
+        }
+    }
+    parsed = parse_bytes(AsmConnector(), json.dumps(document).encode())
+    assert [batch.number for batch in parsed.nodes(Batch)] == ([lot] if lot else [])
+    guessed = lot is None and technique != "plate reader"
+    assert [w.field for w in parsed.warnings] == (["batch identifier"] if guessed else [])
+    assert parsed.rejections == []
