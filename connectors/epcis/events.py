@@ -37,7 +37,7 @@ from typing import Any
 from connectors.base import Outcome, ParseContext
 from connectors.epcis.facts import EventFacts, Located
 from connectors.epcis.gs1 import Owners, place, stated_prefixes
-from connectors.epcis.lots import LotCollector, NamedLot, unknown_prefix
+from connectors.epcis.lots import LotCollector, NamedLot, Traced, unknown_prefix
 from connectors.field_values import date_of
 from connectors.record_building import build
 from graph.ids import NodeKind, make_id
@@ -58,12 +58,13 @@ class EventMapper:
         self.context = context
         self.company_prefixes = company_prefixes
         self.ilmd_lot_fields = ilmd_lot_fields
+        self.traced = Traced()  # serials and containers, for this document
 
     def outcomes(self, event: EventFacts) -> Iterator[Outcome]:
         if event.retracted:
             return  # see the module docstring: a retraction yields nothing
         owners = Owners(self.company_prefixes, stated_prefixes(event.identifiers()))
-        lots = LotCollector(event, owners, self.ilmd_lot_fields)
+        lots = LotCollector(event, owners, self.ilmd_lot_fields, self.traced)
         if event.kind == "TransformationEvent":
             inputs = lots.collect(("inputEPCList",), ("inputQuantityList",), with_ilmd=False)
             outputs = lots.collect(("outputEPCList",), ("outputQuantityList",), with_ilmd=True)
@@ -77,6 +78,8 @@ class EventMapper:
             with_ilmd=event.kind == "ObjectEvent",  # the one other event type with ilmd
         )
         yield from lots.problems
+        if event.kind == "AggregationEvent" and event.parent_id is not None and named:
+            self.traced.containers[event.parent_id.value.strip()] = named
         if not named:
             return
         sites = yield from self._sites(event, owners)

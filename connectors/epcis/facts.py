@@ -46,6 +46,7 @@ class EventFacts:
     biz_step: str | None = None  # the bare CBV word ("shipping"), or the extension's URI
     occurred_on: date | None = None  # eventTime's day, as written where it happened
     retracted: bool = False  # carries an errorDeclaration
+    parent_id: Located | None = None  # an aggregation's container (an SSCC, a case)
     read_point: Located | None = None
     biz_location: Located | None = None
     epcs: dict[str, list[Located]] = field(default_factory=dict)  # by EPC_LISTS name

@@ -110,6 +110,8 @@ def _event(raw: dict[str, Any], place: _EventPlace) -> EventFacts:
     facts.biz_step = cbv_word(_text(raw, "bizStep", place))
     facts.occurred_on = _day(_text(raw, "eventTime", place), place.at("eventTime"))
     facts.retracted = raw.get("errorDeclaration") is not None
+    if parent := _text(raw, "parentID", place):
+        facts.parent_id = Located(parent, place.at("parentID"))
     facts.read_point = _place_id(raw, "readPoint", place)
     facts.biz_location = _place_id(raw, "bizLocation", place)
     for name in EPC_LISTS:

@@ -5,12 +5,19 @@ quantity list), or by an ``ilmd`` lot number completing the GTINs of the event's
 serialised items or GTIN classes. Its maker is the owner of the GTIN's GS1 company
 prefix (``Owners``). A lot that cannot be named or resolved becomes a located
 ``RecordRejection``; the others are still collected.
+
+DSCSA-style documents ship serials (SGTINs) and pallets (SSCCs), not lots: a serial
+is of the lot it was commissioned with (the event whose ilmd gave the lot), and a
+container holds the lots of what an aggregation packed into it. ``Traced`` keeps both
+for one document, so that a later event naming only serials or a pallet still names
+its lots. (Across documents it does not yet: a serial commissioned in one push and
+shipped in another names no lot in the second.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from connectors.epcis.facts import EventFacts, Located
 from connectors.epcis.gs1 import LotCode, Owners, Product, trade_item, unit_symbol
@@ -29,13 +36,34 @@ class NamedLot:
     location: str
 
 
+@dataclass(slots=True)
+class Traced:
+    """What one document has said so far of serials and containers."""
+
+    serials: dict[str, LotCode] = field(default_factory=dict)  # SGTIN -> its lot
+    containers: dict[str, list[NamedLot]] = field(default_factory=dict)  # SSCC -> lots in it
+
+
+def is_serial(identifier: str) -> bool:
+    """An identifier of one item (an SGTIN, or a Digital Link with a serial, AI 21)."""
+    text = identifier.strip().lower()
+    return text.startswith("urn:epc:id:sgtin:") or "/21/" in text
+
+
 class LotCollector:
     """Collects the lots of one event's lists, with a rejection for each it cannot name."""
 
-    def __init__(self, event: EventFacts, owners: Owners, ilmd_lot_fields: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        event: EventFacts,
+        owners: Owners,
+        ilmd_lot_fields: tuple[str, ...],
+        traced: Traced | None = None,
+    ) -> None:
         self.event = event
         self.owners = owners
         self.ilmd_lot_fields = ilmd_lot_fields
+        self.traced = traced if traced is not None else Traced()
         self.problems: list[RecordRejection] = []
 
     def collect(
@@ -61,7 +89,17 @@ class LotCollector:
                 self._add(lots, code, found, quantity, unit)
             elif isinstance(code, Product):
                 products.setdefault(code.gtin, (code, found, quantity, unit))
+                if (commissioned := self.traced.serials.get(found.value.strip())) is not None:
+                    self._add(lots, commissioned, found, quantity, unit)
+            elif (packed := self.traced.containers.get(found.value.strip())) is not None:
+                for lot in packed:
+                    lots.setdefault((lot.maker, lot.number), _at(lot, found.location))
         ilmd_lot = self._ilmd_lot() if with_ilmd else None
+        if ilmd_lot is not None:
+            for found, _, _ in named:
+                code = _item_or_none(found.value)
+                if isinstance(code, Product) and is_serial(found.value):
+                    self.traced.serials[found.value.strip()] = LotCode(code, ilmd_lot.value)
         if ilmd_lot is not None:
             if not products and not lots:
                 self.problems.append(
@@ -102,6 +140,18 @@ class LotCollector:
             lots[maker, code.lot] = NamedLot(
                 maker, code.lot, code.product.gtin, quantity, unit, found.location
             )
+
+
+def _item_or_none(identifier: str) -> LotCode | Product | None:
+    try:
+        return trade_item(identifier)
+    except ValueError:
+        return None  # reported where the list was read
+
+
+def _at(lot: NamedLot, location: str) -> NamedLot:
+    """``lot`` as named through a container at ``location`` (no amount: the pallet's)."""
+    return NamedLot(lot.maker, lot.number, lot.gtin, None, None, location)
 
 
 def unknown_prefix(found: Located, field: str, what: str) -> RecordRejection:

@@ -132,6 +132,9 @@ def _event(event: etree._Element, places: _Places) -> EventFacts:
             message = f"{written!r} is not an ISO 8601 date-time"
             raise _Malformed(places.of(stamp), "eventTime", message) from None
     facts.retracted = next(_descendants(event, "errorDeclaration"), None) is not None
+    parent = child(event, "parentID")
+    if (parent_text := text_of(parent)) and parent is not None:
+        facts.parent_id = Located(parent_text, places.of(parent))
     facts.read_point = _place_id(event, "readPoint", places)
     facts.biz_location = _place_id(event, "bizLocation", places)
     for name in EPC_LISTS:

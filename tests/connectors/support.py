@@ -15,9 +15,8 @@ SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
 
 
 def sample_files(folder: str) -> list[Path]:
-    """The files directly in a samples folder, in name order. Its subfolders (EPCIS
-    1.2 and 2.0 conformance documents, say) are samples the connector issue (#12)
-    takes on, each to get tests of its own."""
+    """The files directly in a samples folder, in name order. Subfolders (the EPCIS
+    1.2 and 2.0 conformance documents) have tests of their own, one by one."""
     return sorted(path for path in (SAMPLES / folder).iterdir() if path.is_file())
 
 

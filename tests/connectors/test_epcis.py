@@ -24,7 +24,7 @@ from tests.connectors.fuzz_asm_epcis import (
     mutated,
     reshaped,
 )
-from tests.connectors.support import Parsed, parse_bytes, parse_sample, sample_files
+from tests.connectors.support import SAMPLES, Parsed, parse_bytes, parse_sample, sample_files
 from tests.graph.builders import PROVENANCE
 
 PREFIXES = {"0614141": "alder", "4012345": "birch"}
@@ -316,6 +316,50 @@ def test_the_invalid_event_time_sample_is_rejected_at_its_event_time() -> None:
     assert rejection.location.startswith("/epcisBody/eventList/0/eventTime (event sha-256 ")
     assert "'22-07-2026' is not an ISO 8601 date-time" in rejection.message
     assert parsed.records == []
+
+
+SERIALS = ["urn:epc:id:sgtin:0614141.012345.1001", "urn:epc:id:sgtin:0614141.012345.1002"]
+PALLET = "urn:epc:id:sscc:0614141.0000000042"
+
+
+def test_serials_and_a_pallet_shipped_in_one_document_name_the_lot_they_were_made_in() -> None:
+    """DSCSA-style: commission serials with their lot, pack them on a pallet, ship the
+    pallet. The shipment names only the pallet; the lot is what it carries."""
+    commission = {
+        "type": "ObjectEvent", "eventID": "urn:uuid:c-1", "action": "ADD",
+        "bizStep": "commissioning", "eventTime": "2025-01-10T08:00:00Z", "epcList": SERIALS,
+        "ilmd": {"cbvmda:lotNumber": "A-2207"},
+    }  # fmt: skip
+    pack = {
+        "type": "AggregationEvent", "eventID": "urn:uuid:p-1", "action": "ADD",
+        "bizStep": "packing", "eventTime": "2025-01-11T08:00:00Z", "parentID": PALLET,
+        "childEPCs": SERIALS,
+    }  # fmt: skip
+    ship = shipping(eventTime="2025-01-12T08:00:00Z", epcList=[PALLET])
+    del ship["quantityList"]
+    ship_serial = shipping(eventID="urn:uuid:ship-2", epcList=[SERIALS[1]])
+    del ship_serial["quantityList"]
+
+    parsed = parse_bytes(
+        epcis({"company_prefixes": PREFIXES}),
+        document(commission, pack, ship, ship_serial),
+        org="alder",
+    )
+
+    assert parsed.rejections == []
+    assert set(lots(parsed)) == {("alder", "A-2207")}
+    shipped = {(e.source, e.target, e.occurred_on) for e in parsed.edges(EdgeKind.SHIPPED_TO)}
+    assert ("batch:alder/A-2207", "org:birch", date(2025, 1, 12)) in shipped
+    pallet_edge = next(e for e in parsed.edges(EdgeKind.SHIPPED_TO) if e.occurred_on)
+    assert pallet_edge.provenance is not None
+    assert pallet_edge.provenance.location.startswith("/epcisBody/eventList/2/epcList/0")
+
+
+def test_a_serial_never_commissioned_in_the_document_names_no_lot() -> None:
+    ship = shipping(epcList=[SERIALS[0]])
+    del ship["quantityList"]
+    parsed = parse_bytes(epcis({"company_prefixes": PREFIXES}), document(ship), org="alder")
+    assert (parsed.records, parsed.rejections) == ([], [])
 
 
 def test_shipping_without_a_destination_is_rejected_and_the_lot_still_lands() -> None:
@@ -715,3 +759,80 @@ def test_fuzz_generated_json_gives_outcomes_or_payload_errors(payload: bytes) ->
     check_parse_property(
         epcis({"company_prefixes": PREFIXES, "ilmd_lot_fields": ["lotNumber"]}), payload
     )
+
+
+# The EPCIS 1.2 and 2.0 conformance documents (openepcis test resources), one by one.
+
+
+def test_a_dscsa_style_1_2_document_ships_the_lot_its_serials_were_commissioned_in() -> None:
+    parsed = parse_sample(epcis(), "epcis/1.2/EPCISDocument_with_comment.xml")
+    assert parsed.rejections == []
+    assert set(lots(parsed)) == {("gs1-030001", "A123")}
+    assert lots(parsed)[("gs1-030001", "A123")].expires_on == date(2025, 3, 27)
+    shipped = {(e.target, e.occurred_on) for e in parsed.edges(EdgeKind.SHIPPED_TO)}
+    assert shipped == {
+        ("org:gs1-039999", date(2023, 4, 1)),
+        ("site:gs1-039999/0399993456780", date(2023, 4, 1)),
+    }
+    edge = parsed.edges(EdgeKind.SHIPPED_TO)[0]
+    assert edge.provenance is not None and "(line 271;" in edge.provenance.location
+
+
+def test_every_1_2_event_type_in_one_document() -> None:
+    parsed = parse_sample(epcis(), "epcis/1.2/All_eventTypes_in_single_document.xml")
+    assert set(lots(parsed)) == {("gs1-4012345", "4444"), ("gs1-0614141", "987")}
+    (rejection,) = parsed.rejections  # its transformation makes serials, not a lot
+    assert rejection.field == "outputQuantityList"
+    assert "(line 72;" in rejection.location
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "1.2/ObjectEvent_with_baseExtension_errorDeclaration.xml",  # retracted: nothing lands
+        "1.2/TransformationEvent_all_possible_fields.xml",  # GTIN classes without a lot
+        "2.0/AggregationEvent_all_possible_fields.json",  # serials and pallets, no lot named
+        "2.0/CurieString_document.json",
+        "2.0/Namespaces_at_different_level.json",
+        "2.0/TransactionEvent.json",
+        "2.0/invalid/EPCISDocument_without_context.json",  # bare words read as EPCIS 2.0's
+    ],
+)
+def test_conformance_documents_without_a_lot_land_nothing_and_refuse_nothing(name: str) -> None:
+    parsed = parse_sample(epcis(), f"epcis/{name}")
+    assert (parsed.records, parsed.rejections) == ([], [])
+
+
+def test_a_2_0_transformation_keeps_its_input_lot_and_retracts_the_declared_error() -> None:
+    parsed = parse_sample(epcis(), "epcis/2.0/TransformationEvent_with_error_declaration.json")
+    assert set(lots(parsed)) == {("gs1-4012345", "87545GHGH")}
+    assert [r.field for r in parsed.rejections] == ["outputQuantityList"]
+
+
+def test_the_quantity_as_text_sample_is_rejected_at_its_quantity() -> None:
+    parsed = parse_sample(epcis(), "epcis/2.0/invalid/ObjectEvent_with_quantity_as_text.json")
+    (rejection,) = parsed.rejections
+    assert rejection.location.startswith("/epcisBody/eventList/0/quantityList/0/quantity ")
+    assert rejection.message == "must be a number"
+
+
+def test_every_conformance_document_is_tested_here() -> None:
+    tested = {
+        "1.2/EPCISDocument_with_comment.xml", "1.2/All_eventTypes_in_single_document.xml",
+        "1.2/ObjectEvent_with_baseExtension_errorDeclaration.xml",
+        "1.2/TransformationEvent_all_possible_fields.xml",
+        "2.0/AggregationEvent_all_possible_fields.json", "2.0/CurieString_document.json",
+        "2.0/Namespaces_at_different_level.json", "2.0/TransactionEvent.json",
+        "2.0/TransformationEvent_with_error_declaration.json",
+        "2.0/invalid/EPCISDocument_without_context.json",
+        "2.0/invalid/ObjectEvent_with_invalid_eventTime_format.json",
+        "2.0/invalid/ObjectEvent_with_quantity_as_text.json",
+    }  # fmt: skip
+    root = SAMPLES / "epcis"
+    found = {
+        str(path.relative_to(root))
+        for folder in ("1.2", "2.0")
+        for path in (root / folder).rglob("*")
+        if path.is_file()
+    }
+    assert found == tested
