@@ -26,7 +26,8 @@ What becomes what (every record at the place it was read, by path and line):
   it records of it (a Result parameter named like "Actual Amount", "Amount Added",
   "Dispensed Quantity", "Net Weight"; see ``AMOUNT_NAMES``, more through
   ``amount_parameters``) is the edge's quantity and unit, not a test result: it is how
-  much of that lot went in.
+  much of that lot went in. The amount added of an ingredient without a lot is not a
+  result of the product either: it is left out (it stays in the stored payload).
 - Each Parameter in a step's Results, and each value of a dependent Series there →
   TestResult: lab is the pushing partner, ``result_id`` is ``<step id>/<name>`` (a
   Series of several values adds ``/<index>``; a repeated name gets ``#2``...), value
@@ -233,9 +234,11 @@ class _Reader:
         references = (
             child(infrastructure, "SampleReferenceSet") if infrastructure is not None else None
         )
+        adds_a_sample = False  # the step consumed a sample, traceable by its lot or not
         for reference in children(references, "SampleReference") if references is not None else []:
             sample_id = (reference.get("sampleID") or "").strip()
             purpose = word_key(reference.get("samplePurpose") or "")
+            adds_a_sample = adds_a_sample or (purpose == "consumed" and sample_id != "")
             if purpose == "produced" and sample_id in self.unlotted:
                 yield from self.produced_without_lot(sample_id)
             lot = self.lot_of_sample.get(sample_id)
@@ -257,8 +260,10 @@ class _Reader:
         yield experiment
         if isinstance(experiment, RecordRejection):
             return  # the results' ids are made from the step id that was refused
-        amount = self.consumed_amount(element) if len(used) == 1 and produced else None
-        quantity, unit = _amount(amount)
+        # How much of a consumed sample went in is never a result of what it went into:
+        # the edge's quantity when the sample is a known lot, else nothing.
+        amount = self.consumed_amount(element) if adds_a_sample and produced else None
+        quantity, unit = _amount(amount) if len(used) == 1 else (None, None)
         for output in produced:
             for source, where in used.items():
                 if source != output:
@@ -280,7 +285,7 @@ class _Reader:
             tested[0] if tested else None,
             _name(method) or _name(technique),
             tested_on,
-            amount=amount if quantity is not None else None,
+            amount=amount,
         )
         for result in children(element, "Result"):
             yield from self.results(item, result, context)

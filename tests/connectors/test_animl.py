@@ -88,6 +88,34 @@ def test_example1_formulation_is_a_lot_even_though_its_ingredients_name_none() -
     assert parsed.edges(EdgeKind.CONSUMED) == []  # ingredients without a lot are not traceable
 
 
+def test_example2_amounts_of_ingredients_without_lots_are_not_results_of_the_blend() -> None:
+    parsed = parse_sample(AnimlConnector(), "animl/Example2.animl")
+    assert [lot.id for lot in parsed.nodes(Batch)] == ["batch:acme/Matcha-00001"]
+    steps = parsed.experiments()
+    assert steps["1"].title == "Add 4.0g of Basil"
+    assert steps["1"].produced_ids == ("batch:acme/Matcha-00001",)
+    found = results(parsed)
+    assert "1/Actual Weight" not in found  # 4.011 g of an untraceable ingredient
+    assert found["1/Start Time"].batch_id == "batch:acme/Matcha-00001"
+    (rejection,) = parsed.rejections
+    assert (rejection.field, rejection.location) == (
+        "experimentStepID",
+        "/AnIML/ExperimentStepSet/ExperimentStep (line 2)",
+    )
+
+
+def test_example7_rheology_curves_are_refused_as_results_but_its_runs_land() -> None:
+    parsed = parse_sample(AnimlConnector(), "animl/Example7.animl")
+    steps = parsed.experiments()
+    assert {(s.title, s.performed_on) for s in steps.values()} == {
+        (f"Rotational Viscosimetry {n}", date(2024, 3, 25)) for n in (1, 2, 3)
+    }
+    assert results(parsed) == {}
+    assert len(parsed.rejections) == 18  # six encoded curves in each of three runs
+    assert {r.field for r in parsed.rejections} == {"EncodedValueSet"}
+    assert "'Viscosity'" in parsed.rejections[5].message
+
+
 def test_a_partners_own_amount_parameter_is_the_consumed_quantity() -> None:
     document = """<AnIML><SampleSet>
       <Sample sampleID="API"><Category name="x">

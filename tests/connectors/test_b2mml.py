@@ -178,6 +178,13 @@ def test_utf8_bom_and_crlf_keep_lines_right() -> None:
     assert second.location == "/MaterialInformation/MaterialLot[2] (line 6)"
 
 
+def test_a_batchml_master_recipe_is_a_plan_and_lands_no_lot() -> None:
+    """The cough syrup master recipe (BatchML V02) names a product and a batch size to
+    make, not a batch that was made: nothing of it is genealogy."""
+    parsed = parse_sample(B2mmlConnector(), "b2mml/cough_syrup_pmw_batchml_v02.xml")
+    assert (parsed.records, parsed.rejections, parsed.warnings) == ([], [], [])
+
+
 # Genealogy from production performance.
 
 PERFORMANCE = f"""<ProductionPerformance xmlns="{CURRENT}">
