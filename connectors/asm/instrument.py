@@ -29,17 +29,26 @@ import io
 import json
 import re
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from allotropy.parser_factory import Vendor
-from allotropy.to_allotrope import allotrope_from_io
 from pydantic import field_validator
 
 from connectors.asm.connector import AsmConnector, AsmOptions
 from connectors.base import Connector, Outcome, ParseContext, PayloadError
 from graph.intake import RecordRejection, RecordWarning
 
+if TYPE_CHECKING:
+    from allotropy.parser_factory import Vendor
+
 ALLOTROPY_VERSION = importlib.metadata.version("allotropy")
+
+
+def _vendors() -> type[Vendor]:
+    # allotropy imports all its parsers (pandas, openpyxl...) on import, seconds of start-up
+    # that every hub process and CLI call would pay: it is loaded when first needed.
+    from allotropy.parser_factory import Vendor
+
+    return Vendor
 
 
 class InstrumentOptions(AsmOptions):
@@ -50,7 +59,7 @@ class InstrumentOptions(AsmOptions):
     @field_validator("instrument")
     @classmethod
     def _known_instrument(cls, value: str) -> str:
-        if value in Vendor.__members__:
+        if value in _vendors().__members__:
             return value
         raise ValueError(f"not an instrument allotropy reads: {value!r} (e.g. NOVABIO_FLEX2)")
 
@@ -63,7 +72,7 @@ class InstrumentConnector(Connector):
     options: InstrumentOptions
 
     def parse(self, payload: IO[bytes], context: ParseContext) -> Iterator[Outcome]:
-        vendor = Vendor[self.options.instrument]
+        vendor = _vendors()[self.options.instrument]
         filename = _filename(context.filename, vendor.supported_extensions)
         asm = _converted(payload.read(), filename, vendor)
         options = AsmOptions(lot_field=self.options.lot_field, lot_maker=self.options.lot_maker)
@@ -79,6 +88,8 @@ def _filename(given: str, extensions: list[str]) -> str:
 
 
 def _converted(contents: bytes, filename: str, vendor: Vendor) -> bytes:
+    from allotropy.to_allotrope import allotrope_from_io
+
     try:
         asm = allotrope_from_io(io.BytesIO(contents), filename, vendor)
     except Exception as error:  # allotropy's parsers raise anything on a foreign file
