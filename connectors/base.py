@@ -50,6 +50,7 @@ class ParseContext:
     # GS1 company prefix -> organization, as registered with the hub (its organizations'
     # identifiers): whose lots and places GS1 keys name, without each push saying so.
     gs1_prefixes: Mapping[str, str] = field(default_factory=dict)
+    glns: Mapping[str, str] = field(default_factory=dict)  # registered GLN -> organization
 
     def provenance(self, location: str) -> Provenance:
         return Provenance(

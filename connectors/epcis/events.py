@@ -36,7 +36,7 @@ from typing import Any
 
 from connectors.base import Outcome, ParseContext
 from connectors.epcis.facts import EventFacts, Located
-from connectors.epcis.gs1 import Owners, place, stated_prefixes
+from connectors.epcis.gs1 import Owners, Place, place, stated_prefixes
 from connectors.epcis.lots import LotCollector, NamedLot, Traced, unknown_prefix
 from connectors.field_values import date_of
 from connectors.record_building import build
@@ -209,21 +209,30 @@ class EventMapper:
             return RecordRejection(found.location, field, str(error))
         if gln is None:
             return None
-        prefix = owners.prefix_of(gln)
-        if prefix is None:
+        org = self._place_owner(gln, owners)
+        if org is None:
             return unknown_prefix(found, field, f"GLN {gln.gln}")
-        return build(Site, self.context, found.location, org=owners.org_of(prefix), code=gln.gln)
+        return build(Site, self.context, found.location, org=org, code=gln.gln)
 
     def _org(self, party: Located, owners: Owners) -> str | RecordRejection:
         try:
             gln = place(party.value)
         except ValueError as error:
             return RecordRejection(party.location, "destinationList", str(error))
-        prefix = owners.prefix_of(gln) if gln is not None else None
-        if prefix is None:
+        org = self._place_owner(gln, owners) if gln is not None else None
+        if org is None:
             what = f"GLN {gln.gln}" if gln else f"party {party.value!r}"
             return unknown_prefix(party, "destinationList", what)
-        return owners.org_of(prefix)
+        return org
+
+    def _place_owner(self, gln: Place, owners: Owners) -> str | None:
+        """Whose a GLN is: registered with the hub as a GLN of an organization, else the
+        owner of its company prefix; None when neither can be told."""
+        registered = self.context.glns.get(gln.gln)
+        if registered is not None:
+            return registered
+        prefix = owners.prefix_of(gln)
+        return owners.org_of(prefix) if prefix is not None else None
 
     def _edge(
         self, kind: EdgeKind, source: str, target: str, lot: NamedLot, event: EventFacts

@@ -95,12 +95,12 @@ def refusal_report(delivery: Delivery, error: IngestError) -> dict[str, Any]:
     return report.to_json()
 
 
-# The registered GS1 company prefixes (prefix -> organization), read per ingestion.
-Gs1Prefixes = Callable[[], Awaitable[Mapping[str, str]]]
+# The organizations' registered identifiers, read per ingestion.
+Registry = Callable[[], Awaitable[identifiers.ForConnectors]]
 
 
-async def _none_registered() -> Mapping[str, str]:
-    return {}
+async def _none_registered() -> identifiers.ForConnectors:
+    return identifiers.NONE_REGISTERED
 
 
 class IngestPipeline:
@@ -108,17 +108,17 @@ class IngestPipeline:
         self,
         store: GraphStore,
         chunk_size: int = DEFAULT_CHUNK,
-        gs1_prefixes: Gs1Prefixes = _none_registered,
+        registry: Registry = _none_registered,
     ) -> None:
         self.store = store
         self.chunk_size = chunk_size
-        self.gs1_prefixes = gs1_prefixes
+        self.registry = registry
         self._store_ready = False
 
     @classmethod
     def with_registry(cls, store: GraphStore, database: AsyncEngine) -> IngestPipeline:
         """A pipeline whose connectors know the organizations' registered identifiers."""
-        return cls(store, gs1_prefixes=partial(identifiers.gs1_prefixes, database))
+        return cls(store, registry=partial(identifiers.for_connectors, database))
 
     async def _ready_store(self) -> None:
         # Tables, constraints and indexes, once per process: a fresh store is made ready
@@ -137,12 +137,14 @@ class IngestPipeline:
         connector = reader_for(received.connector, received.options)
         if isinstance(connector, IngestError):
             return _refuse(report, connector)
+        known = await self.registry()
         context = ParseContext(
             received.id,
             connector.name,
             received.org,
             received.filename,
-            gs1_prefixes=await self.gs1_prefixes(),
+            gs1_prefixes=known.gs1_prefixes,
+            glns=known.glns,
         )
 
         outcomes = partial(

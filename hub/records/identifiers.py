@@ -149,11 +149,28 @@ async def of(engine: AsyncEngine, org: str | None = None) -> list[OrganizationId
     ]
 
 
-async def gs1_prefixes(engine: AsyncEngine) -> Mapping[str, str]:
-    """Registered GS1 company prefix -> organization slug, for the connectors."""
+async def registered(engine: AsyncEngine, scheme: Scheme) -> Mapping[str, str]:
+    """Registered identifiers of one scheme -> organization slug, for the connectors."""
     table = organization_identifiers
     async with engine.connect() as conn:
         rows = await conn.execute(
-            select(table.c.value, table.c.org).where(table.c.scheme == Scheme.GS1_PREFIX.value)
+            select(table.c.value, table.c.org).where(table.c.scheme == scheme.value)
         )
         return {value: org for value, org in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class ForConnectors:
+    """What connectors are told of the registry: whose GS1 prefixes and GLNs are whose."""
+
+    gs1_prefixes: Mapping[str, str]
+    glns: Mapping[str, str]
+
+
+NONE_REGISTERED = ForConnectors({}, {})
+
+
+async def for_connectors(engine: AsyncEngine) -> ForConnectors:
+    return ForConnectors(
+        await registered(engine, Scheme.GS1_PREFIX), await registered(engine, Scheme.GLN)
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import date
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from connectors.base import PayloadError
+from connectors.base import ParseContext, PayloadError
 from connectors.epcis.connector import EpcisConnector
 from graph.lineage import Direction
 from graph.model import Batch, Edge, EdgeKind, Record, Site
@@ -360,6 +361,20 @@ def test_a_serial_never_commissioned_in_the_document_names_no_lot() -> None:
     del ship["quantityList"]
     parsed = parse_bytes(epcis({"company_prefixes": PREFIXES}), document(ship), org="alder")
     assert (parsed.records, parsed.rejections) == ([], [])
+
+
+def test_registered_prefixes_and_glns_say_whose_lots_and_places_an_event_names() -> None:
+    """The hub's registry reaches the connector in its ParseContext; the push's own
+    company_prefixes option still wins for the prefixes it names."""
+    context = ParseContext(
+        "ing-test", "supply.epcis", "alder", "",
+        gs1_prefixes={"0614141": "alder"}, glns={"4012345000016": "birch-dc"},
+    )  # fmt: skip
+    outcomes = list(epcis().parse(io.BytesIO(document(shipping())), context))
+    shipped = {e.target for e in outcomes if isinstance(e, Edge) and e.kind is EdgeKind.SHIPPED_TO}
+    # the owning party's PGLN 4012345.00000 is not registered: its prefix says gs1-4012345
+    assert shipped == {"org:gs1-4012345", "site:birch-dc/4012345000016"}
+    assert {o.id for o in outcomes if isinstance(o, Batch)} == {"batch:alder/A-2207"}
 
 
 def test_shipping_without_a_destination_is_rejected_and_the_lot_still_lands() -> None:

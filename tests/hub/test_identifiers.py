@@ -39,7 +39,8 @@ async def test_an_identifier_is_registered_once_to_one_organization(ledger: Ledg
         ("alder", "gs1-prefix", "0614141"),
         ("birch", "gln", "4012345000016"),
     ]
-    assert await identifiers.gs1_prefixes(engine) == {"0614141": "alder"}
+    known = await identifiers.for_connectors(engine)
+    assert (known.gs1_prefixes, known.glns) == ({"0614141": "alder"}, {"4012345000016": "birch"})
     added = [e async for e in audit.entries(engine) if e.action == "identifier.add"]
     assert [(e.target, e.detail["value"], e.actor) for e in added] == [
         ("org:alder", "0614141", OPERATOR),
