@@ -3,8 +3,9 @@ imports it (``tests/test_layout.py`` checks).
 
 At the top, the service itself: ``app`` (the Starlette application), ``settings``,
 ``cli`` (the ``partnerhub`` command) and ``render`` (its terminal output),
-``observability`` (request ids, metrics), ``sockets`` (GraphQL over websockets) and
-``stores`` (opening the configured graph store). Below it:
+``observability`` (request ids, metrics), ``sockets`` (GraphQL over websockets),
+``stores`` (opening the configured graph store) and ``organizations`` (the admin
+routes for organizations' identifiers). Below it:
 
 - ``hub.records``: the SQL database: ingest ledger and queue, audit trail, migrations;
 - ``hub.ingest``: from a pushed export to the graph: routes, pipeline, workers, the
