@@ -93,3 +93,13 @@ def is_claim(kind: EdgeKind, source: str, target: str) -> bool:
         and parse_id(target).kind is NodeKind.BATCH
         and owner(source) != owner(target)
     )
+
+
+def sees_shipment(org: str, lot: str, destination: str, lot_sponsors: Iterable[str]) -> bool:
+    """Whether ``org``, which may read ``lot``, is shown the lot's shipment to
+    ``destination`` (a ``SHIPPED_TO`` far end). Whom a maker ships to is its customer
+    list: the maker sees every shipment, the sponsors of the lot's product see them all
+    (where their product went is what a recall needs), and anyone else (a lab that
+    tested the lot, a sponsor reading it upstream of its own product) sees only the
+    shipments to itself."""
+    return org in (owner(lot), receiver(destination)) or org in set(lot_sponsors)

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 
 from strawberry.dataloader import DataLoader
 
-from graph.model import EdgeKind
+from graph import trust
+from graph.ids import NodeKind, make_id
+from graph.model import Batch, EdgeKind
 from graph.quality.compliance import Gap
 from graph.store import GraphStore, StoredEdge, StoredNode
 from graph.visibility import EVERYTHING, Visibility
@@ -68,11 +70,38 @@ class Loaders:
         return [found[vendor] for vendor in vendors]
 
     async def _load_shipments(self, ids: Sequence[str]) -> list[list[StoredEdge]]:
+        """Each lot's shipments the asker is shown (``graph.trust.sees_shipment``)."""
         found: dict[str, list[StoredEdge]] = {batch_id: [] for batch_id in ids}
         edges = await self.store.edges_from(ids, [EdgeKind.SHIPPED_TO], visibility=self.visibility)
+        org = self.visibility.org
+        sponsors = await self._product_sponsors(ids) if org is not None and edges else {}
         for edge in edges:
-            found[edge.source].append(edge)
+            shown = org is None or trust.sees_shipment(
+                org, edge.source, edge.target, sponsors.get(edge.source, ())
+            )
+            if shown:
+                found[edge.source].append(edge)
         return [found[batch_id] for batch_id in ids]
+
+    async def _product_sponsors(self, lots: Sequence[str]) -> dict[str, set[str]]:
+        """lot -> the sponsors of the products it is for, directly or via its material."""
+        stored = await self.nodes.load_many(lots)
+        materials = {
+            lot: make_id(NodeKind.MATERIAL, node.record.maker, node.record.material_code)
+            for lot, node in zip(lots, stored, strict=True)
+            if node is not None
+            and isinstance(node.record, Batch)
+            and node.record.material_code is not None
+        }
+        for_product = self.targets(EdgeKind.FOR_PRODUCT)
+        direct = await for_product.load_many(lots)
+        via = dict(
+            zip(materials, await for_product.load_many(list(materials.values())), strict=True)
+        )
+        return {
+            lot: {trust.owner(product) for product in [*products, *via.get(lot, [])]}
+            for lot, products in zip(lots, direct, strict=True)
+        }
 
     def _edge_loader(
         self, kind: EdgeKind, *, outgoing: bool

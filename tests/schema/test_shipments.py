@@ -3,6 +3,8 @@ and ``impact(batchId).shipments``, on the demo story, on both stores, scoped."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from graph.model import Edge, EdgeKind
 from graph.store import GraphStore
 from hub.demo.story import CONTAMINATED_EXCIPIENT_LOT_ID, FINISHED_LOT_ID, demo_records
@@ -71,3 +73,29 @@ async def test_shipments_are_shown_to_those_who_read_the_lot(
     assert (await maple.data(SHIPMENTS, id=FINISHED_LOT_ID))["batch"] is None
     impact = (await oakridge.data(IMPACT, id=CONTAMINATED_EXCIPIENT_LOT_ID))["impact"]
     assert FINISHED_LOT_ID not in {s["batchId"] for s in (impact or {}).get("shipments", [])}
+
+
+async def test_whom_a_maker_ships_to_is_shown_to_it_its_sponsors_and_each_receiver_only(
+    demo_store: GraphStore, tokens: TokenSource
+) -> None:
+    """A lab that tested a lot, or a sponsor reading a supplier's lot upstream of its own
+    product, may read the lot but not the maker's customer list."""
+    tablets = "batch:birch/BT-25-004"  # Birch's lot for Northwind: to Cedar, samples to Elm
+    shipped = shipped_in_the_story()
+    assert shipped[tablets] == {"org:cedar", "org:elm"}
+    assert len(shipped[CONTAMINATED_EXCIPIENT_LOT_ID]) >= 1
+
+    def receivers(data: dict[str, Any]) -> set[str]:
+        return {s["to"]["id"] for s in (data["batch"] or {"shipments": []})["shipments"]}
+
+    seen = {}
+    for org in ("birch", "northwind", "elm", "cedar"):
+        reader = await client(demo_store, tokens, org)
+        seen[org] = receivers(await reader.data(SHIPMENTS, id=tablets))
+    northwind = await client(demo_store, tokens, "northwind")
+    upstream = receivers(await northwind.data(SHIPMENTS, id=CONTAMINATED_EXCIPIENT_LOT_ID))
+
+    assert seen["birch"] == seen["northwind"] == {"org:cedar", "org:elm"}  # maker, sponsor
+    assert seen["elm"] == {"org:elm"}  # the lab: only what was sent to it
+    assert seen["cedar"] == set()  # the receiver reads its own received lot, not Birch's
+    assert upstream == set()  # Dogwood's customers are not Northwind's business
