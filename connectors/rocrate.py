@@ -28,7 +28,8 @@ What becomes what (every record at the zip member and JSON pointer of its entity
   ``isBasedOn`` / ``wasDerivedFrom`` another → CONSUMED from it to the other when both
   name lots.
 
-Refused before anything is expanded: a zip with more than ``MAX_MEMBERS`` members, or
+Refused before anything is expanded: a zip whose end record declares more than
+``MAX_MEMBERS`` members (read before its directory is listed), or
 whose metadata member is larger than ``MAX_METADATA_BYTES`` (declared or read); a zip
 without ``ro-crate-metadata.json``; a document without ``@graph``. A malformed entity
 is a located rejection, and the rest of the crate still lands.
@@ -37,7 +38,9 @@ is a located rejection, and the rest of the crate still lands.
 from __future__ import annotations
 
 import io
+import lzma
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -243,9 +246,12 @@ def _metadata(payload: IO[bytes]) -> tuple[str, Any]:
     payload.seek(0)
     if head != b"PK\x03\x04":
         return METADATA, load_json(payload)
+    declared = _declared_members(payload)
+    if declared > MAX_MEMBERS:
+        raise PayloadError("zip", f"{declared} members, more than {MAX_MEMBERS}")
     try:
         archive = zipfile.ZipFile(payload)
-    except zipfile.BadZipFile as error:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as error:
         raise PayloadError("zip", f"not a readable zip: {error}") from None
     with archive:
         members = archive.infolist()
@@ -265,7 +271,15 @@ def _metadata(payload: IO[bytes]) -> tuple[str, Any]:
         try:
             with archive.open(member) as opened:
                 raw = opened.read(MAX_METADATA_BYTES + 1)
-        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError) as error:
+        except (
+            zipfile.BadZipFile,
+            NotImplementedError,  # a compression method zipfile lacks
+            RuntimeError,  # an encrypted member
+            OSError,
+            EOFError,
+            zlib.error,  # a damaged deflate stream
+            lzma.LZMAError,
+        ) as error:
             raise PayloadError(member.filename, f"cannot be read: {error}") from None
         if len(raw) > MAX_METADATA_BYTES:
             raise PayloadError(member.filename, f"expands past {MAX_METADATA_BYTES} bytes")
@@ -273,6 +287,24 @@ def _metadata(payload: IO[bytes]) -> tuple[str, Any]:
         return member.filename, load_json(io.BytesIO(raw))
     except PayloadError as error:
         raise PayloadError(f"{member.filename} {error.location}", error.message) from None
+
+
+_END_OF_DIRECTORY = b"PK\x05\x06"
+
+
+def _declared_members(payload: IO[bytes]) -> int:
+    """How many members the zip's end record says it has, read before its directory is
+    (a directory of a million entries costs hundreds of MB to list). A zip64 archive,
+    which writes 0xFFFF here, has more members than any ELN export needs."""
+    payload.seek(0, io.SEEK_END)
+    size = payload.tell()
+    payload.seek(max(0, size - 22 - 65_535))  # the record, then a comment of at most 64 KiB
+    tail = payload.read()
+    payload.seek(0)
+    at = tail.rfind(_END_OF_DIRECTORY)
+    if at < 0 or len(tail) < at + 22:
+        raise PayloadError("zip", "not a readable zip: no end of central directory record")
+    return int.from_bytes(tail[at + 10 : at + 12], "little")
 
 
 def _refs(value: Any) -> list[str]:

@@ -227,3 +227,27 @@ def test_bad_entities_are_located_rejections_and_the_rest_lands() -> None:
         ("export/ro-crate-metadata.json /@graph/10/endTime", "endTime"),
     ]
     assert "./granulation/" in parsed.experiments()
+
+
+def test_a_damaged_member_is_a_payload_error_naming_it() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("export/ro-crate-metadata.json", json.dumps({"@graph": CRATE}))
+    damaged = bytearray(buffer.getvalue())
+    name_length = int.from_bytes(damaged[26:28], "little")
+    extra_length = int.from_bytes(damaged[28:30], "little")
+    damaged[30 + name_length + extra_length] = 0xFF  # a deflate block of no valid type
+    with pytest.raises(PayloadError, match="cannot be read") as refused:
+        parse(bytes(damaged))
+    assert refused.value.location == "export/ro-crate-metadata.json"
+
+
+def test_the_member_count_is_read_from_the_end_record_before_the_directory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    listed: list[object] = []
+    monkeypatch.setattr(rocrate, "MAX_MEMBERS", 3)
+    monkeypatch.setattr(zipfile.ZipFile, "infolist", lambda self: listed.append(self) or [])
+    with pytest.raises(PayloadError, match="4 members, more than 3"):
+        parse(eln(CRATE, **{f"f{i}.txt": b"x" for i in range(3)}))
+    assert listed == [], "refused before the directory was listed"
