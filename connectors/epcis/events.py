@@ -79,7 +79,7 @@ class EventMapper:
         )
         yield from lots.problems
         if event.kind == "AggregationEvent" and event.parent_id is not None and named:
-            self.traced.containers[event.parent_id.value.strip()] = named
+            self.traced.pack(event.parent_id.value.strip(), named, event.action == "DELETE")
         if not named:
             return
         sites = yield from self._sites(event, owners)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 EVENT_TYPES = frozenset(
     {
@@ -46,6 +46,7 @@ class EventFacts:
     biz_step: str | None = None  # the bare CBV word ("shipping"), or the extension's URI
     occurred_on: date | None = None  # eventTime's day, as written where it happened
     retracted: bool = False  # carries an errorDeclaration
+    action: str | None = None  # ADD, OBSERVE or DELETE
     parent_id: Located | None = None  # an aggregation's container (an SSCC, a case)
     read_point: Located | None = None
     biz_location: Located | None = None
@@ -74,3 +75,16 @@ def local_part(name: str) -> str:
     for separator in ("#", "/", ":"):
         name = name.rpartition(separator)[2]
     return name
+
+
+def local_day(event_time: str, offset: str | None) -> date:
+    """The day an event happened where it happened: ``eventTime`` (often written in UTC)
+    moved to ``eventTimeZoneOffset`` when the event gives one. ValueError when either is
+    not ISO 8601."""
+    moment = datetime.fromisoformat(event_time.strip())
+    if offset and moment.tzinfo is not None:
+        sign = -1 if offset.strip().startswith("-") else 1
+        hours, _, minutes = offset.strip().lstrip("+-").partition(":")
+        shift = timedelta(hours=int(hours), minutes=int(minutes or 0))
+        moment = moment.astimezone(timezone(sign * shift))
+    return moment.date()

@@ -28,10 +28,11 @@ from connectors.epcis.facts import (
     EventFacts,
     Located,
     QuantityElement,
+    local_day,
     local_part,
 )
 from connectors.epcis.gs1 import cbv_word
-from connectors.field_values import date_of, finite_number
+from connectors.field_values import finite_number
 from connectors.json_source import pointer
 from graph.intake import RecordRejection
 
@@ -108,7 +109,12 @@ def _event(raw: dict[str, Any], place: _EventPlace) -> EventFacts:
         raise _Malformed(place.at("type"), "type", "missing: an event names its type")
     facts = EventFacts(location=place.at(), kind=kind)
     facts.biz_step = cbv_word(_text(raw, "bizStep", place))
-    facts.occurred_on = _day(_text(raw, "eventTime", place), place.at("eventTime"))
+    facts.action = (_text(raw, "action", place) or "").upper() or None
+    facts.occurred_on = _day(
+        _text(raw, "eventTime", place),
+        _text(raw, "eventTimeZoneOffset", place),
+        place.at("eventTime"),
+    )
     facts.retracted = raw.get("errorDeclaration") is not None
     if parent := _text(raw, "parentID", place):
         facts.parent_id = Located(parent, place.at("parentID"))
@@ -137,9 +143,9 @@ def _event(raw: dict[str, Any], place: _EventPlace) -> EventFacts:
     return facts
 
 
-def _day(stamp: str | None, location: str) -> date | None:
+def _day(stamp: str | None, offset: str | None, location: str) -> date | None:
     try:
-        return date_of(stamp) if stamp else None
+        return local_day(stamp, offset) if stamp else None
     except ValueError:
         raise _Malformed(location, "eventTime", f"{stamp!r} is not an ISO 8601 date-time") from None
 

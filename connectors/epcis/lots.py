@@ -43,6 +43,17 @@ class Traced:
     serials: dict[str, LotCode] = field(default_factory=dict)  # SGTIN -> its lot
     containers: dict[str, list[NamedLot]] = field(default_factory=dict)  # SSCC -> lots in it
 
+    def pack(self, container: str, lots: list[NamedLot], unpacked: bool) -> None:
+        """An aggregation: ADD and OBSERVE put ``lots`` in ``container`` (with what it
+        already held), DELETE takes them out."""
+        held = {(lot.maker, lot.number): lot for lot in self.containers.get(container, [])}
+        for lot in lots:
+            if unpacked:
+                held.pop((lot.maker, lot.number), None)
+            else:
+                held.setdefault((lot.maker, lot.number), lot)
+        self.containers[container] = list(held.values())
+
 
 def is_serial(identifier: str) -> bool:
     """An identifier of one item (an SGTIN, or a Digital Link with a serial, AI 21)."""

@@ -27,9 +27,10 @@ from connectors.epcis.facts import (
     EventFacts,
     Located,
     QuantityElement,
+    local_day,
 )
 from connectors.epcis.gs1 import cbv_word
-from connectors.field_values import date_of, finite_number
+from connectors.field_values import finite_number
 from connectors.xml import child, children, iterparse, local_name, steps_to, text_of
 from graph.intake import RecordRejection
 
@@ -124,10 +125,11 @@ def _event_or_rejection(event: etree._Element, path: str) -> EventFacts | Record
 def _event(event: etree._Element, places: _Places) -> EventFacts:
     facts = EventFacts(location=places.of(event), kind=local_name(event))
     facts.biz_step = cbv_word(text_of(child(event, "bizStep")))
+    facts.action = (text_of(child(event, "action")) or "").upper() or None
     stamp = child(event, "eventTime")
     if (written := text_of(stamp)) and stamp is not None:
         try:
-            facts.occurred_on = date_of(written)
+            facts.occurred_on = local_day(written, text_of(child(event, "eventTimeZoneOffset")))
         except ValueError:
             message = f"{written!r} is not an ISO 8601 date-time"
             raise _Malformed(places.of(stamp), "eventTime", message) from None

@@ -356,6 +356,40 @@ def test_serials_and_a_pallet_shipped_in_one_document_name_the_lot_they_were_mad
     assert pallet_edge.provenance.location.startswith("/epcisBody/eventList/2/epcList/0")
 
 
+def test_a_pallet_holds_what_every_packing_added_and_not_what_was_taken_off() -> None:
+    lot_b = "urn:epc:class:lgtin:0614141.012345.B-1"
+
+    def aggregation(action: str, child_class: str, n: int) -> dict[str, Any]:
+        return {
+            "type": "AggregationEvent", "eventID": f"urn:uuid:agg-{n}", "action": action,
+            "eventTime": "2025-01-11T08:00:00Z", "parentID": PALLET,
+            "childQuantityList": [{"epcClass": child_class, "quantity": 10}],
+        }  # fmt: skip
+
+    ship = shipping(epcList=[PALLET])
+    del ship["quantityList"]
+    packed = [aggregation("ADD", ALDER_LOT, 1), aggregation("ADD", lot_b, 2)]
+    both = parse_bytes(epcis({"company_prefixes": PREFIXES}), document(*packed, ship), org="alder")
+    one_off = parse_bytes(
+        epcis({"company_prefixes": PREFIXES}),
+        document(*packed, aggregation("DELETE", ALDER_LOT, 3), ship),
+        org="alder",
+    )
+
+    def shipped(parsed: Parsed) -> set[str]:
+        return {e.source for e in parsed.edges(EdgeKind.SHIPPED_TO) if e.target == "org:birch"}
+
+    assert shipped(both) == {"batch:alder/A-2207", "batch:alder/B-1"}
+    assert shipped(one_off) == {"batch:alder/B-1"}
+
+
+def test_an_events_day_is_the_day_where_it_happened() -> None:
+    """23:30 UTC is already the next day at +02:00, the offset the event gives."""
+    late = shipping(eventTime="2025-03-31T23:30:00Z", eventTimeZoneOffset="+02:00")
+    parsed = parse_bytes(epcis({"company_prefixes": PREFIXES}), document(late), org="alder")
+    assert {edge.occurred_on for edge in parsed.edges(EdgeKind.SHIPPED_TO)} == {date(2025, 4, 1)}
+
+
 def test_a_serial_never_commissioned_in_the_document_names_no_lot() -> None:
     ship = shipping(epcList=[SERIALS[0]])
     del ship["quantityList"]
