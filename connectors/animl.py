@@ -17,7 +17,8 @@ What becomes what (every record at the place it was read, by path and line):
   pushed the file (a LIMS describing its own site's lots).
 - A sample a step *produced* (``samplePurpose="produced"``) that names no lot is still
   a made thing: a formulation or a synthesis product that the export identifies by its
-  ``sampleID`` only. It becomes a Batch keyed by that sampleID (maker as above), so
+  ``sampleID`` only. It becomes a Batch keyed by that sampleID (made by ``lot_maker``,
+  else the pushing partner: the step that produced it is theirs), so
   that what went into it is not lost. A consumed sample without a lot stays unknown:
   an ingredient is traceable only by its lot.
 - ``ExperimentStep`` → Experiment (experimentStepID, name, Infrastructure/Timestamp,
@@ -234,11 +235,11 @@ class _Reader:
         references = (
             child(infrastructure, "SampleReferenceSet") if infrastructure is not None else None
         )
-        adds_a_sample = False  # the step consumed a sample, traceable by its lot or not
+        consumed_samples = 0  # samples the step consumed, traceable by their lot or not
         for reference in children(references, "SampleReference") if references is not None else []:
             sample_id = (reference.get("sampleID") or "").strip()
             purpose = word_key(reference.get("samplePurpose") or "")
-            adds_a_sample = adds_a_sample or (purpose == "consumed" and sample_id != "")
+            consumed_samples += purpose == "consumed" and sample_id != ""
             if purpose == "produced" and sample_id in self.unlotted:
                 yield from self.produced_without_lot(sample_id)
             lot = self.lot_of_sample.get(sample_id)
@@ -262,8 +263,11 @@ class _Reader:
             return  # the results' ids are made from the step id that was refused
         # How much of a consumed sample went in is never a result of what it went into:
         # the edge's quantity when the sample is a known lot, else nothing.
-        amount = self.consumed_amount(element) if adds_a_sample and produced else None
-        quantity, unit = _amount(amount) if len(used) == 1 else (None, None)
+        amount = self.consumed_amount(element) if consumed_samples and produced else None
+        # One amount is one sample's: with two consumed, even if only one has a lot, it
+        # cannot be told whose it is.
+        single = consumed_samples == 1 and len(used) == 1
+        quantity, unit = _amount(amount) if single else (None, None)
         for output in produced:
             for source, where in used.items():
                 if source != output:

@@ -121,6 +121,7 @@ class _RunReader:
         self.software = _joined(_section(aggregate, "data system document"), SOFTWARE_KEYS)
         self.device = _joined(_section(aggregate, "device system document"), DEVICE_KEYS)
         self.batch_ids: dict[str, None] = {}  # lots tested, in first-seen order
+        self.not_taken: set[str] = set()  # batch identifiers said once not to be lots
         self.result_ids: set[str] = set()
         self.dates: list[date] = []
 
@@ -180,7 +181,11 @@ class _RunReader:
         declared = self.options.lot_field
         field = declared or TECHNIQUE_LOT_FIELDS.get(self.technique, "none")
         found = measurement.inherited("sample document")
-        if field == "none" or found is None or not isinstance(found[0], dict):
+        if found is None or not isinstance(found[0], dict):
+            return None
+        if field == "none":
+            if declared is None and (written := text_value(found[0].get("batch identifier"))):
+                yield from self._not_taken(written, pointer(found[1], "batch identifier"))
             return None
         sample, sample_at = found
         if field.startswith(CUSTOM_PREFIX):
@@ -213,6 +218,18 @@ class _RunReader:
             self.batch_ids[batch.id] = None
             yield batch
         return batch.id
+
+    def _not_taken(self, written: str, where: str) -> Iterator[Outcome]:
+        """Say once per run that a batch identifier was not taken for a lot."""
+        if written in self.not_taken:
+            return
+        self.not_taken.add(written)
+        yield RecordWarning(
+            where,
+            "batch identifier",
+            f"{written!r} is not taken for a lot: {self.technique} exports write other "
+            "things there (a sample set, a run); if it is your lot, say so with lot_field",
+        )
 
     def _unique_result_id(self, result_id: str) -> str:
         """The id, suffixed when a malformed file repeats a measurement identifier."""

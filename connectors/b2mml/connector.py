@@ -32,8 +32,8 @@ What becomes what (the maker of every lot is the partner that pushed the export)
   (``OperationsResponse``, ``WorkResponse``) its consumption goes to the lots the run's
   other segments produced, and when none names its output, to the run itself, kept as
   a Batch keyed by what the export names: the run's ID (a JobResponse outside a run:
-  its JobOrderID, else its ID; a lone SegmentResponse: its ID). A consumption always
-  lands.
+  its JobOrderID, else its ID). A lone SegmentResponse's ID names a process step shared
+  by every run, not an output: its consumption is a located rejection.
 - ``MaterialRequirement`` (schedules, requests) → a Batch for each lot it names, never
   an edge: a plan is not genealogy.
 - BatchML ``BatchProductionRecord`` (the electronic batch record) → Batch (LotID, else
@@ -284,9 +284,16 @@ class _Reader:
                     run.unplaced[source] = consumption
                 else:
                     known.add(consumption.quantity, consumption.unit)
-        else:
+        elif local_name(item.element) == "JobResponse":
             own = yield from self.run_batch(item, item.element, ("JobOrderID", "ID"))
             yield from self.consumptions(own, consumed)
+        else:  # a segment's ID names a process step ("Dispense"), shared by every run
+            yield RecordRejection(
+                item.location,
+                "MaterialActual",
+                "consumed lots but names no output and belongs to no ProductionResponse or "
+                "JobResponse, so what they went into cannot be told",
+            )
 
     def run_of(self, response: etree._Element) -> _Run | None:
         run = next((a for a in response.iterancestors() if local_name(a) in RUNS), None)

@@ -33,9 +33,10 @@ from connectors.registry import UnknownConnector, connector_named
 from graph.intake import RecordRejection, RecordWarning
 from graph.loading import DEFAULT_CHUNK
 from graph.model import Record
-from graph.store import GraphStore
+from graph.store import GraphStore, StoreUnavailable
 from hub.ingest.ownership import owned_by
 from hub.records import identifiers
+from hub.records.database import DATABASE_ERRORS, unavailable
 from hub.records.ledger import Delivery, IngestionStatus, Received
 
 MAX_REPORTED_REJECTIONS = 10_000  # the count is always exact; the list stops here
@@ -137,7 +138,13 @@ class IngestPipeline:
         connector = reader_for(received.connector, received.options)
         if isinstance(connector, IngestError):
             return _refuse(report, connector)
-        known = await self.registry()
+        try:
+            known = await self.registry()
+        except DATABASE_ERRORS as error:
+            if not unavailable(error):
+                raise
+            # Tried again later, like a graph store that is down: not the payload's fault.
+            raise StoreUnavailable(f"the hub's database: {error}") from error
         context = ParseContext(
             received.id,
             connector.name,

@@ -151,7 +151,7 @@ class IngestWorker:
         except StoreUnavailable as error:
             delay = self.policy.retry_delay(job.attempts)
             log.warning(
-                "graph store unavailable, %s retries in %.1fs: %s",
+                "a store is unavailable, %s retries in %.1fs: %s",
                 job.id,
                 delay.total_seconds(),
                 error,

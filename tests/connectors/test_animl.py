@@ -433,3 +433,27 @@ def test_fuzzed_samples_yield_records_or_a_payload_error(data: st.DataObject) ->
 @given(document=xml_documents(GRAMMAR, ATTRIBUTES, WORDS))
 def test_generated_documents_yield_records_or_a_payload_error(document: bytes) -> None:
     parse_or_payload_error(AnimlConnector(), document)
+
+
+def test_an_amount_is_put_on_no_edge_when_two_samples_were_consumed() -> None:
+    """API (a lot) and water (no lot) go in; "Amount Added" cannot be told to be the
+    API's, so the edge has no quantity, and the amount is no result of the blend."""
+    document = """<AnIML><SampleSet>
+      <Sample sampleID="API"><Category name="x">
+        <Parameter name="Lot" parameterType="String"><S>A-1</S></Parameter></Category></Sample>
+      <Sample sampleID="WATER"/><Sample sampleID="BLEND-8"/>
+      </SampleSet><ExperimentStepSet>
+      <ExperimentStep experimentStepID="mix-1" name="Mix">
+        <Infrastructure><SampleReferenceSet>
+          <SampleReference sampleID="API" samplePurpose="consumed"/>
+          <SampleReference sampleID="WATER" samplePurpose="consumed"/>
+          <SampleReference sampleID="BLEND-8" samplePurpose="produced"/>
+        </SampleReferenceSet></Infrastructure>
+        <Result name="r"><Category name="c">
+          <Parameter name="Amount Added" parameterType="Float64"><D>500</D><Unit label="mL"/></Parameter>
+        </Category></Result>
+      </ExperimentStep></ExperimentStepSet></AnIML>"""
+    parsed = parse(document)
+    (edge,) = parsed.edges(EdgeKind.CONSUMED)
+    assert (edge.source, edge.target, edge.quantity) == ("batch:elm/BLEND-8", "batch:elm/A-1", None)
+    assert results(parsed) == {}

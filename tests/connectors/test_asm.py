@@ -80,6 +80,8 @@ def test_empower_names_no_lot_unless_the_partner_declares_where_its_lots_are() -
     assert parsed.nodes(Batch) == []
     assert {r.batch_id for r in results(parsed).values()} == {None}
     assert only(parsed, Experiment).used_ids == ()
+    (warning,) = parsed.warnings  # said once for the run, not once per injection
+    assert "'1169' is not taken for a lot" in warning.message
 
     declared = parse_sample(AsmConnector.with_options({"lot_field": "batch identifier"}), EMPOWER)
     assert only(declared, Batch).number == "1169"
@@ -449,6 +451,6 @@ def test_a_lot_comes_from_the_techniques_default_field_never_from_a_guess(
     }
     parsed = parse_bytes(AsmConnector(), json.dumps(document).encode())
     assert [batch.number for batch in parsed.nodes(Batch)] == ([lot] if lot else [])
-    guessed = lot is None and technique != "plate reader"
-    assert [w.field for w in parsed.warnings] == (["batch identifier"] if guessed else [])
+    # Whatever is not taken for a lot is said, once, as a warning at its place.
+    assert [w.field for w in parsed.warnings] == (["batch identifier"] if lot is None else [])
     assert parsed.rejections == []

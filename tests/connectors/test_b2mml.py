@@ -343,15 +343,17 @@ def test_a_job_response_outside_a_run_is_keyed_by_its_job_order() -> None:
     assert links(parse(document), EdgeKind.CONSUMED) == {
         ("batch:birch/JO-2025-118", "batch:birch/A-1")
     }
-    lone = parse(dispensing("A-1", "1", "SEG-9"))
-    assert links(lone, EdgeKind.CONSUMED) == {("batch:birch/SEG-9", "batch:birch/A-1")}
+    lone = parse(dispensing("A-1", "1", "Dispense"))
+    assert links(lone, EdgeKind.CONSUMED) == set()
+    (rejection,) = lone.rejections  # "Dispense" names a step of every run, not an output
+    assert "belongs to no ProductionResponse or JobResponse" in rejection.message
 
 
 def test_a_consumption_with_nothing_to_key_its_output_by_is_rejected_by_name() -> None:
-    document = """<SegmentResponse><MaterialActual><MaterialLotID>A-1</MaterialLotID>
-      <MaterialUse>Consumed</MaterialUse></MaterialActual></SegmentResponse>"""
+    document = """<JobResponse><MaterialActual><MaterialLotID>A-1</MaterialLotID>
+      <MaterialUse>Consumed</MaterialUse></MaterialActual></JobResponse>"""
     (rejection,) = parse(document).rejections
-    assert rejection.location == "/SegmentResponse (line 1)"
+    assert rejection.location == "/JobResponse (line 1)"
     assert "names no output" in rejection.message
 
 

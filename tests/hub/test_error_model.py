@@ -183,3 +183,22 @@ async def test_a_bug_recording_the_outcome_fails_it_and_the_worker_keeps_serving
         IngestionStatus.FAILED,
         IngestionStatus.APPLIED,
     ]
+
+
+async def test_a_database_lost_while_reading_the_registry_defers_the_ingestion(
+    store: GraphStore, ledger: Ledger
+) -> None:
+    """The organizations' identifiers are read from the database for every ingestion:
+    losing it there is not the payload's fault, and the ingestion is tried again."""
+    ingestion_id = (await ledger.receive(delivery())).id
+    pipeline = IngestPipeline(store, registry=failing(ConnectionRefusedError(111, "refused")))
+    worker = IngestWorker(ledger, pipeline, QueuePolicy(poll=0.01))
+
+    job = await ledger.claim(worker.name, worker.policy.lease)
+    assert job is not None
+    outcome = await worker.process(job)
+
+    found = await ledger.get(ingestion_id)
+    assert outcome is None, "deferred, not finished"
+    assert found is not None and found.status is IngestionStatus.RECEIVED
+    assert found.next_attempt_at is not None
