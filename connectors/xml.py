@@ -63,8 +63,10 @@ def iterparse(
 def _declared(docinfo: Any) -> str | None:  # lxml-stubs lack doctype, system_url, iter*
     """What a document type declaration declares that we refuse, or None when it is bare.
 
-    Attribute-list and notation declarations are not listed by lxml; they are harmless
-    here, since attribute defaults are never applied without a loaded DTD."""
+    Attribute-list and notation declarations are not listed by lxml and get through.
+    They expand nothing: attribute defaults are not applied without a loaded DTD, except
+    a default ``xmlns``, which changes only namespaces, and elements are matched by local
+    name."""
     if not docinfo.doctype:
         return None
     if docinfo.public_id or docinfo.system_url:
