@@ -1,7 +1,7 @@
 """Lineage and impact answers, and how a store's raw walk becomes one.
 
-A store walks genealogy edges (``CONSUMED``, ``SAME_LOT``; both point upstream) from a
-root batch, upstream, downstream or both, to ``max_depth`` hops, and answers in one
+A store walks genealogy edges (``CONSUMED``, ``SAME_LOT``, ``PART_OF``; all point
+upstream) from a root batch, upstream, downstream or both, to ``max_depth`` hops, and answers in one
 query (``Walk``):
 
 - ``reached``: every batch reached with its shortest distance, the root at depth 0;

@@ -95,6 +95,7 @@ class EdgeKind(StrEnum):
 
     CONSUMED = "CONSUMED"  # output batch -> input batch
     SAME_LOT = "SAME_LOT"  # lot as received at a partner -> the same lot at its maker
+    PART_OF = "PART_OF"  # sub-lot -> the lot it was split from (a part, not the same lot)
     OF_MATERIAL = "OF_MATERIAL"
     MADE_BY = "MADE_BY"
     MADE_AT = "MADE_AT"
@@ -110,13 +111,17 @@ class EdgeKind(StrEnum):
     PRODUCED = "PRODUCED"  # experiment -> batch
 
 
-# The edges that carry genealogy. Both point upstream: from a lot towards where it came from.
-LINEAGE_EDGES: tuple[EdgeKind, ...] = (EdgeKind.CONSUMED, EdgeKind.SAME_LOT)
+# The edges that carry genealogy. All point upstream: from a lot towards where it came from.
+LINEAGE_EDGES: tuple[EdgeKind, ...] = (EdgeKind.CONSUMED, EdgeKind.SAME_LOT, EdgeKind.PART_OF)
+# A lot with one of these edges was not made on its own (a lot as received, a part of a
+# lot): compliance judges, and scorecards count, the lot it comes from instead.
+NOT_MADE_ON_ITS_OWN: tuple[EdgeKind, ...] = (EdgeKind.SAME_LOT, EdgeKind.PART_OF)
 
 N = NodeKind
 ALLOWED_ENDPOINTS: dict[EdgeKind, tuple[frozenset[NodeKind], frozenset[NodeKind]]] = {
     EdgeKind.CONSUMED: (frozenset({N.BATCH}), frozenset({N.BATCH})),
     EdgeKind.SAME_LOT: (frozenset({N.BATCH}), frozenset({N.BATCH})),
+    EdgeKind.PART_OF: (frozenset({N.BATCH}), frozenset({N.BATCH})),
     EdgeKind.OF_MATERIAL: (frozenset({N.BATCH}), frozenset({N.MATERIAL})),
     EdgeKind.MADE_BY: (frozenset({N.BATCH}), frozenset({N.ORGANIZATION})),
     EdgeKind.MADE_AT: (frozenset({N.BATCH}), frozenset({N.SITE})),

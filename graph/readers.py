@@ -21,7 +21,7 @@ maintained here, at write time, for both stores alike:
 
 A batch's sponsors are the sponsors of its product (``FOR_PRODUCT``, or
 ``OF_MATERIAL`` then ``FOR_PRODUCT``) and, carried upstream through accepted genealogy
-(``CONSUMED``, ``SAME_LOT``: both point from a lot to where it came from), the sponsors
+(``CONSUMED``, ``SAME_LOT``, ``PART_OF``: all point from a lot to where it came from), the sponsors
 of every batch downstream of it: a sponsor reads the whole upstream of its products'
 lots. Sponsors are kept apart from the other readers because they alone travel
 upstream: a maker or a lab reads its own lots, not what went into them.

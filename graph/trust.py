@@ -21,8 +21,8 @@ operator's ``admin`` pushes are taken as they come) and which facts grant read r
 **Claims.** An edge from your node to someone else's node is a *claim*: it is kept,
 with its provenance, and shown to you, but it grants you nothing about the other
 organization's node until that organization's own data agrees. The kinds that could
-grant read rights are the genealogy edges (``CONSUMED``, ``SAME_LOT``: they carry a
-sponsor's read rights upstream) and the report edges (``TESTED``, ``AFFECTS``: they
+grant read rights are the genealogy edges (``CONSUMED``, ``SAME_LOT``, ``PART_OF``:
+they carry a sponsor's read rights upstream) and the report edges (``TESTED``, ``AFFECTS``: they
 let a lab read the lot and put its result in the lot's sponsors' views). Such an edge
 is **accepted** when
 
@@ -64,7 +64,7 @@ from graph.model import EdgeKind
 
 # Edges whose acceptance gives read rights across organizations.
 CLAIM_EDGES: frozenset[EdgeKind] = frozenset(
-    {EdgeKind.CONSUMED, EdgeKind.SAME_LOT, EdgeKind.TESTED, EdgeKind.AFFECTS}
+    {EdgeKind.CONSUMED, EdgeKind.SAME_LOT, EdgeKind.PART_OF, EdgeKind.TESTED, EdgeKind.AFFECTS}
 )
 
 

@@ -233,6 +233,14 @@ class Batch(GraphNode):
     async def received_as(self, info: Info) -> list[Batch]:
         return await linked(info, Batch, self.id, EdgeKind.SAME_LOT, outgoing=False)
 
+    @strawberry.field(description="The lot this sub-lot was split from (for a sub-lot).")
+    async def part_of(self, info: Info) -> list[Batch]:
+        return await linked(info, Batch, self.id, EdgeKind.PART_OF, outgoing=True)
+
+    @strawberry.field(description="The sub-lots split from this lot.")
+    async def parts(self, info: Info) -> list[Batch]:
+        return await linked(info, Batch, self.id, EdgeKind.PART_OF, outgoing=False)
+
     @strawberry.field(
         description="Where the maker sent this lot (who received it), in receiver id order: "
         "what a recall asks first. Shown to those who read the lot."

@@ -13,8 +13,9 @@ What becomes what (the maker of every lot is the partner that pushed the export)
 - ``MaterialLot`` / ``MaterialSubLot`` → Batch: ID, MaterialDefinitionID (a sub-lot
   inherits its lot's), Status through the status vocabulary, the first Quantity, and
   dates from properties the lot-property vocabulary names (``ExpiryDate``...). A sub-lot
-  is a Batch of its own with a SAME_LOT edge to the lot (or sub-lot) it is part of: it
-  is the same physical material, so lineage and recall scope run through it.
+  is a Batch of its own with a PART_OF edge to the lot (or sub-lot) it was split from:
+  a part of that lot, not the same lot (it has its own status and quantity), so lineage
+  and recall scope run through it, and compliance judges the whole lot.
 - A supplier's lot number on a lot or an actual (a property such as ``SupplierLotID``,
   the supplier in another such as ``Supplier``) → SAME_LOT from the received lot to
   ``batch:<supplier>/<supplier lot>``, the supplier named through ``supplier_orgs`` or
@@ -228,7 +229,7 @@ class _Reader:
                 else None
             ) or text_of(child(element, "MaterialLotID"))
             if whole:
-                yield self.edge(EdgeKind.SAME_LOT, batch.id, self.org, whole, item.location)
+                yield self.edge(EdgeKind.PART_OF, batch.id, self.org, whole, item.location)
         yield from self.supplier_link(item, batch.id, properties)
 
     def response(self, item: Streamed) -> Generator[Outcome, None, None]:
@@ -381,7 +382,7 @@ class _Reader:
                 continue
             sublot_ids.append(batch.id)
             if single:
-                yield self.edge(EdgeKind.SAME_LOT, batch.id, self.org, named[0][1], where)
+                yield self.edge(EdgeKind.PART_OF, batch.id, self.org, named[0][1], where)
         return ids or sublot_ids
 
     def production_record(self, item: Streamed) -> Iterator[Outcome]:

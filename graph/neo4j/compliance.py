@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from graph.model import Qualification, QualityAgreement
+from graph.model import NOT_MADE_ON_ITS_OWN, Qualification, QualityAgreement
 from graph.quality.compliance import (
     AgreementTerms,
     ComplianceQueries,
@@ -25,6 +25,8 @@ from graph.quality.compliance import (
     QualificationTerms,
 )
 from graph.visibility import EVERYTHING, Visibility
+
+_NOT_MADE_ON_ITS_OWN = "|".join(kind.value for kind in NOT_MADE_ON_ITS_OWN)  # relationship types
 
 # What a node read returns as its attributes: everything but who may read it.
 _PROPERTIES = "{.*, readers: null, sponsor_readers: null, sources: null, id: null}"
@@ -85,7 +87,7 @@ def _judged(visibility: Visibility) -> str:
     if not visibility.everything:
         # A verdict is the business of the lot's maker and its product's sponsor.
         pairs = f"WHERE {_visible('p', visibility)} AND (b.maker = $org OR p.sponsor = $org) "
-    lots = ["NOT EXISTS { (b)-[:SAME_LOT]->() }"]
+    lots = [f"NOT EXISTS {{ (b)-[:{_NOT_MADE_ON_ITS_OWN}]->() }}"]
     if not visibility.everything:
         lots.append(_visible("b", visibility))
     return (

@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 
 from graph.ids import NodeKind, make_id, parse_id
-from graph.model import BatchStatus
+from graph.model import NOT_MADE_ON_ITS_OWN, BatchStatus
 from graph.oversight import (
     FAILED_VERDICTS,
     BatchQuality,
@@ -26,6 +26,8 @@ from graph.oversight import (
     Period,
 )
 from graph.visibility import Visibility
+
+_NOT_MADE_ON_ITS_OWN = "|".join(kind.value for kind in NOT_MADE_ON_ITS_OWN)  # relationship types
 
 Read = Callable[..., Awaitable[list[Any]]]
 
@@ -80,7 +82,7 @@ async def batch_quality(
         parameters["maker"] = scope.maker
         query += " AND b.maker = $maker"
     query += (
-        " AND NOT (b)-[:SAME_LOT]->()"
+        f" AND NOT (b)-[:{_NOT_MADE_ON_ITS_OWN}]->()"
         + _period("b.manufactured_on", scope.made, parameters)
         + _overseen("b", restricted)
         + " "
@@ -136,7 +138,7 @@ async def measurements(
     }
     query = (
         _lots_of_product(restricted)
-        + "WITH b WHERE NOT (b)-[:SAME_LOT]->()"
+        + f"WITH b WHERE NOT (b)-[:{_NOT_MADE_ON_ITS_OWN}]->()"
         + _overseen("b", restricted)
         + " MATCH (r:TestResult)-[:TESTED]->(b) "
         "WHERE r.test = $test AND r.value IS NOT NULL"

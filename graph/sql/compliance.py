@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from graph.ids import NodeKind
-from graph.model import EdgeKind, Qualification, QualityAgreement
+from graph.model import NOT_MADE_ON_ITS_OWN, EdgeKind, Qualification, QualityAgreement
 from graph.quality.compliance import (
     AgreementTerms,
     ComplianceQueries,
@@ -76,11 +76,15 @@ def _pairs(scope: ComplianceScope | None, visibility: Visibility) -> str:
     """
 
 
+_NOT_MADE_ON_ITS_OWN = ", ".join(f"'{kind.value}'" for kind in NOT_MADE_ON_ITS_OWN)  # constants
+
+
 def _lots_sql(scope: ComplianceScope | None, visibility: Visibility) -> str:
     """A CTE ``lots(batch, product, maker, site, made)``: the judged (batch, product)
     pairs in scope (see graph.quality.compliance: not received, readable, the principal a party)."""
     where = [
-        "NOT EXISTS (SELECT 1 FROM graph_edges AS s WHERE s.source = p.batch AND s.kind = 'SAME_LOT')",
+        "NOT EXISTS (SELECT 1 FROM graph_edges AS s WHERE s.source = p.batch"
+        f" AND s.kind IN ({_NOT_MADE_ON_ITS_OWN}))",
         _readable("p.batch", visibility),
         _readable("p.product", visibility),
     ]

@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from graph.ids import NodeKind, make_id, parse_id
-from graph.model import BatchStatus, EdgeKind
+from graph.model import NOT_MADE_ON_ITS_OWN, BatchStatus, EdgeKind
 from graph.oversight import (
     FAILED_VERDICTS,
     BatchQuality,
@@ -36,8 +36,8 @@ from graph.visibility import Visibility
 _FAILED = ", ".join(f"'{verdict.value}'" for verdict in sorted(FAILED_VERDICTS))
 _BATCH = NodeKind.BATCH.value
 _FOR_PRODUCT, _OF_MATERIAL = EdgeKind.FOR_PRODUCT.value, EdgeKind.OF_MATERIAL.value
-_SAME_LOT, _TESTED, _AFFECTS = (
-    EdgeKind.SAME_LOT.value,
+_NOT_MADE_ON_ITS_OWN = ", ".join(f"'{kind.value}'" for kind in NOT_MADE_ON_ITS_OWN)
+_TESTED, _AFFECTS = (
     EdgeKind.TESTED.value,
     EdgeKind.AFFECTS.value,
 )
@@ -146,7 +146,7 @@ async def batch_quality(
         FROM chosen AS c CROSS JOIN graph_nodes AS b ON b.id = c.id
         WHERE b.kind = '{_BATCH}'
         AND NOT EXISTS (
-            SELECT 1 FROM graph_edges AS s WHERE s.source = b.id AND s.kind = '{_SAME_LOT}'
+            SELECT 1 FROM graph_edges AS s WHERE s.source = b.id AND s.kind IN ({_NOT_MADE_ON_ITS_OWN})
         ){where}{_overseen("b.id", restricted)}
         ORDER BY b.id
     """
@@ -191,7 +191,7 @@ async def measurements(
         WHERE json_extract(r.properties, '$.test') = :test
         AND json_extract(r.properties, '$.value') IS NOT NULL
         AND NOT EXISTS (
-            SELECT 1 FROM graph_edges AS s WHERE s.source = b.id AND s.kind = '{_SAME_LOT}'
+            SELECT 1 FROM graph_edges AS s WHERE s.source = b.id AND s.kind IN ({_NOT_MADE_ON_ITS_OWN})
         ){_period(on, scope.made, parameters)}{_overseen("b.id", restricted)}
         {_readable("r.id", restricted)}
         ORDER BY r.id

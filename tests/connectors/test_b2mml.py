@@ -83,7 +83,7 @@ def test_courbon_schedule_names_lots_and_sublots_but_states_no_consumption() -> 
     }
     # Planned quantities (199.910 KG...) are not a lot's quantity.
     assert all(lot.quantity is None for lot in found.values())
-    assert links(parsed, EdgeKind.SAME_LOT) == {
+    assert links(parsed, EdgeKind.PART_OF) == {
         ("batch:acme/412345670000003212", "batch:acme/CRBN0001_LOT01"),
         ("batch:acme/412345670021003212", "batch:acme/CRBN0002_LOT01"),
     }
@@ -146,7 +146,7 @@ def test_v0600_lot_with_dates_quantity_and_nested_sublots() -> None:
     assert (drum.status, drum.quantity, drum.unit) == (BatchStatus.RELEASED, 25.0, "kg")
     assert drum.material_code == "MCC-PH102"  # a sub-lot is of its lot's material
     assert found["DW-778-D01-S1"].material_code == "MCC-PH102"
-    assert links(parsed, EdgeKind.SAME_LOT) == {
+    assert links(parsed, EdgeKind.PART_OF) == {
         ("batch:birch/DW-778-D01", "batch:birch/DW-778"),
         ("batch:birch/DW-778-D01-S1", "batch:birch/DW-778-D01"),
     }
@@ -280,7 +280,7 @@ def test_v0401_consumed_and_produced_actuals_without_namespace() -> None:
         ("batch:birch/P-1", "batch:birch/B-1"): None,
         ("batch:birch/P-1", "batch:birch/B-2"): None,
     }
-    assert links(parsed, EdgeKind.SAME_LOT) == {
+    assert links(parsed, EdgeKind.PART_OF) == {
         ("batch:birch/A-1-D1", "batch:birch/A-1"),
         ("batch:birch/A-1-D2", "batch:birch/A-1"),
     }
@@ -535,7 +535,7 @@ def test_an_unknown_status_keeps_the_lot_with_its_word_and_warns_naming_the_know
     found = batches(parsed)
     assert (found["L-2"].status, found["L-2"].status_text) == (BatchStatus.QUARANTINE, "ON-HOLD")
     assert (found["L-1"].status, found["L-1"].status_text) == (None, "Gesperrt")
-    assert links(parsed, EdgeKind.SAME_LOT) == {("batch:birch/L-1-A", "batch:birch/L-1")}
+    assert links(parsed, EdgeKind.PART_OF) == {("batch:birch/L-1-A", "batch:birch/L-1")}
     assert parsed.rejections == []
     sub_lot, first = parsed.warnings  # nested elements are read innermost first
     assert (first.location, first.field) == (

@@ -328,6 +328,24 @@ async def test_which_lots_are_judged(store: GraphStore) -> None:
     assert [gap.reason for gap in judged[lot("m1", "L-MAT")]] == [GapReason.AGREEMENT_EXPIRED]
 
 
+async def test_a_sub_lot_is_judged_as_the_lot_it_was_split_from(store: GraphStore) -> None:
+    """A sub-lot (PART_OF its lot) is a part of a lot made once: the whole lot is judged,
+    not each drum of it (an undated drum would otherwise always be a gap)."""
+    records: list[Record] = [
+        agreement(),
+        qualified(),
+        made("L-1", date(2025, 9, 1)),  # outside the agreement
+        made("L-1-D1", None),  # a drum of it, no date of its own
+        Edge(kind=EdgeKind.PART_OF, source=lot("m1", "L-1-D1"), target=lot("m1", "L-1"),
+             provenance=PROVENANCE),
+    ]  # fmt: skip
+    found = await gaps_of(store, records)
+    judged = await store.compliance_of([lot("m1", "L-1"), lot("m1", "L-1-D1")])
+
+    assert found == {lot("m1", "L-1"): [GapReason.AGREEMENT_EXPIRED]}
+    assert set(judged) == {lot("m1", "L-1")}
+
+
 async def test_scopes_vendor_site_and_product_together(store: GraphStore) -> None:
     late = date(2025, 9, 1)
     await store.upsert(

@@ -357,3 +357,20 @@ async def test_edges_from_give_each_shipment_with_its_day_amount_and_sources(
     assert await store.edges_from(
         [lot("birch", "T-1")], [EdgeKind.SHIPPED_TO], visibility=Visibility.for_org("cedar")
     ) == [], "the receiver does not read the maker's lot by being shipped it"  # fmt: skip
+
+
+async def test_lineage_runs_through_a_sub_lot_to_the_lot_it_was_split_from(
+    store: GraphStore,
+) -> None:
+    drum = lot("birch", "R-1-D1")
+    part_of = Edge(
+        kind=EdgeKind.PART_OF, source=drum, target=lot("birch", "R-1"), provenance=PROVENANCE
+    )
+    await store.upsert([consumed(lot("birch", "T-1"), drum, 25.0, "kg"), part_of])
+
+    upstream = await store.lineage(lot("birch", "T-1"), UP, 5)
+    downstream = await store.lineage(lot("birch", "R-1"), DOWN, 5)
+
+    assert depths(upstream) == {lot("birch", "T-1"): 0, drum: 1, lot("birch", "R-1"): 2}
+    assert LineageEdge(drum, lot("birch", "R-1"), EdgeKind.PART_OF) in upstream.edges
+    assert lot("birch", "T-1") in depths(downstream), "a recall of the lot reaches the tablets"

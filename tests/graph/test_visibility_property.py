@@ -55,7 +55,7 @@ PRODUCTS = [make_id(NodeKind.PRODUCT, sponsor, f"P{n}") for sponsor in SPONSORS 
 ITEM_CODES = ("X1", "X2")
 # A sponsor makes lots too (free-issue material).
 LOTS = [lot(maker, str(n)) for maker in (*MAKERS, "s1") for n in range(3)]
-GENEALOGY = (K.CONSUMED, K.SAME_LOT)
+GENEALOGY = (K.CONSUMED, K.SAME_LOT, K.PART_OF)
 PUBLIC = (NodeKind.ORGANIZATION, NodeKind.SITE)
 LISTED = (
     NodeKind.BATCH,
