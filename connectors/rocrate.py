@@ -14,7 +14,8 @@ What becomes what (every record at the zip member and JSON pointer of its entity
 - An ELN entry (a ``Dataset`` other than the crate's root, or a ``CreateAction``: a run
   or a step; not the action that created the crate, nor a Dataset that only links to
   another entry) → Experiment of the pushing partner: ``identifier`` when it is text, else
-  the ``@id``; ``name``; ``dateCreated``, else ``endTime`` or ``startTime``, as its day.
+  the ``@id``; ``name``; ``dateCreated``, else ``endTime`` or ``startTime``, as its day;
+  its files (``hasPart`` Files) by reference, with their SHA-256 when the crate gives it.
 - A sample, material or other entity that names its lot (a ``PropertyValue`` in its
   ``variableMeasured`` or ``additionalProperty`` whose ``propertyID`` or ``name`` is a
   lot word: "Lot", "Lot Number", "Batch", "Batch ID"... see ``LOT_WORDS``, more through
@@ -218,6 +219,7 @@ class _Reader:
         used = _unique(self.lots[ref] for ref in used_refs if ref in self.lots)
         produced = _unique(self.lots[ref] for ref in _refs(data.get("result")) if ref in self.lots)
         name = data.get("name")
+        files = tuple(self.file_of(ref) for ref in _refs(data.get("hasPart")) if self.is_file(ref))
         yield build(
             Experiment,
             self.context,
@@ -228,11 +230,21 @@ class _Reader:
             performed_on=day,
             used_ids=used,
             produced_ids=produced,
+            files=files,
         )
         for output in produced:
             for source in used:
                 if source != output:
                     yield self.consumed(output, source, self.at(entity, "object"))
+
+    def is_file(self, ref: str) -> bool:
+        found = self.entities.get(ref)
+        return found is not None and "File" in found.types()
+
+    def file_of(self, ref: str) -> str:
+        """A file by reference: its path in the export, and its checksum if given."""
+        checksum = self.entities[ref].data.get("sha256")
+        return f"{ref} sha256:{checksum}" if isinstance(checksum, str) and checksum else ref
 
     def consumed(self, output: str, source: str, where: str) -> Outcome:
         return build(

@@ -424,6 +424,9 @@ class Experiment(NodeRecord):
     performed_on: date | None = None
     used_ids: tuple[str, ...] = ()  # batches or materials
     produced_ids: tuple[str, ...] = ()  # batches
+    # Files the entry holds, by reference: "<path in the export> sha256:<hex>" (the
+    # checksum when the export gives one); the bytes stay in the stored payload.
+    files: tuple[str, ...] = ()
 
     REF_FIELDS = {
         "used_ids": (NodeKind.BATCH, NodeKind.MATERIAL),

@@ -3,6 +3,7 @@ with lots and genealogy, and what is refused before anything is expanded."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import zipfile
@@ -16,7 +17,7 @@ from connectors.base import PayloadError
 from connectors.registry import connector_named
 from connectors.rocrate import RoCrateConnector
 from graph.model import Batch, EdgeKind
-from tests.connectors.support import Parsed, parse_bytes, parse_sample, sample_files
+from tests.connectors.support import SAMPLES, Parsed, parse_bytes, parse_sample, sample_files
 
 
 def eln(graph: list[dict[str, Any]], folder: str = "export", **files: bytes) -> bytes:
@@ -55,6 +56,15 @@ def test_ai4green_reaction_is_one_experiment_with_its_day() -> None:
     assert amidation.provenance.location == (
         "Export workbook-2024-08-27-export/ro-crate-metadata.json /@graph/3"
     )
+    # Its files by reference, with the checksums the crate gives: those of the members.
+    archive = zipfile.ZipFile(SAMPLES / "eln" / "AI4Green-Export_workbook-2024-08-27-export.eln")
+    for named in amidation.files:
+        path, _, checksum = named.partition(" sha256:")
+        member = archive.read("Export workbook-2024-08-27-export/" + path.removeprefix("./"))
+        assert hashlib.sha256(member).hexdigest() == checksum, path
+    assert [f.split(" ")[0] for f in amidation.files] == [
+        "./AI4-001/AI4-001.rxn", "./AI4-001/AI4-001.json", "./AI4-001/AI4-001-summary.pdf",
+    ]  # fmt: skip
 
 
 def test_benchlineage_runs_and_analyses_are_experiments() -> None:
