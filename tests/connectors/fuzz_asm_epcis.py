@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from connectors.base import Connector, ParseContext, PayloadError
-from graph.intake import RecordRejection
+from graph.intake import RecordRejection, RecordWarning
 from graph.model import Edge, NodeRecord
 from graph.write_plan import plan_write
 
@@ -133,8 +133,8 @@ def check_parse_property(connector: Connector, payload: bytes) -> None:
     assert first == second, "two parses of one payload differ"
     records = []
     for outcome in first:
-        assert isinstance(outcome, NodeRecord | Edge | RecordRejection), outcome
-        if isinstance(outcome, RecordRejection):
+        assert isinstance(outcome, NodeRecord | Edge | RecordRejection | RecordWarning), outcome
+        if isinstance(outcome, RecordRejection | RecordWarning):
             assert outcome.location and outcome.field and outcome.message
         else:
             outcome.require_provenance()
