@@ -8,6 +8,7 @@ These helpers read such values the same way in every connector.
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -71,3 +72,7 @@ def normalise_unit(unit: Any) -> str | None:
     """A unit as text with one spelling of the micro prefix; None when missing."""
     text = text_value(unit)
     return text.replace(MICRO_SIGN, GREEK_MU) if text else None
+
+
+# A GUID / UUID as systems write them: converters put run and measurement ids in this form.
+GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")

@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from connectors.asm.measurements import Measurement, measurement_documents, quantities
 from connectors.base import Connector, Outcome, ParseContext, PayloadError
-from connectors.field_values import date_of, finite_number, normalise_unit, text_value
+from connectors.field_values import GUID, date_of, finite_number, normalise_unit, text_value
 from connectors.json_source import load_json, pointer
 from connectors.record_building import build
 from graph.intake import RecordRejection, RecordWarning
@@ -53,10 +53,7 @@ TECHNIQUE_LOT_FIELDS = {
     "cell culture analyzer": "batch identifier",
 }
 # Values converters write in "batch identifier" that are not lots.
-_NOT_A_LOT = re.compile(
-    r"\d{4}-\d{2}-\d{2}([T ].*)?"  # a date or a timestamp
-    r"|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"  # a GUID
-)
+_NOT_A_LOT = re.compile(rf"\d{{4}}-\d{{2}}-\d{{2}}([T ].*)?|{GUID.pattern}")  # a day or a GUID
 CUSTOM_PREFIX = "custom:"
 
 

@@ -27,7 +27,6 @@ import hashlib
 import importlib.metadata
 import io
 import json
-import re
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
 
@@ -35,6 +34,7 @@ from pydantic import field_validator
 
 from connectors.asm.connector import AsmConnector, AsmOptions
 from connectors.base import Connector, Outcome, ParseContext, PayloadError
+from connectors.field_values import GUID
 from graph.intake import RecordRejection, RecordWarning
 
 if TYPE_CHECKING:
@@ -98,9 +98,6 @@ def _converted(contents: bytes, filename: str, vendor: Vendor) -> bytes:
     return json.dumps(_stable_ids(asm, contents)).encode()
 
 
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-
-
 def _stable_ids(asm: Any, contents: bytes) -> Any:
     """``asm`` with every UUID allotropy invented (one the file does not hold) replaced
     by ``<file sha-256 prefix>-<n>``, n counting distinct ones in document order."""
@@ -112,7 +109,7 @@ def _stable_ids(asm: Any, contents: bytes) -> Any:
             return {key: stable(item) for key, item in value.items()}
         if isinstance(value, list):
             return [stable(item) for item in value]
-        if isinstance(value, str) and _UUID.fullmatch(value) and value.encode() not in contents:
+        if isinstance(value, str) and GUID.fullmatch(value) and value.encode() not in contents:
             return invented.setdefault(value, f"{digest}-{len(invented) + 1}")
         return value
 

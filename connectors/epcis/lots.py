@@ -82,6 +82,7 @@ class LotCollector:
     ) -> list[NamedLot]:
         lots: dict[tuple[str, str], NamedLot] = {}
         products: dict[str, tuple[Product, Located, float | None, str | None]] = {}
+        serials: list[tuple[str, Product]] = []
         named: list[tuple[Located, float | None, str | None]] = [
             (epc, None, None) for name in epc_lists for epc in self.event.epcs.get(name, [])
         ]
@@ -100,6 +101,8 @@ class LotCollector:
                 self._add(lots, code, found, quantity, unit)
             elif isinstance(code, Product):
                 products.setdefault(code.gtin, (code, found, quantity, unit))
+                if is_serial(found.value):
+                    serials.append((found.value.strip(), code))
                 if (commissioned := self.traced.serials.get(found.value.strip())) is not None:
                     self._add(lots, commissioned, found, quantity, unit)
             elif (packed := self.traced.containers.get(found.value.strip())) is not None:
@@ -107,11 +110,8 @@ class LotCollector:
                     lots.setdefault((lot.maker, lot.number), _at(lot, found.location))
         ilmd_lot = self._ilmd_lot() if with_ilmd else None
         if ilmd_lot is not None:
-            for found, _, _ in named:
-                code = _item_or_none(found.value)
-                if isinstance(code, Product) and is_serial(found.value):
-                    self.traced.serials[found.value.strip()] = LotCode(code, ilmd_lot.value)
-        if ilmd_lot is not None:
+            for serial, product in serials:  # commissioned in this lot
+                self.traced.serials[serial] = LotCode(product, ilmd_lot.value)
             if not products and not lots:
                 self.problems.append(
                     RecordRejection(
@@ -151,13 +151,6 @@ class LotCollector:
             lots[maker, code.lot] = NamedLot(
                 maker, code.lot, code.product.gtin, quantity, unit, found.location
             )
-
-
-def _item_or_none(identifier: str) -> LotCode | Product | None:
-    try:
-        return trade_item(identifier)
-    except ValueError:
-        return None  # reported where the list was read
 
 
 def _at(lot: NamedLot, location: str) -> NamedLot:

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from graph.visibility import Visibility
 from hub.records import audit
 from hub.records.audit import Actor
 from hub.records.database import utc
@@ -90,16 +91,14 @@ def checked(scheme: str, value: str) -> tuple[Scheme, str]:
     return known, compact
 
 
-_SLUG = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")  # graph.model.Slug
-
-
 async def add(engine: AsyncEngine, org: str, scheme: str, value: str, by: Actor) -> bool:
     """Register ``value`` to ``org`` (audited); False if it already was. IdentifierError
     if its form is wrong or it is another organization's."""
-    if not _SLUG.fullmatch(org):
-        raise IdentifierError(
-            f"{org!r} is not an organization id (lower-case letters, digits, .-_)"
-        )
+    try:
+        Visibility.for_org(org)  # checks the slug, as every read by that org does
+    except ValueError:
+        message = f"{org!r} is not an organization id (lower-case letters, digits, .-_)"
+        raise IdentifierError(message) from None
     known, compact = checked(scheme, value)
     key = (organization_identifiers.c.scheme == known.value) & (
         organization_identifiers.c.value == compact
@@ -149,16 +148,6 @@ async def of(engine: AsyncEngine, org: str | None = None) -> list[OrganizationId
     ]
 
 
-async def registered(engine: AsyncEngine, scheme: Scheme) -> Mapping[str, str]:
-    """Registered identifiers of one scheme -> organization slug, for the connectors."""
-    table = organization_identifiers
-    async with engine.connect() as conn:
-        rows = await conn.execute(
-            select(table.c.value, table.c.org).where(table.c.scheme == scheme.value)
-        )
-        return {value: org for value, org in rows}
-
-
 @dataclass(frozen=True, slots=True)
 class ForConnectors:
     """What connectors are told of the registry: whose GS1 prefixes and GLNs are whose."""
@@ -171,6 +160,14 @@ NONE_REGISTERED = ForConnectors({}, {})
 
 
 async def for_connectors(engine: AsyncEngine) -> ForConnectors:
-    return ForConnectors(
-        await registered(engine, Scheme.GS1_PREFIX), await registered(engine, Scheme.GLN)
-    )
+    """The registered GS1 prefixes and GLNs (-> organization), in one read per ingestion."""
+    table = organization_identifiers
+    wanted = (Scheme.GS1_PREFIX.value, Scheme.GLN.value)
+    found: dict[str, dict[str, str]] = {scheme: {} for scheme in wanted}
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(table.c.scheme, table.c.value, table.c.org).where(table.c.scheme.in_(wanted))
+        )
+        for scheme, value, org in rows:
+            found[scheme][value] = org
+    return ForConnectors(found[Scheme.GS1_PREFIX.value], found[Scheme.GLN.value])
