@@ -570,12 +570,12 @@ def demo_command(
     db: Annotated[Path, typer.Option(help="The embedded store's file.")] = Path("var/demo.sqlite"),
     serve: Annotated[bool, typer.Option(help="Serve the API once loaded.")] = True,
 ) -> None:
-    """Load the demo network into the embedded store, show what it answers, and serve it."""
-    asyncio.run(demo.run(db, console))
+    """Push the partners' demo exports into the embedded store, show what it answers, serve it."""
+    ledger = db.with_name(db.stem + "-ledger.sqlite")
+    ledger.unlink(missing_ok=True)  # fresh clients, and a ledger of the demo's pushes only
+    asyncio.run(demo.run(db, ledger, console))
     if not serve:
         return
-    ledger = db.with_name(db.stem + "-ledger.sqlite")
-    ledger.unlink(missing_ok=True)  # fresh clients and an empty ledger each time
     settings = Settings(store=f"sqlite:///{db}", database=f"sqlite:///{ledger}")
     clients = asyncio.run(demo.register_demo_clients(settings))
     console.print(demo.serving_banner(settings, clients), soft_wrap=True)

@@ -84,7 +84,7 @@ def ingest_table(reports: Sequence[IngestReport], paths: Sequence[Path]) -> Tabl
     table = Table(title="ingestions")
     counts = ("records", "applied", "rejected", "warned")
     for column in ("file", "ingestion", "status", *counts):
-        table.add_column(column, justify="right" if column in counts else "left")
+        table.add_column(column, justify="right" if column in counts else "left", overflow="fold")
     colours = {"APPLIED": "green", "PARTIAL": "yellow"}
     for report, path in zip(reports, paths, strict=True):
         colour = colours.get(report.status.value, "red")

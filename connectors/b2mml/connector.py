@@ -11,7 +11,7 @@ What becomes what (the maker of every lot is the partner that pushed the export)
 - ``MaterialDefinition`` → Material (ID, first Description); each ``MaterialLotID`` it
   lists → a Batch of that material.
 - ``MaterialLot`` / ``MaterialSubLot`` → Batch: ID, MaterialDefinitionID (a sub-lot
-  inherits its lot's), Status through the status vocabulary, the first Quantity, and
+  inherits its lot's), the site from its HierarchyScope (the EquipmentID at level Site), Status through the status vocabulary, the first Quantity, and
   dates from properties the lot-property vocabulary names (``ExpiryDate``...). A sub-lot
   is a Batch of its own with a PART_OF edge to the lot (or sub-lot) it was split from:
   a part of that lot, not the same lot (it has its own status and quantity), so lineage
@@ -211,6 +211,8 @@ class _Reader:
         for role, (value, prop) in properties.items():
             if role not in ("supplier", "supplier_lot"):
                 fields[role] = _date(value, f"{local_name(prop)} {text_of(child(prop, 'ID'))}")
+        if site := _site_of(element):
+            fields["site_code"] = site
         material = next(
             filter(
                 None, (text_of(child(lot, "MaterialDefinitionID")) for lot in _lot_chain(element))
@@ -574,3 +576,14 @@ def _date(text: str, field: str) -> date:
         return date_of(text)
     except ValueError:
         raise _Refused(field, f"{text!r} is not an ISO 8601 date or date-time") from None
+
+
+def _site_of(lot: etree._Element) -> str | None:
+    """The site a lot is at by its ISA-95 hierarchy scope: the EquipmentID of the scope
+    (or nested scope) whose EquipmentElementLevel is Site."""
+    scope = child(lot, "HierarchyScope")
+    while scope is not None:
+        if word_key(text_of(child(scope, "EquipmentElementLevel")) or "") == "site":
+            return text_of(child(scope, "EquipmentID"))
+        scope = child(scope, "HierarchyScope")
+    return None

@@ -183,6 +183,17 @@ class ReceivedFrom(Strict):
     lot: Needed = about("supplier lot number", required=True)
 
 
+class ShippedTo(Strict):
+    """A delivery of the row's lot to another organization: a SHIPPED_TO edge, the
+    lot's maker naming who received it (what makes a receiver's claim on the lot
+    accepted: ``graph.trust``)."""
+
+    to: NeededOrg = about("consignee", required=True)
+    on: Day = about("shipping date")
+    quantity: Number = about("quantity shipped")
+    unit: Unit = about("unit of the quantity shipped")
+
+
 class MaterialFields(Strict):
     org: Org = about("item owner")  # default: the organization that pushed the file
     code: Needed = about("item code", required=True)
@@ -297,6 +308,7 @@ class BatchRecords(_Records):
     fields: BatchFields
     inputs: tuple[InputFields, ...] = ()  # each a CONSUMED edge when its lot is given
     received_from: ReceivedFrom | None = None  # a SAME_LOT edge to the supplier's lot
+    shipped_to: ShippedTo | None = None  # a SHIPPED_TO edge to the consignee
 
 
 class MaterialRecords(_Records):
@@ -429,3 +441,5 @@ def mapped_groups(spec: AnyRecords, prefix: str) -> Iterator[tuple[str, list[Map
             yield f"{prefix}.inputs[{index}]", mapped(lot)
         if spec.received_from is not None:
             yield f"{prefix}.received_from", mapped(spec.received_from)
+        if spec.shipped_to is not None:
+            yield f"{prefix}.shipped_to", mapped(spec.shipped_to)

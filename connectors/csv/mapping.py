@@ -48,6 +48,7 @@ from connectors.csv.records import (
     consumed,
     received_as,
     result,
+    shipped,
 )
 from graph.intake import RecordRejection
 from graph.model import Batch, Edge, Provenance
@@ -236,11 +237,14 @@ class _BoundSpec:
         self.build = BUILDERS[spec.kind]
         self.inputs: list[_Group] = []
         self.received_from: _Group | None = None
+        self.shipped_to: _Group | None = None
         self.results: list[_WideColumn] = []
         if isinstance(spec, BatchRecords):
             self.inputs = [_Group(mapped(lot), binder) for lot in spec.inputs]
             if spec.received_from is not None:
                 self.received_from = _Group(mapped(spec.received_from), binder)
+            if spec.shipped_to is not None:
+                self.shipped_to = _Group(mapped(spec.shipped_to), binder)
         if isinstance(spec, ResultRecords):
             self.results = [_WideColumn.bind(entry, binder) for entry in spec.results]
 
@@ -270,6 +274,8 @@ class _BoundSpec:
         parts: list[tuple[_Group, EdgeMaker]] = [(group, consumed) for group in self.inputs]
         if self.received_from is not None:
             parts.append((self.received_from, received_as))
+        if self.shipped_to is not None:
+            parts.append((self.shipped_to, shipped))
         for group, make_edge in parts:
             try:
                 values = group.read_if_any(row)

@@ -43,6 +43,7 @@ PROFILE_NAME_OF = {
     "site_ids": "sites",
     "batch_ids": "batches",
     "target": "number",
+    "occurred_on": "on",
 }
 
 # A partner's code that names a node only together with another field's organization:
@@ -98,6 +99,19 @@ def received_as(values: Values, received: Batch, provenance: Provenance) -> Edge
         kind=EdgeKind.SAME_LOT,
         source=received.id,
         target=batch_id(values["supplier"], values["lot"]),
+        provenance=provenance,
+    )
+
+
+def shipped(values: Values, lot: Batch, provenance: Provenance) -> Edge:
+    """The lot's maker delivered (some of) it to the consignee."""
+    return Edge(
+        kind=EdgeKind.SHIPPED_TO,
+        source=lot.id,
+        target=make_id(NodeKind.ORGANIZATION, values["to"]),
+        quantity=values.get("quantity"),
+        unit=values.get("unit"),
+        occurred_on=values.get("on"),
         provenance=provenance,
     )
 

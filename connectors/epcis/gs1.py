@@ -49,6 +49,7 @@ UOM_SYMBOLS = {
     "MLT": "mL",
     "MTQ": "m3",
     "MTR": "m",
+    "BO": "bottles",  # UN/ECE Recommendation 20: bottle
 }
 
 

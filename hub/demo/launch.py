@@ -11,25 +11,35 @@ from rich.console import Console
 from auth.service import AuthService
 from graph.lineage import Direction
 from graph.sql.store import SqlGraphStore
+from graph.store import GraphStore
+from hub.demo.exports import OPERATOR, demo_exports, demo_identifiers
 from hub.demo.story import (
     CONTAMINATED_EXCIPIENT_LOT_ID,
     DEMO_PARTNERS,
     FINISHED_LOT_ID,
     demo_records,
 )
-from hub.records.audit import auth_changes
+from hub.ingest.pipeline import IngestPipeline, IngestReport
+from hub.ingest.worker import IngestWorker
+from hub.records import identifiers
+from hub.records.audit import Actor, auth_changes
 from hub.records.database import migrate
-from hub.render import counts_table, impact_table, lineage_tree
+from hub.records.ledger import Delivery, Ledger
+from hub.render import counts_table, impact_table, ingest_table, lineage_tree
 from hub.settings import Settings
 
 
-async def run(db: Path, console: Console) -> None:
+async def run(db: Path, ledger_db: Path, console: Console) -> None:
+    """Build the demo network by pushing each partner's exports through the ingest path
+    into the embedded store at ``db`` (its ledger at ``ledger_db``), then show it."""
     db.parent.mkdir(parents=True, exist_ok=True)
     store = SqlGraphStore(f"sqlite+aiosqlite:///{db}")
+    ledger = Ledger(f"sqlite+aiosqlite:///{ledger_db}")
     try:
         await store.setup()
         await store.wipe()  # the demo always starts from the same story
-        await store.upsert(demo_records())
+        reports, files = await push_exports(store, ledger, db.parent / "demo-exports")
+        console.print(ingest_table(reports, files))
         console.print(counts_table(await store.counts(), f"demo network in {db}"))
 
         lineage = await store.lineage(FINISHED_LOT_ID, Direction.UPSTREAM, 10)
@@ -42,12 +52,50 @@ async def run(db: Path, console: Console) -> None:
         console.print(impact_table(impact))
     finally:
         await store.close()
+        await ledger.close()
     console.print(
-        "\nAsk it more, e.g.:\n"
+        f"\nThe partners' files are in {db.parent / 'demo-exports'}. Ask it more, e.g.:\n"
         f"  HUB_STORE=sqlite:///{db} .venv/bin/partnerhub lineage '{CONTAMINATED_EXCIPIENT_LOT_ID}'"
         " --direction downstream\n"
         f"  HUB_STORE=sqlite:///{db} .venv/bin/partnerhub impact '{CONTAMINATED_EXCIPIENT_LOT_ID}'"
     )
+
+
+async def push_exports(
+    store: GraphStore, ledger: Ledger, folder: Path | None = None
+) -> tuple[list[IngestReport], list[Path]]:
+    """Register the partners' identifiers, then receive and apply each partner's exports
+    of the demo story, in order, as that partner (held to what it owns, as every
+    partner push is); ``folder`` keeps a copy of each file for people to read."""
+    await ledger.setup()
+    records = demo_records()
+    operator = Actor("operator", "partnerhub demo")
+    for known in demo_identifiers(records):
+        await identifiers.add(ledger.engine, known.org, known.scheme, known.value, operator)
+    worker = IngestWorker(ledger, IngestPipeline.with_registry(store, ledger.engine), name="demo")
+    reports, files = [], []
+    for export in demo_exports(records):
+        file = Path(export.org, export.filename)
+        if folder is not None:
+            (folder / export.org).mkdir(parents=True, exist_ok=True)
+            (folder / file).write_bytes(export.payload)
+        delivery = Delivery(
+            export.payload,
+            export.connector,
+            export.org,
+            Actor(export.org, "partnerhub demo"),
+            filename=export.filename,
+            options=export.options,
+            owner_only=export.org != OPERATOR,
+        )
+        received = await ledger.receive(delivery)
+        job = await ledger.claim(worker.name, worker.policy.lease)
+        assert job is not None and job.id == received.id, "the demo's ledger holds only its pushes"
+        report = await worker.process(job)
+        assert report is not None, "the embedded store is always available"
+        reports.append(report)
+        files.append(file)
+    return reports, files
 
 
 EXAMPLE_QUERY = (

@@ -69,6 +69,13 @@ GAP_BATCH_ID = make_id(NodeKind.BATCH, "birch", "BT-25-041")
 OAKRIDGE_BATCH_ID = make_id(NodeKind.BATCH, "birch", "BT-25-030")
 EXPIRED_AGREEMENT_ID = make_id(NodeKind.QUALITY_AGREEMENT, "northwind", "QA-NW-BIR", "2")
 
+# Cedar's item codes for its packs are the GTINs printed on them (under GS1's example
+# company prefix 0614141, which the demo registers as Cedar's): its shipments go out
+# as EPCIS events naming lots by GTIN and lot number.
+CEDAR_GS1_PREFIX = "0614141"
+BOTTLE_OF_30_GTIN = "00614141100033"
+BOTTLE_OF_90_GTIN = "00614141100095"
+
 # org id: (name, kind, country, site code, site name, FDA FEI number)
 _ORGANIZATIONS: dict[str, tuple[str, OrgKind, str, str | None, str | None, str | None]] = {
     "northwind": ("Northwind Pharma", OrgKind.SPONSOR, "US", None, None, None),
@@ -125,8 +132,8 @@ _MATERIALS: tuple[tuple[str, str, str, str | None], ...] = (
     ("birch", "B-FG-2050", "Zelvoxin 50 mg film-coated tablets, bulk", TABLET_PRODUCT_ID),
     ("birch", "B-FG-3220", "OK-220 10 mg tablets, bulk", OAKRIDGE_PRODUCT_ID),
     ("cedar", "C-IN-5010", "Zelvoxin 50 mg tablets, bulk (received)", TABLET_PRODUCT_ID),
-    ("cedar", "C-FG-5030", "Zelvoxin 50 mg tablets, bottle of 30", TABLET_PRODUCT_ID),
-    ("cedar", "C-FG-5090", "Zelvoxin 50 mg tablets, bottle of 90", TABLET_PRODUCT_ID),
+    ("cedar", BOTTLE_OF_30_GTIN, "Zelvoxin 50 mg tablets, bottle of 30", TABLET_PRODUCT_ID),
+    ("cedar", BOTTLE_OF_90_GTIN, "Zelvoxin 50 mg tablets, bottle of 90", TABLET_PRODUCT_ID),
 )
 
 # Alder API lots and the part of each received at Birch.
@@ -175,25 +182,34 @@ _PACKED_DAYS_TO_RELEASE = 3
 # Birch batch, Cedar receiving lot, packed lots: (number, material, bottles, distributor).
 # BT-25-055 failed assay and stays in quarantine at Birch, so it never reached Cedar.
 _PACKING = (
-    ("BT-25-004", "R25-0107", (("P25-1012", "C-FG-5030", 8000, "maple"),)),
+    ("BT-25-004", "R25-0107", (("P25-1012", BOTTLE_OF_30_GTIN, 8000, "maple"),)),
     (
         "BT-25-011",
         "R25-0142",
-        (("P25-1047", "C-FG-5030", 5000, "maple"), ("P25-1048", "C-FG-5090", 1000, "spruce")),
+        (
+            ("P25-1047", BOTTLE_OF_30_GTIN, 5000, "maple"),
+            ("P25-1048", BOTTLE_OF_90_GTIN, 1000, "spruce"),
+        ),
     ),
-    ("BT-25-019", "R25-0188", (("P25-1093", "C-FG-5030", 8000, "maple"),)),
+    ("BT-25-019", "R25-0188", (("P25-1093", BOTTLE_OF_30_GTIN, 8000, "maple"),)),
     (
         "BT-25-026",
         "R25-0231",
-        (("P25-1130", "C-FG-5030", 5000, "maple"), ("P25-1131", "C-FG-5090", 1000, "spruce")),
+        (
+            ("P25-1130", BOTTLE_OF_30_GTIN, 5000, "maple"),
+            ("P25-1131", BOTTLE_OF_90_GTIN, 1000, "spruce"),
+        ),
     ),
-    ("BT-25-033", "R25-0276", (("P25-1178", "C-FG-5030", 8000, "maple"),)),
+    ("BT-25-033", "R25-0276", (("P25-1178", BOTTLE_OF_30_GTIN, 8000, "maple"),)),
     (
         "BT-25-041",
         "R25-0315",
-        (("P25-1214", "C-FG-5030", 5000, "maple"), ("P25-1215", "C-FG-5090", 1000, "spruce")),
+        (
+            ("P25-1214", BOTTLE_OF_30_GTIN, 5000, "maple"),
+            ("P25-1215", BOTTLE_OF_90_GTIN, 1000, "spruce"),
+        ),
     ),
-    ("BT-25-048", "R25-0368", (("P25-1262", "C-FG-5030", 8000, "maple"),)),
+    ("BT-25-048", "R25-0368", (("P25-1262", BOTTLE_OF_30_GTIN, 8000, "maple"),)),
 )
 
 
@@ -521,7 +537,7 @@ def _packing(story: _Story) -> None:
         )
         for number, material, bottles, distributor in packs:
             packed_on = date.fromordinal(arrived.toordinal() + 7)
-            count = 30 if material == "C-FG-5030" else 90
+            count = 30 if material == BOTTLE_OF_30_GTIN else 90
             packed = story.lot(
                 "cedar",
                 number,

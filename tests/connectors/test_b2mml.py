@@ -152,6 +152,28 @@ def test_v0600_lot_with_dates_quantity_and_nested_sublots() -> None:
     }
 
 
+def test_a_lots_site_is_the_site_level_of_its_hierarchy_scope() -> None:
+    scope = (
+        "<HierarchyScope><EquipmentID>ACME</EquipmentID>"
+        "<EquipmentElementLevel>Enterprise</EquipmentElementLevel>"
+        "<HierarchyScope><EquipmentID>HYD-1</EquipmentID>"
+        "<EquipmentElementLevel>Site</EquipmentElementLevel>"
+        "<HierarchyScope><EquipmentID>BLDG-4</EquipmentID>"
+        "<EquipmentElementLevel>Area</EquipmentElementLevel></HierarchyScope>"
+        "</HierarchyScope></HierarchyScope>"
+    )
+    document = (
+        f'<ShowMaterialLot xmlns="{V0600}"><DataArea><Show/>'
+        f"<MaterialLot><ID>A-2207</ID>{scope}<MaterialDefinitionID>ALD-7731</MaterialDefinitionID>"
+        "</MaterialLot><MaterialLot><ID>A-2211</ID></MaterialLot></DataArea></ShowMaterialLot>"
+    )
+
+    found = batches(parse(document.encode()))
+
+    assert found["A-2207"].site_code == "HYD-1"  # the Site level, not the enterprise or area
+    assert found["A-2211"].site_code is None  # no scope: the site is not guessed
+
+
 @pytest.mark.parametrize("namespace", [V0401, V0600, CURRENT, None])
 def test_every_version_and_no_namespace_read_alike(namespace: str | None) -> None:
     declaration = f' xmlns="{namespace}"' if namespace else ""

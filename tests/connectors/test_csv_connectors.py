@@ -151,6 +151,59 @@ def test_receiving_numbers_and_dates_in_a_german_locale() -> None:
     assert received["RM-25-0031"].unit == "kg"  # "KG" through words.unit
 
 
+DISPATCH_PROFILE = {
+    "description": "a dispatch log: one row per delivery of a lot",
+    "date_formats": ["%d/%m/%Y"],
+    "words": {"organization": {"Cedar Packaging Solutions": "cedar"}},
+    "records": [
+        {
+            "kind": "Batch",
+            "fields": {"number": "Lot"},
+            "shipped_to": {"to": "Ship To", "on": "Shipped", "quantity": "Qty", "unit": "UoM"},
+        }
+    ],
+}
+
+
+def test_dispatch_rows_name_who_received_each_lot() -> None:
+    text = (
+        "Lot,Ship To,Shipped,Qty,UoM\n"
+        "BT-25-041,Cedar Packaging Solutions,04/08/2025,240000,tablets\n"
+        "BT-25-041,elm,,,\n"  # retained samples to the lab: no date or amount kept
+    )
+    connector = MesCsvConnector.for_profile(Profile.model_validate(DISPATCH_PROFILE))
+
+    parsed = parse_bytes(connector, text.encode(), org="birch")
+
+    assert parsed.rejections == []
+    shipped = {
+        e.target: (e.occurred_on, e.quantity, e.unit) for e in parsed.edges(EdgeKind.SHIPPED_TO)
+    }
+    assert shipped == {
+        "org:cedar": (date(2025, 8, 4), 240000.0, "tablets"),
+        "org:elm": (None, None, None),
+    }
+    assert {e.source for e in parsed.edges(EdgeKind.SHIPPED_TO)} == {batch("birch", "BT-25-041")}
+
+
+def test_a_bad_dispatch_row_is_a_located_rejection_naming_its_column() -> None:
+    text = (
+        "Lot,Ship To,Shipped,Qty,UoM\n"
+        "BT-25-041,Cedar Packaging Solutions,31/02/2025,5,kg\n"
+        "BT-25-041,,01/02/2025,5,kg\n"
+    )
+    connector = MesCsvConnector.for_profile(Profile.model_validate(DISPATCH_PROFILE))
+
+    parsed = parse_bytes(connector, text.encode(), org="birch")
+
+    assert parsed.edges(EdgeKind.SHIPPED_TO) == []
+    assert [(r.location, r.field) for r in parsed.rejections] == [
+        ("line 2", "Shipped (shipping date)"),
+        ("line 3", "Ship To (consignee)"),
+    ]
+    assert "31/02/2025" in parsed.rejections[0].message
+
+
 @pytest.fixture(scope="module")
 def qms() -> Parsed:
     connector = QmsCsvConnector.for_profile(example_profile("qms_export"))
