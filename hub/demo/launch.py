@@ -12,7 +12,7 @@ from auth.service import AuthService
 from graph.lineage import Direction
 from graph.sql.store import SqlGraphStore
 from graph.store import GraphStore
-from hub.demo.exports import OPERATOR, demo_exports, demo_identifiers
+from hub.demo.exports import OPERATOR, Export, demo_exports, demo_identifiers
 from hub.demo.story import (
     CONTAMINATED_EXCIPIENT_LOT_ID,
     DEMO_PARTNERS,
@@ -77,8 +77,7 @@ async def push_exports(
     for export in demo_exports(records):
         file = Path(export.org, export.filename)
         if folder is not None:
-            (folder / export.org).mkdir(parents=True, exist_ok=True)
-            (folder / file).write_bytes(export.payload)
+            _keep(folder, export)
         delivery = Delivery(
             export.payload,
             export.connector,
@@ -96,6 +95,16 @@ async def push_exports(
         reports.append(report)
         files.append(file)
     return reports, files
+
+
+def _keep(folder: Path, export: Export) -> None:
+    """A copy of the file, and its connector options (a CSV file's profile) in
+    ``profiles/`` beside it, for ``partnerhub push --options "$(cat ...)"``."""
+    (folder / export.org / "profiles").mkdir(parents=True, exist_ok=True)
+    (folder / export.org / export.filename).write_bytes(export.payload)
+    if export.options:
+        options = folder / export.org / "profiles" / f"{export.filename}.json"
+        options.write_text(json.dumps(export.options, indent=2) + "\n")
 
 
 EXAMPLE_QUERY = (
