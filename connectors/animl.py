@@ -58,7 +58,7 @@ from typing import IO, Literal
 from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.base import Connector, Outcome, ParseContext, org_slug
+from connectors.base import Connector, Outcome, ParseContext
 from connectors.field_values import date_of, finite_number, normalise_unit
 from connectors.record_building import build
 from connectors.vocabulary import word_key
@@ -196,7 +196,9 @@ class _Reader:
         maker = self.options.lot_maker or self.context.org
         if maker_name:
             try:
-                maker = self.maker_orgs.get(maker_name.casefold()) or org_slug(maker_name)
+                maker = self.maker_orgs.get(maker_name.casefold()) or self.context.org_named(
+                    maker_name
+                )
             except ValueError as error:
                 yield RecordRejection(where, "maker", str(error))
                 return

@@ -15,6 +15,7 @@ Any other exception escaping a connector is a bug in the connector.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -51,6 +52,17 @@ class ParseContext:
     # identifiers): whose lots and places GS1 keys name, without each push saying so.
     gs1_prefixes: Mapping[str, str] = field(default_factory=dict)
     glns: Mapping[str, str] = field(default_factory=dict)  # registered GLN -> organization
+    # Registered numbers that name an organization wherever an export names one (a
+    # supplier's DUNS in an ERP export, a site's FDA FEI, a GLN): number -> organization.
+    numbers: Mapping[str, str] = field(default_factory=dict)
+
+    def org_named(self, name: str) -> str:
+        """The organization an export names: by a number registered with the hub (FEI,
+        DUNS or GLN; spaces, dashes and dots aside), else by ``org_slug`` of the name."""
+        digits = _NUMBER_SEPARATORS.sub("", name)
+        if digits.isdigit() and (registered := self.numbers.get(digits)) is not None:
+            return registered
+        return org_slug(name)
 
     def provenance(self, location: str) -> Provenance:
         return Provenance(
@@ -88,6 +100,9 @@ class Connector(ABC):
     @abstractmethod
     def parse(self, payload: IO[bytes], context: ParseContext) -> Iterator[Outcome]:
         """Records and rejections, in payload order; raise PayloadError if unreadable."""
+
+
+_NUMBER_SEPARATORS = re.compile(r"[\s.\-]")
 
 
 def org_slug(name: str) -> str:

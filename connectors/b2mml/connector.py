@@ -68,7 +68,7 @@ from connectors.b2mml.words import (
     EVENT_DATES,
     LotField,
 )
-from connectors.base import Connector, Outcome, ParseContext, org_slug
+from connectors.base import Connector, Outcome, ParseContext
 from connectors.field_values import date_of, finite_number
 from connectors.record_building import build
 from connectors.vocabulary import word_key
@@ -518,7 +518,7 @@ class _Reader:
             return
         supplier = properties["supplier"][0]
         try:
-            maker = self.supplier_orgs.get(supplier.casefold()) or org_slug(supplier)
+            maker = self.supplier_orgs.get(supplier.casefold()) or self.context.org_named(supplier)
         except ValueError as error:
             yield RecordRejection(where, "Supplier", str(error))
             return

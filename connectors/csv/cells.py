@@ -91,11 +91,14 @@ def converter(
     *,
     date_formats: tuple[str, ...] | None = None,
     split: str | None = None,
+    org_named: Callable[[str], str] = org_slug,
 ) -> Convert:
-    """The function reading one present (non-empty) cell as ``field_type``."""
+    """The function reading one present (non-empty) cell as ``field_type``; an
+    organization not in the profile's words is ``org_named`` (registered numbers, else
+    the name slugged)."""
     if isinstance(field_type, ListOf):
         return _list_of(
-            converter(field_type.item, settings, date_formats=date_formats),
+            converter(field_type.item, settings, date_formats=date_formats, org_named=org_named),
             split or settings.list_separator,
         )
     if isinstance(field_type, Choice):
@@ -105,7 +108,7 @@ def converter(
     if field_type is As.DATE:
         return _date(date_formats or settings.date_formats)
     if field_type is As.ORG:
-        return _organization(settings.vocabulary("organization"))
+        return _organization(settings.vocabulary("organization"), org_named)
     if field_type is As.UNIT:
         return _unit(settings.vocabulary("unit"))
     return text_of
@@ -213,7 +216,7 @@ def _choice(choice: Choice, words: Mapping[str, str]) -> Convert:
     return read
 
 
-def _organization(words: Mapping[str, str]) -> Convert:
+def _organization(words: Mapping[str, str], org_named: Callable[[str], str]) -> Convert:
     table = {word_key(word): slug for word, slug in words.items()}
 
     def read(raw: object) -> str:
@@ -222,7 +225,7 @@ def _organization(words: Mapping[str, str]) -> Convert:
         if known is not None:
             return known
         try:
-            return org_slug(text)
+            return org_named(text)
         except ValueError as error:
             raise CellError(str(error)) from None
 

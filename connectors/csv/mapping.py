@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from connectors.base import Outcome, ParseContext
+from connectors.base import Outcome, ParseContext, org_slug
 from connectors.csv.cells import (
     As,
     CellError,
@@ -91,8 +91,15 @@ def referenced_columns(profile: Profile) -> dict[str, bool]:
 class _Binder:
     """Makes field readers for one file: its columns, conventions and empty-cell words."""
 
-    def __init__(self, profile: Profile, locate: Locate, empty_word: str) -> None:
+    def __init__(
+        self,
+        profile: Profile,
+        locate: Locate,
+        empty_word: str,
+        org_named: Callable[[str], str] = org_slug,
+    ) -> None:
         self.settings: CellSettings = profile.cell_settings
+        self.org_named = org_named
         self.locate = locate
         self.empty_word = empty_word
         self.missing = frozenset(word.strip().casefold() for word in profile.missing)
@@ -113,6 +120,7 @@ class _Binder:
             self.settings,
             date_formats=source.date_formats,
             split=source.split,
+            org_named=self.org_named,
         )
         origin = source.column or source.template or f"{field.name}: {source.value}"
         default = None if source.default is None else convert(source.default)
@@ -352,7 +360,7 @@ class RowMapper:
     def __init__(
         self, profile: Profile, locate: Locate, context: ParseContext, empty_word: str = "cell"
     ) -> None:
-        self.binder = _Binder(profile, locate, empty_word)
+        self.binder = _Binder(profile, locate, empty_word, context.org_named)
         self.context = context
         self.specs = [_BoundSpec(spec, self.binder, context.org) for spec in profile.records]
         conditions = [spec.when for spec in profile.records if spec.when is not None]

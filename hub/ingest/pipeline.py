@@ -152,6 +152,7 @@ class IngestPipeline:
             received.filename,
             gs1_prefixes=known.gs1_prefixes,
             glns=known.glns,
+            numbers=known.numbers,
         )
 
         outcomes = partial(

@@ -3,9 +3,11 @@
 They are facts about an organization, registered once by the operator (``partnerhub
 orgs add-identifier``, ``POST /admin/organizations/{org}/identifiers``), audited, and
 used for every push: a partner's EPCIS events name its lots and places by its GS1
-keys, and the hub knows whose they are without the push repeating it (the connectors
-get the registered prefixes in their ``ParseContext``). One identifier belongs to one
-organization: registering another's is refused by name.
+keys, and the hub knows whose they are without the push repeating it; an export that
+names an organization by its DUNS, FDA FEI or GLN number (a supplier column of an ERP
+export, a B2MML supplier, an AnIML manufacturer) names that organization (the
+connectors get the registry in their ``ParseContext``: ``org_named``). One identifier
+belongs to one organization: registering another's is refused by name.
 """
 
 from __future__ import annotations
@@ -150,24 +152,32 @@ async def of(engine: AsyncEngine, org: str | None = None) -> list[OrganizationId
 
 @dataclass(frozen=True, slots=True)
 class ForConnectors:
-    """What connectors are told of the registry: whose GS1 prefixes and GLNs are whose."""
+    """What connectors are told of the registry: whose GS1 prefixes and GLNs are whose,
+    and every registered number (GLN, FEI, DUNS) that names an organization."""
 
     gs1_prefixes: Mapping[str, str]
     glns: Mapping[str, str]
+    numbers: Mapping[str, str]
 
 
-NONE_REGISTERED = ForConnectors({}, {})
+NONE_REGISTERED = ForConnectors({}, {}, {})
+
+# Numbers an export may name an organization by (a GS1 prefix names keys, not a party).
+_NAMING = (Scheme.GLN, Scheme.FEI, Scheme.DUNS)
 
 
 async def for_connectors(engine: AsyncEngine) -> ForConnectors:
-    """The registered GS1 prefixes and GLNs (-> organization), in one read per ingestion."""
+    """The registered identifiers (-> organization), in one read per ingestion."""
     table = organization_identifiers
-    wanted = (Scheme.GS1_PREFIX.value, Scheme.GLN.value)
-    found: dict[str, dict[str, str]] = {scheme: {} for scheme in wanted}
+    found: dict[str, dict[str, str]] = {scheme.value: {} for scheme in Scheme}
     async with engine.connect() as conn:
-        rows = await conn.execute(
-            select(table.c.scheme, table.c.value, table.c.org).where(table.c.scheme.in_(wanted))
-        )
+        rows = await conn.execute(select(table.c.scheme, table.c.value, table.c.org))
         for scheme, value, org in rows:
-            found[scheme][value] = org
-    return ForConnectors(found[Scheme.GS1_PREFIX.value], found[Scheme.GLN.value])
+            found.setdefault(scheme, {})[value] = org
+    owners: dict[str, set[str]] = {}
+    for scheme in _NAMING:
+        for value, org in found[scheme.value].items():
+            owners.setdefault(value, set()).add(org)
+    # One number registered under two schemes for two organizations names neither.
+    numbers = {value: orgs.pop() for value, orgs in owners.items() if len(orgs) == 1}
+    return ForConnectors(found[Scheme.GS1_PREFIX.value], found[Scheme.GLN.value], numbers)

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from connectors.base import ParseContext
 from connectors.field_values import date_of, finite_number, is_missing, normalise_unit, text_value
 
 
@@ -45,3 +46,14 @@ def test_dates_and_timestamps_give_the_written_day() -> None:
 def test_micro_is_spelled_one_way() -> None:
     assert normalise_unit("\u00b5mol/L") == normalise_unit("\u03bcmol/L") == "\u03bcmol/L"
     assert normalise_unit("N/A") is None
+
+
+def test_a_registered_number_names_its_organization_and_anything_else_is_slugged() -> None:
+    context = ParseContext(
+        "ing-test", "mes.csv", "birch", numbers={"315227684": "dogwood", "3004567891": "alder"}
+    )
+
+    assert context.org_named("31-522-7684") == "dogwood"  # D-U-N-S as ERPs write it
+    assert context.org_named("3004567891") == "alder"  # an FDA FEI number
+    assert context.org_named("Dogwood Excipients GmbH") == "dogwood-excipients-gmbh"
+    assert context.org_named("999999999") == "999999999"  # unregistered: a name like any

@@ -138,6 +138,45 @@ async def test_a_partners_epcis_about_its_own_gs1_keys_lands_once_they_are_regis
     assert lot.json()["data"]["batch"] == {"number": "A-2207"}
 
 
+RECEIPTS_PROFILE = {
+    "records": [
+        {
+            "kind": "Batch",
+            "fields": {"number": "Lot"},
+            "received_from": {"supplier": "Supplier", "lot": "Supplier Lot"},
+        }
+    ]
+}
+
+
+async def test_an_export_naming_a_supplier_by_its_duns_number_names_that_organization(
+    app_and_tokens: tuple[object, TokenSource],
+) -> None:
+    app, tokens = app_and_tokens
+    # Birch's ERP names its suppliers by D-U-N-S number, written its own way.
+    receipts = b"Lot,Supplier,Supplier Lot\nRM-25-0140,31-522-7684,DW-M-50402\n"
+    query = '{ lineage(batchId: "batch:birch/RM-25-0140", direction: UPSTREAM, maxDepth: 1) '
+    query += "{ edges { from to kind } } }"
+    options = json.dumps({"profile": RECEIPTS_PROFILE})
+    async with hub_client(app, await tokens.bearer()) as operator:
+        registered = await operator.post(
+            "/admin/organizations/dogwood/identifiers",
+            json={"scheme": "duns", "value": "315227684"},
+        )
+        pushed = await operator.post(
+            "/ingest/mes.csv",
+            params={"org": "birch", "options": options, "wait": "60"},
+            content=receipts,
+        )
+        lineage = await operator.post("/graphql", json={"query": query})
+
+    assert registered.status_code == 201
+    assert pushed.json()["status"] == "APPLIED", pushed.json()
+    assert lineage.json()["data"]["lineage"]["edges"] == [
+        {"from": "batch:birch/RM-25-0140", "to": "batch:dogwood/DW-M-50402", "kind": "SAME_LOT"}
+    ]
+
+
 def test_orgs_commands_register_and_list(tmp_path: Path) -> None:
     env = {**os.environ, "HUB_DATABASE": f"sqlite:///{tmp_path / 'hub.sqlite'}"}
     command = [sys.executable, "-m", "hub.cli", "orgs"]
