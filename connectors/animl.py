@@ -43,9 +43,12 @@ What becomes what (every record at the place it was read, by path and line):
 
 Rejected, with the place and field: a step without experimentStepID (with it, its
 results, which have no id without it); a step timestamp that is not a date; a result
-parameter without name or value; a Series longer than ``max_series_points`` (a
-spectrum or chromatogram is a curve, not a set of test results; it stays in the
-stored payload) or given as encoded or auto-incremented values.
+parameter without name or value.
+
+A warning, the step and its other results landing: a dependent Series longer than
+``max_series_points`` or given as encoded or auto-incremented values. A spectrum or a
+chromatogram is a curve, not a set of test results: it is left unread (it stays in the
+stored payload), which is not the record being wrong.
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ from connectors.field_values import date_of, finite_number, normalise_unit
 from connectors.record_building import build
 from connectors.vocabulary import word_key
 from connectors.xml import Streamed, child, children, local_name, stream, text_of
-from graph.intake import RecordRejection
+from graph.intake import RecordRejection, RecordWarning
 from graph.model import Batch, Edge, EdgeKind, Experiment, Slug, TestResult
 
 SampleField = Literal["lot", "maker"]
@@ -357,9 +360,10 @@ class _Reader:
             kind = local_name(value_set)
             if kind in ("EncodedValueSet", "AutoIncrementedValueSet"):
                 message = (
-                    f"series {name!r} gives its values as {kind}, which is not read as test results"
+                    f"series {name!r} gives its values as {kind}: a curve, kept in the stored "
+                    "payload, not read as test results"
                 )
-                yield RecordRejection(where, kind, message)
+                yield RecordWarning(where, kind, message)
                 return
             if kind == "IndividualValueSet":
                 set_path = item.path_to(value_set)
@@ -371,7 +375,7 @@ class _Reader:
                         line = f" (line {value.sourceline})" if value.sourceline else ""
                         points.append((value, f"{set_path}/{step_name}{line}"))
         if len(points) > self.options.max_series_points:
-            yield RecordRejection(
+            yield RecordWarning(
                 where,
                 "Series",
                 f"series {name!r} has {len(points)} values, more than max_series_points "

@@ -104,16 +104,17 @@ def test_example2_amounts_of_ingredients_without_lots_are_not_results_of_the_ble
     )
 
 
-def test_example7_rheology_curves_are_refused_as_results_but_its_runs_land() -> None:
+def test_example7_rheology_curves_are_left_unread_with_warnings_and_its_runs_land() -> None:
     parsed = parse_sample(AnimlConnector(), "animl/Example7.animl")
     steps = parsed.experiments()
     assert {(s.title, s.performed_on) for s in steps.values()} == {
         (f"Rotational Viscosimetry {n}", date(2024, 3, 25)) for n in (1, 2, 3)
     }
     assert results(parsed) == {}
-    assert len(parsed.rejections) == 18  # six encoded curves in each of three runs
-    assert {r.field for r in parsed.rejections} == {"EncodedValueSet"}
-    assert "'Viscosity'" in parsed.rejections[5].message
+    assert parsed.rejections == []
+    assert len(parsed.warnings) == 18  # six encoded curves in each of three runs
+    assert {w.field for w in parsed.warnings} == {"EncodedValueSet"}
+    assert "'Viscosity'" in parsed.warnings[5].message
 
 
 def test_a_partners_own_amount_parameter_is_the_consumed_quantity() -> None:
@@ -347,7 +348,7 @@ def test_incomplete_results_are_rejected_with_place_and_field() -> None:
     ]
 
 
-def test_curves_and_encoded_series_are_refused_not_exploded() -> None:
+def test_curves_and_encoded_series_are_left_unread_with_a_warning_not_exploded() -> None:
     values = "".join(f"<F>{n / 10}</F>" for n in range(50))
     document = f"""<AnIML><ExperimentStepSet><ExperimentStep experimentStepID="s1">
   <Result><SeriesSet name="UV" length="50">
@@ -361,11 +362,12 @@ def test_curves_and_encoded_series_are_refused_not_exploded() -> None:
   </SeriesSet></Result></ExperimentStep></ExperimentStepSet></AnIML>"""
     parsed = parse(document, {"max_series_points": 20})
     assert results(parsed) == {}
-    assert [(r.field, r.location.split("/")[-1]) for r in parsed.rejections] == [
+    assert parsed.rejections == []
+    assert [(w.field, w.location.split("/")[-1]) for w in parsed.warnings] == [
         ("Series", "Series[2] (line 6)"),
         ("EncodedValueSet", "Series[3] (line 8)"),
     ]
-    assert "50 values" in parsed.rejections[0].message
+    assert "50 values" in parsed.warnings[0].message
     assert len(results(parse(document))) == 50  # within the default limit
 
 
