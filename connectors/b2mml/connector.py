@@ -11,7 +11,8 @@ What becomes what (the maker of every lot is the partner that pushed the export)
 - ``MaterialDefinition`` → Material (ID, first Description); each ``MaterialLotID`` it
   lists → a Batch of that material.
 - ``MaterialLot`` / ``MaterialSubLot`` → Batch: ID, MaterialDefinitionID (a sub-lot
-  inherits its lot's), the site from its HierarchyScope (the EquipmentID at level Site), Status through the status vocabulary, the first Quantity, and
+  inherits its lot's), the site from its HierarchyScope (the EquipmentID of the scope
+  at level Site), Status through the status vocabulary, the first Quantity, and
   dates from properties the lot-property vocabulary names (``ExpiryDate``...). A sub-lot
   is a Batch of its own with a PART_OF edge to the lot (or sub-lot) it was split from:
   a part of that lot, not the same lot (it has its own status and quantity), so lineage
