@@ -31,6 +31,7 @@ from graph.model import NODE_TYPES, EdgeKind, NodeRecord, Record
 from graph.oversight import BatchQuality, BatchScope, Measurement, MeasurementScope
 from graph.quality.compliance import ComplianceQueries
 from graph.queries import Condition
+from graph.retraction import RetractedEdge, Retraction
 from graph.visibility import EVERYTHING, Visibility
 from graph.write_plan import WritePlan, WriteSummary, plan_write
 
@@ -63,6 +64,10 @@ class StoredEdge:
     unit: str | None
     occurred_on: date | None
     sources: tuple[str, ...]  # "<ingestion id>#<location>", oldest first
+    # The retractions of some of those sources (``graph.retraction``), oldest first;
+    # ``retracted`` when none of the sources stands any longer.
+    retracted_by: tuple[str, ...] = ()
+    retracted: bool = False
 
     @classmethod
     def from_properties(
@@ -72,6 +77,7 @@ class StoredEdge:
         target: str,
         properties: dict[str, Any],
         sources: Iterable[str],
+        retracted_by: Iterable[str] = (),
     ) -> StoredEdge:
         day = properties.get("occurred_on")
         return cls(
@@ -82,6 +88,8 @@ class StoredEdge:
             properties.get("unit"),
             date.fromisoformat(day) if day else None,
             tuple(sources),
+            tuple(dict.fromkeys(retracted_by)),
+            bool(properties.get("retracted")),
         )
 
 
@@ -139,6 +147,13 @@ class GraphStore(ComplianceQueries, ABC):
         """
 
     @abstractmethod
+    async def retract(self, retractions: Sequence[Retraction]) -> list[RetractedEdge]:
+        """Take back the edge assertions each retraction covers (``graph.retraction``),
+        in one transaction: each keeps the retraction's provenance, and an edge left
+        with no standing assertion is retracted. Nothing is deleted. Retracting again
+        changes nothing; answers the edges touched now, in (source, kind, target) order."""
+
+    @abstractmethod
     async def get_nodes(
         self, ids: Sequence[str], *, visibility: Visibility = EVERYTHING
     ) -> dict[str, StoredNode]:
@@ -176,7 +191,9 @@ class GraphStore(ComplianceQueries, ABC):
         visibility: Visibility = EVERYTHING,
     ) -> list[StoredEdge]:
         """Every edge of ``kinds`` leaving one of ``ids``, with its attributes and
-        sources, both ends visible; in (source, kind, target) order."""
+        sources, both ends visible; in (source, kind, target) order. Retracted edges
+        are among them, marked (``StoredEdge.retracted``), so a reader can say what was
+        taken back; every other read leaves them out."""
 
     @abstractmethod
     async def in_edges(

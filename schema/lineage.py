@@ -130,12 +130,13 @@ class Impact:
 
     @strawberry.field(
         description="Where the root lot and every affected lot downstream of it were shipped: "
-        "who received what a recall must reach. Root first, then in batches' order."
+        "who received what a recall must reach. Root first, then in batches' order. A "
+        "retracted shipment (taken back by its sender) is not among them."
     )
     async def shipments(self, info: Info) -> list[Shipment]:
         lots = [self.found.root, *(node.id for node in self.found.batches if not node.redacted)]
         shipped = await context_of(info).loaders.shipments.load_many(lots)
-        return [Shipment.of(edge) for edges in shipped for edge in edges]
+        return [Shipment.of(edge) for edges in shipped for edge in edges if not edge.retracted]
 
     @classmethod
     def of(cls, found: graph_lineage.Impact) -> Impact:

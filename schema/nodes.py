@@ -298,6 +298,19 @@ class Shipment:
     def sources(self) -> list[Provenance]:
         return [Provenance.parse(ref) for ref in self.edge.sources]
 
+    @strawberry.field(
+        description="True when every record that asserted this shipment was taken back "
+        "(an EPCIS errorDeclaration): it is kept, but recall and lineage no longer count it."
+    )
+    def retracted(self) -> bool:
+        return self.edge.retracted
+
+    @strawberry.field(
+        description="The records that took back assertions of this shipment, oldest first."
+    )
+    def retracted_by(self) -> list[Provenance]:
+        return [Provenance.parse(ref) for ref in self.edge.retracted_by]
+
     @classmethod
     def of(cls, edge: StoredEdge) -> Shipment:
         return cls(

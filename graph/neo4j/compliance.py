@@ -87,7 +87,7 @@ def _judged(visibility: Visibility) -> str:
     if not visibility.everything:
         # A verdict is the business of the lot's maker and its product's sponsor.
         pairs = f"WHERE {_visible('p', visibility)} AND (b.maker = $org OR p.sponsor = $org) "
-    lots = [f"NOT EXISTS {{ (b)-[:{_NOT_MADE_ON_ITS_OWN}]->() }}"]
+    lots = [f"NOT EXISTS {{ (b)-[s:{_NOT_MADE_ON_ITS_OWN}]->() WHERE s.retracted IS NULL }}"]
     if not visibility.everything:
         lots.append(_visible("b", visibility))
     return (

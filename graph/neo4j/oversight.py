@@ -82,7 +82,7 @@ async def batch_quality(
         parameters["maker"] = scope.maker
         query += " AND b.maker = $maker"
     query += (
-        f" AND NOT (b)-[:{_NOT_MADE_ON_ITS_OWN}]->()"
+        f" AND NOT EXISTS {{ (b)-[s:{_NOT_MADE_ON_ITS_OWN}]->() WHERE s.retracted IS NULL }}"
         + _period("b.manufactured_on", scope.made, parameters)
         + _overseen("b", restricted)
         + " "
@@ -138,7 +138,7 @@ async def measurements(
     }
     query = (
         _lots_of_product(restricted)
-        + f"WITH b WHERE NOT (b)-[:{_NOT_MADE_ON_ITS_OWN}]->()"
+        + f"WITH b WHERE NOT EXISTS {{ (b)-[s:{_NOT_MADE_ON_ITS_OWN}]->() WHERE s.retracted IS NULL }}"
         + _overseen("b", restricted)
         + " MATCH (r:TestResult)-[:TESTED]->(b) "
         "WHERE r.test = $test AND r.value IS NOT NULL"

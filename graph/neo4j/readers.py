@@ -34,8 +34,8 @@ def _accepted(near: str, owner: str, far: str) -> str:
     was shipped to ``owner`` or one of its sites. Placeholders carry their key
     attributes (maker, org_id, org), so the owners are properties."""
     return (
-        f"({far}.maker = {owner} OR EXISTS {{ MATCH ({far})-[:SHIPPED_TO]->(dest) "
-        f"WHERE dest.org_id = {owner} OR dest.org = {owner} }})"
+        f"({far}.maker = {owner} OR EXISTS {{ MATCH ({far})-[shipped:SHIPPED_TO]->(dest) "
+        f"WHERE shipped.retracted IS NULL AND (dest.org_id = {owner} OR dest.org = {owner}) }})"
     )
 
 

@@ -35,6 +35,7 @@ from graph.neo4j.readers import maintain_readers
 from graph.oversight import BatchQuality, BatchScope, Measurement, MeasurementScope
 from graph.queries import Between, Condition, Equals, LinkedTo
 from graph.readers import key_readers
+from graph.retraction import RETRACTABLE, RetractedEdge, Retraction
 from graph.store import (
     GraphCounts,
     GraphStore,
@@ -103,8 +104,32 @@ def _edge_upsert(kind: EdgeKind) -> str:
         "MATCH (b:Node {id: row[1]}) "
         f"MERGE (a)-[r:{kind.value}]->(b) "
         "ON CREATE SET r += row[3], r.sources = row[2] "
-        "ON MATCH SET r += row[3], r.sources = " + _MERGE_SOURCES.format(var="r", row="row[2]")
+        "ON MATCH SET r += row[3], r.sources = "
+        + _MERGE_SOURCES.format(var="r", row="row[2]")
+        # A retracted edge asserted anew stands again (see _RETRACT).
+        + " WITH r WHERE r.retracted IS NOT NULL "
+        "AND any(s IN r.sources WHERE NOT s IN r.retracted_sources) REMOVE r.retracted"
     )
+
+
+# rows: [prefix, retracting ref]. A source is covered when it is the prefix or goes on
+# past it with a deeper path or a label (graph.retraction.Retraction.covers).
+# ``retracted_sources`` and ``retracted_by`` are parallel lists: the i-th source was
+# retracted by the i-th ref. A retraction is rare: it scans the relationships.
+_RETRACT = (
+    "UNWIND $rows AS row "
+    f"MATCH (a:Node)-[r:{'|'.join(sorted(kind.value for kind in RETRACTABLE))}]->(b:Node) "
+    "WITH a, r, b, row, [s IN r.sources WHERE (s = row[0] OR s STARTS WITH row[0] + '/' "
+    "OR s STARTS WITH row[0] + ' (') AND NOT s IN coalesce(r.retracted_sources, [])] AS taken "
+    "WHERE size(taken) > 0 "
+    "SET r.retracted_sources = coalesce(r.retracted_sources, []) + taken, "
+    "r.retracted_by = coalesce(r.retracted_by, []) + [s IN taken | row[1]] "
+    "WITH a, r, b, taken "
+    "SET r.retracted = CASE WHEN all(s IN r.sources WHERE s IN r.retracted_sources) "
+    "THEN true ELSE null END "
+    "RETURN a.id AS source, type(r) AS kind, b.id AS target, taken, "
+    "r.retracted IS NOT NULL AS retracted"
+)
 
 
 def _visible(var: str, visibility: Visibility, *, may_be_public: bool = True) -> str:
@@ -137,8 +162,11 @@ def _walk_query(direction: Direction, max_depth: int, visibility: Visibility) ->
         name = each.name.lower()
         names.append(name)
         near_end = _visible(f"{near}(r)", visibility, may_be_public=False)
+        standing = "r.retracted IS NULL"
         hop_check = (
-            "" if visibility.everything else f"WHERE all(r IN relationships(p) WHERE {near_end}) "
+            f"WHERE all(r IN relationships(p) WHERE {standing}) "
+            if visibility.everything
+            else f"WHERE all(r IN relationships(p) WHERE {standing} AND {near_end}) "
         )
         walks.append(
             f"CALL (root) {{ "
@@ -169,7 +197,7 @@ def _walk_query(direction: Direction, max_depth: int, visibility: Visibility) ->
         "CALL (reached, nodes) { "
         "UNWIND reached AS r WITH r.node AS n, r.visible AS shown "
         f"MATCH (n){edge_left}[e:{_LINEAGE_TYPES}]{edge_right}(o:Batch) "
-        f"WHERE o IN nodes AND (shown OR {o_visible}) "
+        f"WHERE e.retracted IS NULL AND o IN nodes AND (shown OR {o_visible}) "
         "RETURN collect(e) AS edges } "
         "RETURN truncated, [r IN reached | [r.node.id, r.depth, r.visible]] AS nodes, "
         "[e IN edges | [startNode(e).id, endNode(e).id, type(e), e.quantity, e.unit]] AS edges"
@@ -282,7 +310,8 @@ class Neo4jGraphStore(Neo4jCompliance, GraphStore):
             f"UNWIND $ids AS id MATCH (a:Node {{id: id}})-[r:{types}]->(b) "
             f"WHERE {_visible('a', visibility)} AND {_visible('b', visibility)} "
             "RETURN a.id AS source, type(r) AS kind, b.id AS target, "
-            "r {.quantity, .unit, .occurred_on} AS properties, r.sources AS sources "
+            "r {.quantity, .unit, .occurred_on, .retracted} AS properties, "
+            "r.sources AS sources, r.retracted_by AS retracted_by "
             "ORDER BY source, kind, target"
         )
         rows = await self._read(query, ids=list(dict.fromkeys(ids)), org=visibility.org)
@@ -293,6 +322,7 @@ class Neo4jGraphStore(Neo4jCompliance, GraphStore):
                 row["target"],
                 row["properties"],
                 row["sources"] or [],
+                row["retracted_by"] or [],
             )
             for row in rows
         ]
@@ -303,12 +333,37 @@ class Neo4jGraphStore(Neo4jCompliance, GraphStore):
         types = "|".join(kind.value for kind in kinds)
         query = (
             f"UNWIND $ids AS id MATCH {pattern.replace('{types}', types)} "
-            f"WHERE {_visible('a', visibility)} AND {_visible('b', visibility)} "
+            f"WHERE r.retracted IS NULL AND {_visible('a', visibility)} "
+            f"AND {_visible('b', visibility)} "
             "RETURN a.id AS source, type(r) AS kind, b.id AS target "
             "ORDER BY source, kind, target"
         )
         rows = await self._read(query, ids=list(dict.fromkeys(ids)), org=visibility.org)
         return [(row["source"], EdgeKind(row["kind"]), row["target"]) for row in rows]
+
+    async def retract(self, retractions: Sequence[Retraction]) -> list[RetractedEdge]:
+        if not retractions:
+            return []
+        rows = [[retraction.prefix, retraction.provenance.ref] for retraction in retractions]
+
+        async def work(tx: AsyncManagedTransaction) -> list[Any]:
+            result = await tx.run(_RETRACT, rows=rows)
+            return [record async for record in result]
+
+        try:
+            async with self._session() as session:
+                found = await session.execute_write(work)
+        except (ServiceUnavailable, SessionExpired) as error:
+            raise StoreUnavailable(f"Neo4j: {error}") from error
+        touched: dict[tuple[str, str, str], RetractedEdge] = {}
+        for row in found:  # one row per (retraction, edge): merged per edge
+            key = (row["source"], row["kind"], row["target"])
+            before = touched.get(key)
+            sources = (*before.sources, *row["taken"]) if before else tuple(row["taken"])
+            touched[key] = RetractedEdge(
+                key[0], EdgeKind(key[1]), key[2], sources, bool(row["retracted"])
+            )
+        return [touched[key] for key in sorted(touched)]
 
     async def list_nodes(
         self,

@@ -29,6 +29,7 @@ from graph.quality.compliance import (
     Lot,
     QualificationTerms,
 )
+from graph.sql.retractions import standing
 from graph.visibility import EVERYTHING, Visibility, id_range
 
 _BATCHES = id_range(NodeKind.BATCH)
@@ -84,7 +85,7 @@ def _lots_sql(scope: ComplianceScope | None, visibility: Visibility) -> str:
     pairs in scope (see graph.quality.compliance: not received, readable, the principal a party)."""
     where = [
         "NOT EXISTS (SELECT 1 FROM graph_edges AS s WHERE s.source = p.batch"
-        f" AND s.kind IN ({_NOT_MADE_ON_ITS_OWN}))",
+        f" AND s.kind IN ({_NOT_MADE_ON_ITS_OWN}) AND {standing('s')})",
         _readable("p.batch", visibility),
         _readable("p.product", visibility),
     ]

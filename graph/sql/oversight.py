@@ -31,6 +31,7 @@ from graph.oversight import (
     MeasurementScope,
     Period,
 )
+from graph.sql.retractions import standing
 from graph.visibility import Visibility
 
 _FAILED = ", ".join(f"'{verdict.value}'" for verdict in sorted(FAILED_VERDICTS))
@@ -147,6 +148,7 @@ async def batch_quality(
         WHERE b.kind = '{_BATCH}'
         AND NOT EXISTS (
             SELECT 1 FROM graph_edges AS s WHERE s.source = b.id AND s.kind IN ({_NOT_MADE_ON_ITS_OWN})
+            AND {standing("s")}
         ){where}{_overseen("b.id", restricted)}
         ORDER BY b.id
     """
@@ -192,6 +194,7 @@ async def measurements(
         AND json_extract(r.properties, '$.value') IS NOT NULL
         AND NOT EXISTS (
             SELECT 1 FROM graph_edges AS s WHERE s.source = b.id AND s.kind IN ({_NOT_MADE_ON_ITS_OWN})
+            AND {standing("s")}
         ){_period(on, scope.made, parameters)}{_overseen("b.id", restricted)}
         {_readable("r.id", restricted)}
         ORDER BY r.id

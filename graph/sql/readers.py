@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 
 from graph import readers
 from graph.model import LINEAGE_EDGES, EdgeKind
+from graph.sql.retractions import standing
 from graph.write_plan import WritePlan
 
 readers_metadata = MetaData()
@@ -62,6 +63,7 @@ def _owner(column: str) -> str:
 _ACCEPTED = f"""({_owner("e.source")} = {_owner("e.target")} OR EXISTS (
     SELECT 1 FROM graph_edges AS shipped
     WHERE shipped.source = e.target AND shipped.kind = '{EdgeKind.SHIPPED_TO.value}'
+    AND {standing("shipped")}
     AND {_owner("shipped.target")} = {_owner("e.source")}
 ))"""
 

@@ -43,9 +43,17 @@ from graph.lineage import Direction, LineageEdge, Walk, walk_directions
 from graph.model import LINEAGE_EDGES, EdgeKind
 from graph.oversight import BatchQuality, BatchScope, Measurement, MeasurementScope
 from graph.queries import Condition, Equals, LinkedTo
+from graph.retraction import RetractedEdge, Retraction
 from graph.sql import oversight
 from graph.sql.compliance import SqlCompliance
 from graph.sql.readers import batch_sponsors, maintain_readers, node_readers, readers_metadata
+from graph.sql.retractions import (
+    graph_edge_retractions,
+    restand_sync,
+    retract_sync,
+    retractions_metadata,
+    standing,
+)
 from graph.store import (
     GraphCounts,
     GraphStore,
@@ -96,7 +104,6 @@ graph_edge_sources = Table(
     Column("source", String, nullable=False),
     UniqueConstraint("edge_source", "kind", "edge_target", "source", name="uq_graph_edge_sources"),
 )
-
 _LINEAGE_KINDS = ", ".join(f"'{kind.value}'" for kind in LINEAGE_EDGES)  # constants, not input
 _IN_CHUNK = 500  # ids per IN (...) list, well under SQLite's bound-parameter limit
 
@@ -149,6 +156,7 @@ def _walk_sql(directions: tuple[Direction, ...], *, restricted: bool) -> str:
             SELECT e.{far}, w.depth + 1{flagged}
             FROM {name} AS w JOIN graph_edges AS e ON e.{near} = w.id
             WHERE {passable}w.depth < :max_depth AND e.kind IN ({_LINEAGE_KINDS})
+            AND {standing("e")}
         ),
         {shortest}(id, depth, visible) AS (
             SELECT id, MIN(depth), {"MAX(visible)" if restricted else "1"} FROM {name} GROUP BY id
@@ -158,6 +166,7 @@ def _walk_sql(directions: tuple[Direction, ...], *, restricted: bool) -> str:
         cuts.append(f"""EXISTS (
             SELECT 1 FROM {shortest} AS f
             JOIN graph_edges AS e ON e.{near} = f.id AND e.kind IN ({_LINEAGE_KINDS})
+            AND {standing("e")}
             WHERE f.depth = :max_depth AND f.visible
             AND +e.{far} NOT IN (SELECT id FROM {shortest})
         )""")
@@ -193,7 +202,7 @@ def _walk_sql(directions: tuple[Direction, ...], *, restricted: bool) -> str:
         SELECT a.id, a.depth, a.visible, e.source, e.target, e.kind, e.properties
         FROM reached AS a
         LEFT JOIN graph_edges AS e
-        ON e.{near} = a.id AND e.kind IN ({_LINEAGE_KINDS}) AND ({keep})
+        ON e.{near} = a.id AND e.kind IN ({_LINEAGE_KINDS}) AND {standing("e")} AND ({keep})
         UNION ALL
         SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE {cut}
     """
@@ -238,6 +247,7 @@ class SqlGraphStore(SqlCompliance, GraphStore):
         async with self.engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
             await conn.run_sync(readers_metadata.create_all)
+            await conn.run_sync(retractions_metadata.create_all)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -246,6 +256,7 @@ class SqlGraphStore(SqlCompliance, GraphStore):
         try:
             async with self.engine.begin() as conn:
                 await conn.run_sync(_apply_plan_sync, plan)
+                await conn.run_sync(restand_sync, plan)
                 await conn.run_sync(maintain_readers, plan)
         except OperationalError as error:
             raise StoreUnavailable(f"SQL graph store: {error.orig}") from error
@@ -339,6 +350,7 @@ class SqlGraphStore(SqlCompliance, GraphStore):
                     .where(
                         end.in_(wanted[start : start + _IN_CHUNK]),
                         graph_edges.c.kind.in_(kind_values),
+                        func.json_extract(graph_edges.c.properties, "$.retracted").is_(None),
                         *_readable(graph_edges.c.source, visibility),
                         *_readable(graph_edges.c.target, visibility),
                     )
@@ -380,6 +392,19 @@ class SqlGraphStore(SqlCompliance, GraphStore):
                     .order_by(sources.seq)
                 ):
                     asserted.setdefault((edge_source, kind, target), []).append(source)
+                taken_back: dict[tuple[str, str, str], list[str]] = {}
+                retractions = graph_edge_retractions.c
+                for edge_source, kind, target, by in await conn.execute(
+                    select(
+                        retractions.edge_source,
+                        retractions.kind,
+                        retractions.edge_target,
+                        retractions.retracted_by,
+                    )
+                    .where(retractions.edge_source.in_(chunk), retractions.kind.in_(kind_values))
+                    .order_by(retractions.seq)
+                ):
+                    taken_back.setdefault((edge_source, kind, target), []).append(by)
                 found += [
                     StoredEdge.from_properties(
                         source,
@@ -387,10 +412,20 @@ class SqlGraphStore(SqlCompliance, GraphStore):
                         target,
                         properties,
                         asserted.get((source, kind, target), []),
+                        taken_back.get((source, kind, target), []),
                     )
                     for source, kind, target, properties in rows
                 ]
         return found
+
+    async def retract(self, retractions: Sequence[Retraction]) -> list[RetractedEdge]:
+        if not retractions:
+            return []
+        try:
+            async with self.engine.begin() as conn:
+                return await conn.run_sync(retract_sync, retractions)
+        except OperationalError as error:
+            raise StoreUnavailable(f"SQL graph store: {error.orig}") from error
 
     async def list_nodes(
         self,
@@ -467,6 +502,7 @@ class SqlGraphStore(SqlCompliance, GraphStore):
             for table in (
                 batch_sponsors,
                 node_readers,
+                graph_edge_retractions,
                 graph_edge_sources,
                 graph_edges,
                 graph_node_sources,
