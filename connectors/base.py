@@ -9,6 +9,11 @@ store. It reports two kinds of trouble:
 - a ``PayloadError`` (raised): the payload as a whole cannot be read (malformed XML at
   line 12, a CSV without the profile's columns); nothing of it lands.
 
+Beside records a connector may yield *notes* for the hub's database (``connectors.traces``:
+what a serial was commissioned in, what a pallet holds) and retractions of what an
+earlier payload stated (``graph.retraction``); ``mentions`` is its pre-scan saying which
+identifiers it would like to hear about first.
+
 Both name where: a line, an XPath or a JSON pointer, and the field when there is one.
 Any other exception escaping a connector is a bug in the connector.
 """
@@ -23,6 +28,7 @@ from typing import IO, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from connectors.traces import NOTHING_HEARD, Heard, Mentions, Note
 from graph.intake import RecordRejection, RecordWarning
 from graph.model import Provenance, Record
 
@@ -55,6 +61,9 @@ class ParseContext:
     # Registered numbers that name an organization wherever an export names one (a
     # supplier's DUNS in an ERP export, a site's FDA FEI, a GLN): number -> organization.
     numbers: Mapping[str, str] = field(default_factory=dict)
+    # What earlier ingestions said of the serials, containers and events the payload
+    # mentions (``Connector.mentions``); read-only, the same for every pass.
+    heard: Heard = NOTHING_HEARD
 
     def org_named(self, name: str) -> str:
         """The organization an export names: by a number registered with the hub (FEI,
@@ -70,7 +79,7 @@ class ParseContext:
         )
 
 
-Outcome = Record | RecordRejection | RecordWarning
+Outcome = Record | RecordRejection | RecordWarning | Note
 
 
 class Connector(ABC):
@@ -100,6 +109,12 @@ class Connector(ABC):
     @abstractmethod
     def parse(self, payload: IO[bytes], context: ParseContext) -> Iterator[Outcome]:
         """Records and rejections, in payload order; raise PayloadError if unreadable."""
+
+    def mentions(self, payload: IO[bytes]) -> Mentions:
+        """What the payload names that earlier payloads may have said something of (a
+        pre-scan, before ``parse``); most formats need nothing. An unreadable payload
+        mentions nothing: ``parse`` says why."""
+        return Mentions()
 
 
 _NUMBER_SEPARATORS = re.compile(r"[\s.\-]")

@@ -36,6 +36,7 @@ from connectors.asm.connector import AsmConnector, AsmOptions
 from connectors.base import Connector, Outcome, ParseContext, PayloadError
 from connectors.field_values import GUID
 from graph.intake import RecordRejection, RecordWarning
+from graph.model import Edge, NodeRecord
 
 if TYPE_CHECKING:
     from allotropy.parser_factory import Vendor
@@ -120,6 +121,8 @@ def _located(outcome: Outcome, prefix: str) -> Outcome:
     """``outcome`` with its location prefixed by the file and conversion it came from."""
     if isinstance(outcome, RecordRejection | RecordWarning):
         return type(outcome)(f"{prefix} {outcome.location}", outcome.field, outcome.message)
+    if not isinstance(outcome, NodeRecord | Edge):
+        return outcome  # notes: ASM makes none
     provenance = outcome.require_provenance()
     moved = provenance.model_copy(update={"location": f"{prefix} {provenance.location}"})
     return outcome.model_copy(update={"provenance": moved})

@@ -78,6 +78,8 @@ def preview(
                 if isinstance(outcome, RecordWarning):
                     report.warnings.append(outcome)
                     continue
+                if not isinstance(outcome, NodeRecord | Edge):
+                    continue  # a note for the hub's database: no record to show
                 report.record_counts[_kind(outcome)] += 1
                 if len(report.records) < limit:
                     report.records.append(_row(outcome))

@@ -12,7 +12,13 @@ sensor readings) yields nothing. For an event that does:
 - a TransformationEvent gives a ``CONSUMED`` edge from each output lot to each input
   lot, with the input's quantity;
 - shipping gives ``SHIPPED_TO`` edges from each lot to the destination owner
-  (``owning_party``, else ``possessing_party``) and to the destination ``location``;
+  (``owning_party``, else ``possessing_party``) and to the destination ``location``.
+  A maker ships its own lot; anyone else (a distributor shipping a pallet a packager
+  packed) ships the lot as it holds it: its own ``Batch`` of the same number, with a
+  ``SAME_LOT`` edge to the maker's (what receiving would have made), and the
+  ``SHIPPED_TO`` from there, since only a lot's owner may assert its edges
+  (``graph.trust``). Lots whose maker stands in for an unmapped prefix
+  (``gs1-<prefix>``) are shipped as named: nobody can push as that maker;
 - receiving makes the lot as received a ``Batch`` of the receiver (the destination
   owner, else the organization pushing the file), same number, with a ``SAME_LOT``
   edge to the maker's lot: this is what lets lineage cross from one vendor to another;
@@ -22,9 +28,16 @@ sensor readings) yields nothing. For an event that does:
   pallet are received);
 - ``readPoint`` and ``bizLocation`` of such an event become ``Site`` records.
 
+Serials and containers resolve to lots through ``lots.Traced``, across pushes: each
+event yields notes (``connectors.traces``) of the serials it commissioned in a lot,
+what it packed into a container and where it sits, which the hub keeps for later
+pushes.
+
 An event carrying an ``errorDeclaration`` declares that it (the event with its id)
-was wrong: it yields nothing. Taking back what an earlier ingestion of the original
-event asserted needs a store operation the graph does not have yet.
+was wrong: it yields no records, but a ``Retraction`` of what each earlier statement
+of that event asserted (``ParseContext.heard``, or earlier in this document), which
+the pipeline applies after this payload's records (``graph.retraction``); a
+retraction of an event the hub never heard of is a warning, nothing else.
 """
 
 from __future__ import annotations
@@ -40,9 +53,11 @@ from connectors.epcis.gs1 import Owners, Place, place, stated_prefixes
 from connectors.epcis.lots import LotCollector, NamedLot, Traced, unknown_prefix
 from connectors.field_values import date_of
 from connectors.record_building import build
+from connectors.traces import Packed, Stated, StatedEvent
 from graph.ids import NodeKind, make_id
-from graph.intake import RecordRejection
+from graph.intake import RecordRejection, RecordWarning
 from graph.model import Batch, Edge, EdgeKind, Site
+from graph.retraction import Retraction
 
 # ilmd elements (by local name) giving a lot's expiry, in order of preference.
 EXPIRY_FIELDS = ("itemExpirationDate", "bestBeforeDate")
@@ -58,17 +73,29 @@ class EventMapper:
         self.context = context
         self.company_prefixes = company_prefixes
         self.ilmd_lot_fields = ilmd_lot_fields
-        self.traced = Traced()  # serials and containers, for this document
+        # Organizations the prefixes map: makers that may push for themselves.
+        self.mapped_makers = frozenset(company_prefixes.values())
+        self.traced = Traced(context.heard)  # serials and containers, across pushes
+        self.stated: dict[str, StatedEvent] = {}  # event id -> its place, in this document
 
     def outcomes(self, event: EventFacts) -> Iterator[Outcome]:
         if event.retracted:
-            return  # see the module docstring: a retraction yields nothing
+            yield from self._retractions(event)
+            return
+        if event.event_id is not None:
+            yield Stated(event.event_id, event.place)
+            here = StatedEvent(self.context.ingestion_id, event.place, self.context.org)
+            self.stated.setdefault(event.event_id, here)
+        yield from self._mapped(event)
+
+    def _mapped(self, event: EventFacts) -> Iterator[Outcome]:
         owners = Owners(self.company_prefixes, stated_prefixes(event.identifiers()))
         lots = LotCollector(event, owners, self.ilmd_lot_fields, self.traced)
         if event.kind == "TransformationEvent":
             inputs = lots.collect(("inputEPCList",), ("inputQuantityList",), with_ilmd=False)
             outputs = lots.collect(("outputEPCList",), ("outputQuantityList",), with_ilmd=True)
             yield from lots.problems
+            yield from lots.commissioned
             if inputs or outputs:
                 yield from self._transformation(event, owners, inputs, outputs)
             return
@@ -78,8 +105,12 @@ class EventMapper:
             with_ilmd=event.kind == "ObjectEvent",  # the one other event type with ilmd
         )
         yield from lots.problems
+        yield from lots.commissioned
         if event.kind == "AggregationEvent" and event.parent_id is not None and named:
-            self.traced.pack(event.parent_id.value.strip(), named, event.action == "DELETE")
+            container, unpacked = event.parent_id.value.strip(), event.action == "DELETE"
+            packed = [lot.traced for lot in named]
+            self.traced.pack(container, packed, unpacked)
+            yield Packed(container, tuple(packed), unpacked, event.place)
         if not named:
             return
         sites = yield from self._sites(event, owners)
@@ -92,7 +123,9 @@ class EventMapper:
             if not isinstance(batch, Batch):
                 continue
             if event.biz_step == "shipping":
-                yield from self._shipped(event, owners, lot, batch)
+                shipped = yield from self._held(event, lot, batch)
+                if shipped is not None:
+                    yield from self._shipped(event, owners, lot, shipped)
             elif event.biz_step == "receiving":
                 yield from self._received(event, owners, lot, batch)
 
@@ -169,6 +202,46 @@ class EventMapper:
                 yield site
             if isinstance(site, Site):
                 yield self._edge(EdgeKind.SHIPPED_TO, batch.id, site.id, lot, event)
+
+    def _held(
+        self, event: EventFacts, lot: NamedLot, batch: Batch
+    ) -> Generator[Outcome, None, Batch | None]:
+        """The lot as the shipper holds it: the maker's own lot, or (a mapped maker's
+        lot shipped by someone else) the shipper's lot of that number, the same lot as
+        the maker's."""
+        shipper = self.context.org
+        if lot.maker == shipper or lot.maker not in self.mapped_makers:
+            return batch
+        held = build(Batch, self.context, lot.location, maker=shipper, number=lot.number)
+        yield held
+        if not isinstance(held, Batch):
+            return None
+        yield self._edge(EdgeKind.SAME_LOT, held.id, batch.id, lot, event)
+        return held
+
+    def _retractions(self, event: EventFacts) -> Iterator[Outcome]:
+        """What an event with an errorDeclaration takes back: every earlier statement
+        of the event it re-sends (its own eventID)."""
+        if event.event_id is None:
+            yield RecordWarning(
+                event.location,
+                "errorDeclaration",
+                "an event declared erroneous without an eventID names nothing to retract",
+            )
+            return
+        earlier = [*self.context.heard.events.get(event.event_id, ())]
+        if (here := self.stated.get(event.event_id)) is not None:
+            earlier.append(here)
+        if not earlier:
+            yield RecordWarning(
+                event.location,
+                "errorDeclaration",
+                f"no earlier ingestion stated eventID {event.event_id}: nothing to retract",
+            )
+            return
+        provenance = self.context.provenance(event.location)
+        for stated in earlier:
+            yield Retraction(stated.ingestion_id, stated.place, stated.org, provenance)
 
     def _received(
         self, event: EventFacts, owners: Owners, lot: NamedLot, batch: Batch

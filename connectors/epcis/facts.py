@@ -43,6 +43,7 @@ class QuantityElement:
 class EventFacts:
     location: str  # the event: pointer or XPath (line), and its eventID or hash
     kind: str  # "ObjectEvent", ...
+    event_id: str | None = None
     biz_step: str | None = None  # the bare CBV word ("shipping"), or the extension's URI
     occurred_on: date | None = None  # eventTime's day, as written where it happened
     retracted: bool = False  # carries an errorDeclaration
@@ -55,6 +56,12 @@ class EventFacts:
     sources: list[tuple[str | None, Located]] = field(default_factory=list)  # (bare type, id)
     destinations: list[tuple[str | None, Located]] = field(default_factory=list)
     ilmd: dict[str, Located] = field(default_factory=dict)  # by local name ("lotNumber")
+
+    @property
+    def place(self) -> str:
+        """The event's path in the payload, without its label: what every location of
+        a record made from it starts with."""
+        return self.location.partition(" (")[0]
 
     def identifiers(self) -> Iterator[str]:
         """Every identifier the event names, for the company prefixes they state."""

@@ -108,6 +108,8 @@ def _event(raw: dict[str, Any], place: _EventPlace) -> EventFacts:
     if kind is None:
         raise _Malformed(place.at("type"), "type", "missing: an event names its type")
     facts = EventFacts(location=place.at(), kind=kind)
+    event_id = raw.get("eventID")
+    facts.event_id = event_id.strip() or None if isinstance(event_id, str) else None
     facts.biz_step = cbv_word(_text(raw, "bizStep", place))
     facts.action = (_text(raw, "action", place) or "").upper() or None
     facts.occurred_on = _day(

@@ -8,10 +8,11 @@ prefix (``Owners``). A lot that cannot be named or resolved becomes a located
 
 DSCSA-style documents ship serials (SGTINs) and pallets (SSCCs), not lots: a serial
 is of the lot it was commissioned with (the event whose ilmd gave the lot), and a
-container holds the lots of what an aggregation packed into it. ``Traced`` keeps both
-for one document, so that a later event naming only serials or a pallet still names
-its lots. (Across documents it does not yet: a serial commissioned in one push and
-shipped in another names no lot in the second.)
+container holds the lots of what an aggregation packed into it. ``Traced`` keeps both,
+starting from what earlier pushes said (``ParseContext.heard``: the hub keeps the notes
+every push yields, ``connectors.traces``) and adding what this document says, so that
+an event naming only serials or a pallet still names its lots, whichever push
+commissioned and packed them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 
 from connectors.epcis.facts import EventFacts, Located
 from connectors.epcis.gs1 import LotCode, Owners, Product, trade_item, unit_symbol
+from connectors.traces import NOTHING_HEARD, Commissioned, Heard, TracedLot
 from graph.intake import RecordRejection
 
 
@@ -35,18 +37,33 @@ class NamedLot:
     unit: str | None
     location: str
 
+    @property
+    def traced(self) -> TracedLot:
+        return TracedLot(self.maker, self.gtin, self.number)
+
 
 @dataclass(slots=True)
 class Traced:
-    """What one document has said so far of serials and containers."""
+    """What earlier pushes (``heard``) and this document so far say of serials and
+    containers; this document's word wins."""
 
-    serials: dict[str, LotCode] = field(default_factory=dict)  # SGTIN -> its lot
-    containers: dict[str, list[NamedLot]] = field(default_factory=dict)  # SSCC -> lots in it
+    heard: Heard = NOTHING_HEARD
+    serials: dict[str, TracedLot] = field(default_factory=dict)  # SGTIN -> its lot
+    containers: dict[str, list[TracedLot]] = field(default_factory=dict)  # SSCC -> lots in it
 
-    def pack(self, container: str, lots: list[NamedLot], unpacked: bool) -> None:
+    def lot_of(self, serial: str) -> TracedLot | None:
+        return self.serials.get(serial) or self.heard.serials.get(serial)
+
+    def held_in(self, container: str) -> list[TracedLot] | None:
+        held = self.containers.get(container)
+        if held is None and container in self.heard.containers:
+            return list(self.heard.containers[container])
+        return held
+
+    def pack(self, container: str, lots: list[TracedLot], unpacked: bool) -> None:
         """An aggregation: ADD and OBSERVE put ``lots`` in ``container`` (with what it
         already held), DELETE takes them out."""
-        held = {(lot.maker, lot.number): lot for lot in self.containers.get(container, [])}
+        held = {(lot.maker, lot.number): lot for lot in self.held_in(container) or []}
         for lot in lots:
             if unpacked:
                 held.pop((lot.maker, lot.number), None)
@@ -76,6 +93,7 @@ class LotCollector:
         self.ilmd_lot_fields = ilmd_lot_fields
         self.traced = traced if traced is not None else Traced()
         self.problems: list[RecordRejection] = []
+        self.commissioned: list[Commissioned] = []  # serials given a lot by this event
 
     def collect(
         self, epc_lists: Iterable[str], quantity_lists: Iterable[str], *, with_ilmd: bool
@@ -103,15 +121,25 @@ class LotCollector:
                 products.setdefault(code.gtin, (code, found, quantity, unit))
                 if is_serial(found.value):
                     serials.append((found.value.strip(), code))
-                if (commissioned := self.traced.serials.get(found.value.strip())) is not None:
-                    self._add(lots, commissioned, found, quantity, unit)
-            elif (packed := self.traced.containers.get(found.value.strip())) is not None:
+                if (commissioned := self.traced.lot_of(found.value.strip())) is not None:
+                    lots.setdefault(
+                        (commissioned.maker, commissioned.number),
+                        _named(commissioned, quantity, unit, found.location),
+                    )
+            elif (packed := self.traced.held_in(found.value.strip())) is not None:
                 for lot in packed:
-                    lots.setdefault((lot.maker, lot.number), _at(lot, found.location))
+                    lots.setdefault(
+                        (lot.maker, lot.number), _named(lot, None, None, found.location)
+                    )
         ilmd_lot = self._ilmd_lot() if with_ilmd else None
         if ilmd_lot is not None:
             for serial, product in serials:  # commissioned in this lot
-                self.traced.serials[serial] = LotCode(product, ilmd_lot.value)
+                prefix = self.owners.prefix_of(product)
+                if prefix is None:
+                    continue  # its GTIN's owner is unknown: rejected below, by _add
+                lot = TracedLot(self.owners.org_of(prefix), product.gtin, ilmd_lot.value)
+                self.traced.serials[serial] = lot
+                self.commissioned.append(Commissioned(serial, lot, self.event.place))
             if not products and not lots:
                 self.problems.append(
                     RecordRejection(
@@ -153,9 +181,10 @@ class LotCollector:
             )
 
 
-def _at(lot: NamedLot, location: str) -> NamedLot:
-    """``lot`` as named through a container at ``location`` (no amount: the pallet's)."""
-    return NamedLot(lot.maker, lot.number, lot.gtin, None, None, location)
+def _named(lot: TracedLot, quantity: float | None, unit: str | None, location: str) -> NamedLot:
+    """``lot`` as named through a serial or a container at ``location`` (a container's
+    amount is the pallet's, not the lot's: it gives none)."""
+    return NamedLot(lot.maker, lot.number, lot.gtin, quantity, unit, location)
 
 
 def unknown_prefix(found: Located, field: str, what: str) -> RecordRejection:

@@ -124,6 +124,7 @@ def _event_or_rejection(event: etree._Element, path: str) -> EventFacts | Record
 
 def _event(event: etree._Element, places: _Places) -> EventFacts:
     facts = EventFacts(location=places.of(event), kind=local_name(event))
+    facts.event_id = text_of(next(_descendants(event, "eventID"), None)) or None
     facts.biz_step = cbv_word(text_of(child(event, "bizStep")))
     facts.action = (text_of(child(event, "action")) or "").upper() or None
     stamp = child(event, "eventTime")

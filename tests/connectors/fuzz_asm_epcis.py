@@ -13,8 +13,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from connectors.base import Connector, ParseContext, PayloadError
+from connectors.traces import Commissioned, Packed, Stated
 from graph.intake import RecordRejection, RecordWarning
 from graph.model import Edge, NodeRecord
+from graph.retraction import Retraction
 from graph.write_plan import plan_write
 
 FUZZ_SETTINGS = settings(
@@ -124,6 +126,9 @@ def as_json(value: Any) -> bytes:
     return json.dumps(value).encode()  # NaN and Infinity written as Python's parser reads them
 
 
+NOTES = Commissioned | Packed | Stated | Retraction
+
+
 def check_parse_property(connector: Connector, payload: bytes) -> None:
     first, second = _outcomes(connector, payload), _outcomes(connector, payload)
     if isinstance(first, PayloadError):
@@ -133,8 +138,12 @@ def check_parse_property(connector: Connector, payload: bytes) -> None:
     assert first == second, "two parses of one payload differ"
     records = []
     for outcome in first:
-        assert isinstance(outcome, NodeRecord | Edge | RecordRejection | RecordWarning), outcome
-        if isinstance(outcome, RecordRejection | RecordWarning):
+        assert isinstance(outcome, NodeRecord | Edge | RecordRejection | RecordWarning | NOTES), (
+            outcome
+        )
+        if isinstance(outcome, NOTES):
+            assert outcome.place, "a note names where its event is"
+        elif isinstance(outcome, RecordRejection | RecordWarning):
             assert outcome.location and outcome.field and outcome.message
         else:
             outcome.require_provenance()

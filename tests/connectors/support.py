@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from connectors.base import Connector, ParseContext
+from connectors.traces import Note
 from graph.intake import RecordRejection, RecordWarning
 from graph.model import Edge, EdgeKind, Experiment, NodeRecord, Record
 
@@ -25,6 +26,7 @@ class Parsed:
     records: list[Record] = field(default_factory=list)
     rejections: list[RecordRejection] = field(default_factory=list)
     warnings: list[RecordWarning] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)  # for the hub's database
 
     def nodes(self, kind: type[NodeRecord]) -> list[NodeRecord]:
         return [record for record in self.records if isinstance(record, kind)]
@@ -47,8 +49,10 @@ def parse_bytes(
             parsed.rejections.append(outcome)
         elif isinstance(outcome, RecordWarning):
             parsed.warnings.append(outcome)
-        else:
+        elif isinstance(outcome, NodeRecord | Edge):
             parsed.records.append(outcome)
+        else:
+            parsed.notes.append(outcome)
     return parsed
 
 
