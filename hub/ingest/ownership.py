@@ -11,7 +11,12 @@ read from ids (``batch:<maker>/<number>``, ``agreement:<sponsor>/...``,
   most a placeholder that never overwrites what the owner said);
 - the edges that say who owns or is party to what (``OWNED_BY``, ``MADE_BY``,
   ``PARTY_TO``, ``COVERS``, ``QUALIFIES``) come only implied by the owner's own
-  records, never as loose edges: a partner cannot join another sponsor's agreement.
+  records, never as loose edges: a partner cannot join another sponsor's agreement;
+- a retraction (``graph.retraction``) takes back only what the same organization
+  pushed: nobody withdraws another partner's word.
+
+Notes about identifiers (``connectors.traces``) pass: they assert nothing of anyone's
+nodes, and what is made from them later is checked like any record.
 
 The operator (``admin``) pushes without these checks.
 """
@@ -21,9 +26,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from connectors.base import Outcome
+from connectors.traces import Commissioned, Packed, Stated
 from graph.ids import InvalidNodeId, parse_id
 from graph.intake import RecordRejection, RecordWarning
 from graph.model import Edge, EdgeKind, NodeRecord
+from graph.retraction import Retraction
 
 # Edges implied by a node record (an agreement's parties, a result's lab, ...); a loose
 # one would let a partner make itself party to, or owner of, someone else's node.
@@ -49,13 +56,27 @@ def owner_of(record: NodeRecord | Edge) -> str | None:
         return None
 
 
+# What passes unchecked: reports, and notes about identifiers (they assert nothing).
+PASSING = RecordRejection | RecordWarning | Commissioned | Packed | Stated
+
+
 def owned_by(outcomes: Iterator[Outcome], org: str) -> Iterator[Outcome]:
     for outcome in outcomes:
-        if isinstance(outcome, RecordRejection | RecordWarning) or owner_of(outcome) == org:
+        if isinstance(outcome, Retraction):
+            if outcome.org == org:
+                yield outcome
+            else:
+                yield RecordRejection(
+                    outcome.provenance.location or "record",
+                    "owner",
+                    f"{org!r} may not retract what {outcome.org!r} pushed (ingestion "
+                    f"{outcome.ingestion_id}, {outcome.place})",
+                )
+        elif isinstance(outcome, PASSING) or owner_of(outcome) == org:
             yield outcome
-            continue
-        location = outcome.provenance.location if outcome.provenance else ""
-        yield RecordRejection(location or "record", "owner", _refusal(outcome, org))
+        else:
+            location = outcome.provenance.location if outcome.provenance else ""
+            yield RecordRejection(location or "record", "owner", _refusal(outcome, org))
 
 
 def _refusal(record: NodeRecord | Edge, org: str) -> str:

@@ -11,6 +11,14 @@ The payload is already safe in the ledger when this runs (``hub.records.ledger``
    memory, and is what makes "nothing half-applied" hold without holding every record.
    Graph writes are idempotent, so applying the same payload again (after a crash, or
    in a replay) changes nothing that was already there.
+3. Then what the payload took back of earlier ones is retracted in the store
+   (``graph.retraction``), and its notes (``connectors.traces``: serials commissioned,
+   containers packed, events stated) are kept for later payloads
+   (``hub.records.traces``); both are idempotent too.
+
+Before the first pass the connector says what the payload mentions (``mentions``), and
+what earlier ingestions said of just that is read once, like the organizations'
+registered identifiers, into the ``ParseContext``: both passes hear the same.
 
 Connectors are synchronous generators; both passes run them in a worker thread so the
 server keeps answering while a large payload is parsed. ``StoreUnavailable`` is left
@@ -21,23 +29,28 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connectors.base import Connector, Outcome, ParseContext, PayloadError
 from connectors.registry import UnknownConnector, connector_named
+from connectors.traces import NOTHING_HEARD, Heard, Mentions, Note
 from graph.intake import RecordRejection, RecordWarning
 from graph.loading import DEFAULT_CHUNK
-from graph.model import Record
+from graph.model import Edge, NodeRecord, Record
+from graph.retraction import Retraction
 from graph.store import GraphStore, StoreUnavailable
 from hub.ingest.ownership import owned_by
 from hub.records import identifiers
 from hub.records.database import DATABASE_ERRORS, unavailable
 from hub.records.ledger import Delivery, IngestionStatus, Received
+from hub.records.traces import TraceIndex
 
 MAX_REPORTED_REJECTIONS = 10_000  # the count is always exact; the list stops here
 
@@ -64,6 +77,7 @@ class IngestReport:
     rejections: list[RecordRejection] = field(default_factory=list)
     warned: int = 0  # records kept with something left unread; never counted as rejected
     warnings: list[RecordWarning] = field(default_factory=list)
+    retracted: int = 0  # edges of earlier ingestions some of whose assertions it took back
     error: IngestError | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -104,22 +118,47 @@ async def _none_registered() -> identifiers.ForConnectors:
     return identifiers.NONE_REGISTERED
 
 
+class Traces(Protocol):
+    """Where notes are kept between ingestions (``hub.records.traces.TraceIndex``)."""
+
+    async def heard(self, mentions: Mentions, before: datetime) -> Heard: ...
+
+    async def keep(self, received: Received, notes: Sequence[Note]) -> None: ...
+
+
+class NoTraces:
+    """A pipeline without the hub's database: nothing heard, nothing kept."""
+
+    async def heard(self, mentions: Mentions, before: datetime) -> Heard:
+        return NOTHING_HEARD
+
+    async def keep(self, received: Received, notes: Sequence[Note]) -> None:
+        return None
+
+
 class IngestPipeline:
     def __init__(
         self,
         store: GraphStore,
         chunk_size: int = DEFAULT_CHUNK,
         registry: Registry = _none_registered,
+        traces: Traces | None = None,
     ) -> None:
         self.store = store
         self.chunk_size = chunk_size
         self.registry = registry
+        self.traces: Traces = traces if traces is not None else NoTraces()
         self._store_ready = False
 
     @classmethod
     def with_registry(cls, store: GraphStore, database: AsyncEngine) -> IngestPipeline:
-        """A pipeline whose connectors know the organizations' registered identifiers."""
-        return cls(store, registry=partial(identifiers.for_connectors, database))
+        """A pipeline whose connectors know the organizations' registered identifiers
+        and what earlier payloads said of serials, containers and events."""
+        return cls(
+            store,
+            registry=partial(identifiers.for_connectors, database),
+            traces=TraceIndex(database),
+        )
 
     async def _ready_store(self) -> None:
         # Tables, constraints and indexes, once per process: a fresh store is made ready
@@ -138,13 +177,10 @@ class IngestPipeline:
         connector = reader_for(received.connector, received.options)
         if isinstance(connector, IngestError):
             return _refuse(report, connector)
-        try:
+        mentions = await asyncio.to_thread(connector.mentions, io.BytesIO(payload))
+        async with _database_reachable():
             known = await self.registry()
-        except DATABASE_ERRORS as error:
-            if not unavailable(error):
-                raise
-            # Tried again later, like a graph store that is down: not the payload's fault.
-            raise StoreUnavailable(f"the hub's database: {error}") from error
+            heard = await self.traces.heard(mentions, received.received_at)
         context = ParseContext(
             received.id,
             connector.name,
@@ -153,6 +189,7 @@ class IngestPipeline:
             gs1_prefixes=known.gs1_prefixes,
             glns=known.glns,
             numbers=known.numbers,
+            heard=heard,
         )
 
         outcomes = partial(
@@ -167,14 +204,31 @@ class IngestPipeline:
             return report
 
         await self._ready_store()
-        chunks = _good_chunks(outcomes(), self.chunk_size)
+        notes: list[Note] = []
+        chunks = _good_chunks(outcomes(), self.chunk_size, notes)
         while chunk := await asyncio.to_thread(next, chunks, None):
             await self.store.upsert(chunk)
             report.applied += len(chunk)
             if on_chunk is not None:
                 await on_chunk(received, chunk)
+        retractions = [note for note in notes if isinstance(note, Retraction)]
+        report.retracted = len(await self.store.retract(retractions))
+        async with _database_reachable():
+            await self.traces.keep(received, notes)
         report.status = IngestionStatus.PARTIAL if report.rejected else IngestionStatus.APPLIED
         return report
+
+
+@asynccontextmanager
+async def _database_reachable() -> AsyncIterator[None]:
+    """The hub's database being down is tried again later, like a graph store that is
+    down: not the payload's fault. Any other database error is a bug, raised."""
+    try:
+        yield
+    except DATABASE_ERRORS as error:
+        if not unavailable(error):
+            raise
+        raise StoreUnavailable(f"the hub's database: {error}") from error
 
 
 def _refuse(report: IngestReport, error: IngestError) -> IngestReport:
@@ -205,14 +259,20 @@ def _survey(outcomes: Iterator[Outcome], report: IngestReport) -> None:
             report.warned += 1
             if len(report.warnings) < MAX_REPORTED_REJECTIONS:
                 report.warnings.append(outcome)
-        else:
+        elif isinstance(outcome, NodeRecord | Edge):
             report.records += 1
 
 
-def _good_chunks(outcomes: Iterator[Outcome], size: int) -> Iterator[list[Record]]:
+def _good_chunks(
+    outcomes: Iterator[Outcome], size: int, notes: list[Note]
+) -> Iterator[list[Record]]:
+    """The good records in chunks of ``size``; the notes on the way go to ``notes``."""
     chunk: list[Record] = []
     for outcome in outcomes:
         if isinstance(outcome, RecordRejection | RecordWarning):
+            continue
+        if not isinstance(outcome, NodeRecord | Edge):
+            notes.append(outcome)
             continue
         chunk.append(outcome)
         if len(chunk) >= size:

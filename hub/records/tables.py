@@ -1,5 +1,6 @@
 """Every table the hub's database holds, gathered from the modules that own them: the
-ledger's, the audit trail's and the authorization server's. A test compares them with
+ledger's, the audit trail's, the authorization server's, the organizations'
+identifiers and the EPCIS traces. A test compares them with
 what the migrations build, so a table changed without a migration fails it."""
 
 from __future__ import annotations
@@ -10,12 +11,19 @@ from auth.store import auth_metadata
 from hub.records.audit import audit_metadata
 from hub.records.identifiers import metadata as identifiers_metadata
 from hub.records.ledger import metadata as ledger_metadata
+from hub.records.traces import metadata as traces_metadata
 
 
 def all_tables() -> MetaData:
     """Every table the code reads and writes, gathered in one MetaData (for the drift test)."""
     gathered = MetaData()
-    for part in (ledger_metadata, auth_metadata, audit_metadata, identifiers_metadata):
+    for part in (
+        ledger_metadata,
+        auth_metadata,
+        audit_metadata,
+        identifiers_metadata,
+        traces_metadata,
+    ):
         for table in part.tables.values():
             table.to_metadata(gathered)
     return gathered
