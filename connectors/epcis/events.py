@@ -12,13 +12,11 @@ sensor readings) yields nothing. For an event that does:
 - a TransformationEvent gives a ``CONSUMED`` edge from each output lot to each input
   lot, with the input's quantity;
 - shipping gives ``SHIPPED_TO`` edges from each lot to the destination owner
-  (``owning_party``, else ``possessing_party``) and to the destination ``location``.
+  (``owning_party``, else ``possessing_party``) and to the destination ``location``
+  (a ``Site`` record only when it is not a known organization's other than the
+  shipper's: the receiver describes its own sites).
   A maker ships its own lot; anyone else (a distributor shipping a pallet a packager
-  packed) ships the lot as it holds it: its own ``Batch`` of the same number, with a
-  ``SAME_LOT`` edge to the maker's (what receiving would have made), and the
-  ``SHIPPED_TO`` from there, since only a lot's owner may assert its edges
-  (``graph.trust``). Lots whose maker stands in for an unmapped prefix
-  (``gs1-<prefix>``) are shipped as named: nobody can push as that maker;
+  packed) ships the lot as it holds it (below);
 - receiving makes the lot as received a ``Batch`` of the receiver (the destination
   owner, else the organization pushing the file), same number, with a ``SAME_LOT``
   edge to the maker's lot: this is what lets lineage cross from one vendor to another;
@@ -26,7 +24,13 @@ sensor readings) yields nothing. For an event that does:
   being put on a pallet, so it adds no genealogy beyond the rules above when its
   child quantities name lots (its business step still counts: lots received on a
   pallet are received);
-- ``readPoint`` and ``bizLocation`` of such an event become ``Site`` records.
+- ``readPoint`` and ``bizLocation`` of such an event become ``Site`` records;
+- an organization that did not make a lot (packing, shipping or observing another
+  mapped maker's lot) speaks of the lot as it holds it: its own ``Batch`` of the same
+  number with a ``SAME_LOT`` edge to the maker's (what receiving makes), and any
+  ``SHIPPED_TO`` from there, since only a lot's owner may assert its edges
+  (``graph.trust``). A lot of an unmapped prefix (``gs1-<prefix>``) is taken as
+  named: no partner can push as that maker.
 
 Serials and containers resolve to lots through ``lots.Traced``, across pushes: each
 event yields notes (``connectors.traces``) of the serials it commissioned in a lot,
@@ -118,14 +122,17 @@ class EventMapper:
         if event.biz_step == "commissioning":
             made = yield from self._made(event, sites)
         for lot in named:
-            batch = build(Batch, self.context, lot.location, **_batch_fields(lot, made))
-            yield batch
-            if not isinstance(batch, Batch):
+            named_batch = build(Batch, self.context, lot.location, **_batch_fields(lot, made))
+            batch: Batch | None = None
+            if isinstance(named_batch, Batch) and self._held_elsewhere(event, lot):
+                batch = yield from self._held(event, lot, named_batch)
+            else:
+                yield named_batch
+                batch = named_batch if isinstance(named_batch, Batch) else None
+            if batch is None:
                 continue
             if event.biz_step == "shipping":
-                shipped = yield from self._held(event, lot, batch)
-                if shipped is not None:
-                    yield from self._shipped(event, owners, lot, shipped)
+                yield from self._shipped(event, owners, lot, batch)
             elif event.biz_step == "receiving":
                 yield from self._received(event, owners, lot, batch)
 
@@ -198,21 +205,33 @@ class EventMapper:
                 yield self._edge(EdgeKind.SHIPPED_TO, batch.id, target, lot, event)
         for location in locations:
             site = self._site(location, owners, "destinationList")
-            if site is not None:
+            if isinstance(site, Site) and site.org != self.context.org and (
+                site.org in self.mapped_makers or site.org in self.context.glns.values()
+            ):
+                pass  # the receiver's site is the receiver's to describe: the edge names it
+            elif site is not None:
                 yield site
             if isinstance(site, Site):
                 yield self._edge(EdgeKind.SHIPPED_TO, batch.id, site.id, lot, event)
 
+    def _held_elsewhere(self, event: EventFacts, lot: NamedLot) -> bool:
+        """Whether the pushing organization speaks of a lot it holds but did not make
+        (a mapped maker's: an unmapped ``gs1-`` maker cannot push for itself, so its
+        lots are taken as named). Receiving says so itself (``_received``), and only a
+        maker commissions."""
+        return (
+            event.biz_step not in ("receiving", "commissioning")
+            and lot.maker != self.context.org
+            and lot.maker in self.mapped_makers
+        )
+
     def _held(
         self, event: EventFacts, lot: NamedLot, batch: Batch
     ) -> Generator[Outcome, None, Batch | None]:
-        """The lot as the shipper holds it: the maker's own lot, or (a mapped maker's
-        lot shipped by someone else) the shipper's lot of that number, the same lot as
-        the maker's."""
-        shipper = self.context.org
-        if lot.maker == shipper or lot.maker not in self.mapped_makers:
-            return batch
-        held = build(Batch, self.context, lot.location, maker=shipper, number=lot.number)
+        """The pushing organization's own lot of that number (the same lot as the
+        maker's ``batch``), with its ``SAME_LOT`` edge: what it may assert of a lot it
+        packs or ships."""
+        held = build(Batch, self.context, lot.location, maker=self.context.org, number=lot.number)
         yield held
         if not isinstance(held, Batch):
             return None

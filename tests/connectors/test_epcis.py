@@ -299,7 +299,8 @@ def test_shipping_goes_to_the_owner_and_the_location_of_the_destination() -> Non
         ("batch:alder/A-2207", "org:birch", 200.0, "kg"),
         ("batch:alder/A-2207", "site:birch/4012345000016", 200.0, "kg"),
     }
-    assert ("birch", "4012345000016") in sites(parsed)
+    # Birch's site is Birch's to describe: Alder's shipment names it by the edge only.
+    assert ("birch", "4012345000016") not in sites(parsed)
 
 
 def test_a_shipment_keeps_the_day_of_its_event_as_written_there() -> None:
