@@ -205,8 +205,10 @@ class EventMapper:
                 yield self._edge(EdgeKind.SHIPPED_TO, batch.id, target, lot, event)
         for location in locations:
             site = self._site(location, owners, "destinationList")
-            if isinstance(site, Site) and site.org != self.context.org and (
-                site.org in self.mapped_makers or site.org in self.context.glns.values()
+            if (
+                isinstance(site, Site)
+                and site.org != self.context.org
+                and (site.org in self.mapped_makers or site.org in self.context.glns.values())
             ):
                 pass  # the receiver's site is the receiver's to describe: the edge names it
             elif site is not None:

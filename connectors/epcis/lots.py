@@ -115,22 +115,22 @@ class LotCollector:
             except ValueError as error:
                 self.problems.append(RecordRejection(found.location, "epc", str(error)))
                 continue
+            key = found.value.strip()
             if isinstance(code, LotCode):
                 self._add(lots, code, found, quantity, unit)
-            elif isinstance(code, Product):
+                continue
+            if isinstance(code, Product):
                 products.setdefault(code.gtin, (code, found, quantity, unit))
                 if is_serial(found.value):
-                    serials.append((found.value.strip(), code))
-                if (commissioned := self.traced.lot_of(found.value.strip())) is not None:
-                    lots.setdefault(
-                        (commissioned.maker, commissioned.number),
-                        _named(commissioned, quantity, unit, found.location),
-                    )
-            elif (packed := self.traced.held_in(found.value.strip())) is not None:
-                for lot in packed:
-                    lots.setdefault(
-                        (lot.maker, lot.number), _named(lot, None, None, found.location)
-                    )
+                    serials.append((key, code))
+            if (commissioned := self.traced.lot_of(key)) is not None:
+                lots.setdefault(
+                    (commissioned.maker, commissioned.number),
+                    _named(commissioned, quantity, unit, found.location),
+                )
+            # A container: a pallet (SSCC), or a case named by its own serial.
+            for lot in self.traced.held_in(key) or ():
+                lots.setdefault((lot.maker, lot.number), _named(lot, None, None, found.location))
         ilmd_lot = self._ilmd_lot() if with_ilmd else None
         if ilmd_lot is not None:
             for serial, product in serials:  # commissioned in this lot

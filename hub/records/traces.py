@@ -238,7 +238,13 @@ async def _containers(
         rows = await conn.execute(
             select(table.c.container, table.c.maker, table.c.gtin, table.c.lot, table.c.unpacked)
             .where(table.c.container.in_(chunk), _standing(table, before))
-            .order_by(table.c.declared_at, table.c.ingestion_id, table.c.position)
+            .order_by(
+                table.c.declared_at,
+                table.c.ingestion_id,
+                table.c.position,
+                table.c.maker,
+                table.c.lot,
+            )
         )
         for container, maker, gtin, lot, unpacked in rows:
             lots = held.setdefault(container, {})
@@ -246,7 +252,7 @@ async def _containers(
                 lots.pop((maker, lot), None)
             else:
                 lots.setdefault((maker, lot), TracedLot(maker, gtin, lot))
-    return {container: tuple(lots.values()) for container, lots in held.items()}
+    return {container: tuple(lots.values()) for container, lots in held.items() if lots}
 
 
 async def _events(

@@ -14,8 +14,11 @@ from hypothesis import strategies as st
 
 from connectors.base import ParseContext, PayloadError
 from connectors.epcis.connector import EpcisConnector
+from connectors.traces import Commissioned, Heard, Packed, Stated, StatedEvent, TracedLot
+from graph.intake import RecordRejection, RecordWarning
 from graph.lineage import Direction
 from graph.model import Batch, Edge, EdgeKind, Record, Site
+from graph.retraction import Retraction
 from graph.sql.store import SqlGraphStore
 from tests.connectors.fuzz_asm_epcis import (
     FUZZ_SETTINGS,
@@ -886,3 +889,120 @@ def test_every_conformance_document_is_tested_here() -> None:
         if path.is_file()
     }
     assert found == tested
+
+
+# --- across pushes: what earlier pushes said, heard through the context --------------
+
+
+def heard_from(parsed: Parsed, ingestion_id: str = "ing-1", org: str = "acme") -> Heard:
+    """What the hub's trace index would hand the next push after ``parsed`` (kept as
+    ``ingestion_id`` of ``org``), for every identifier and event it noted."""
+    serials = {n.serial: n.lot for n in parsed.notes if isinstance(n, Commissioned)}
+    containers: dict[str, dict[tuple[str, str], TracedLot]] = {}
+    for note in parsed.notes:
+        if isinstance(note, Packed):
+            held = containers.setdefault(note.container, {})
+            for lot in note.lots:
+                if note.unpacked:
+                    held.pop((lot.maker, lot.number), None)
+                else:
+                    held.setdefault((lot.maker, lot.number), lot)
+    events = {
+        n.event_id: (StatedEvent(ingestion_id, n.place, org),)
+        for n in parsed.notes
+        if isinstance(n, Stated)
+    }
+    return Heard(serials, {c: tuple(held.values()) for c, held in containers.items()}, events)
+
+
+def parse_after(connector: EpcisConnector, payload: bytes, heard: Heard, org: str) -> Parsed:
+    context = ParseContext("ing-2", connector.name, org, heard=heard)
+    parsed = Parsed()
+    for outcome in connector.parse(io.BytesIO(payload), context):
+        if isinstance(outcome, RecordRejection):
+            parsed.rejections.append(outcome)
+        elif isinstance(outcome, RecordWarning):
+            parsed.warnings.append(outcome)
+        elif isinstance(outcome, Batch | Edge | Site):
+            parsed.records.append(outcome)
+        else:
+            parsed.notes.append(outcome)
+    return parsed
+
+
+DSCSA = "epcis/1.2/EPCISDocument_with_comment.xml"
+DSCSA_PALLET = "urn:epc:id:sscc:030001.41234567890"
+
+
+def test_a_dscsa_document_notes_its_serials_lot_and_what_its_pallet_holds() -> None:
+    parsed = parse_sample(epcis(), DSCSA)
+    items = TracedLot("gs1-030001", "00300010123455", "A123")
+    cases = TracedLot("gs1-030001", "10300010123452", "A123")  # the same lot, by the case
+
+    commissioned = {n.serial: n.lot for n in parsed.notes if isinstance(n, Commissioned)}
+    assert commissioned["urn:epc:id:sgtin:030001.1012345.110"] == cases  # a case's serial
+    assert set(commissioned.values()) == {items, cases}
+    [pallet] = [n for n in parsed.notes if isinstance(n, Packed) and n.container == DSCSA_PALLET]
+    assert (pallet.lots, pallet.unpacked) == ((cases,), False)
+    assert pallet.place.startswith("/EPCISDocument/EPCISBody/EventList/AggregationEvent[")
+    assert epcis().mentions(io.BytesIO((SAMPLES / DSCSA).read_bytes())).identifiers >= {
+        DSCSA_PALLET, "urn:epc:id:sgtin:030001.1012345.110"
+    }  # fmt: skip
+
+
+def test_a_pallet_packed_in_an_earlier_push_ships_its_lot_in_a_later_one() -> None:
+    earlier = parse_sample(epcis(), DSCSA)
+    ship = shipping(epcList=[DSCSA_PALLET], quantityList=[], eventID="urn:uuid:reship")
+    connector = epcis({"company_prefixes": PREFIXES})
+
+    alone = parse_bytes(connector, document(ship), org="alder")
+    later = parse_after(connector, document(ship), heard_from(earlier), org="alder")
+
+    assert alone.edges(EdgeKind.SHIPPED_TO) == []
+    assert edges(later, EdgeKind.SHIPPED_TO) == {
+        ("batch:gs1-030001/A123", "org:birch", None, None),
+        ("batch:gs1-030001/A123", "site:birch/4012345000016", None, None),
+    }
+    shipped = later.edges(EdgeKind.SHIPPED_TO)[0]
+    assert shipped.provenance is not None
+    assert (
+        shipped.provenance.location == "/epcisBody/eventList/0/epcList/0 (eventID urn:uuid:reship)"
+    )
+
+
+def test_a_mapped_makers_lot_shipped_by_another_organization_ships_from_its_own_lot() -> None:
+    parsed = parse_bytes(epcis({"company_prefixes": PREFIXES}), document(shipping()), org="cedar")
+
+    assert parsed.rejections == []
+    assert set(lots(parsed)) == {("cedar", "A-2207")}  # not Alder's lot: Alder's to describe
+    assert edges(parsed, EdgeKind.SAME_LOT) == {
+        ("batch:cedar/A-2207", "batch:alder/A-2207", 200.0, "kg")
+    }
+    assert {(e.source, e.target) for e in parsed.edges(EdgeKind.SHIPPED_TO)} == {
+        ("batch:cedar/A-2207", "org:birch"),
+        ("batch:cedar/A-2207", "site:birch/4012345000016"),
+    }
+
+
+def test_an_error_declaration_retracts_each_earlier_statement_of_its_event() -> None:
+    name = "epcis/2.0/TransformationEvent_with_error_declaration.json"
+    erroneous = "urn:uuid:374d95fc-9457-4a51-bd6a-0bba133845a8"
+    heard = Heard(events={erroneous: (StatedEvent("ing-1", "/epcisBody/eventList/0", "acme"),)})
+
+    unheard = parse_sample(epcis(), name)
+    parsed = parse_after(epcis(), (SAMPLES / name).read_bytes(), heard, org="acme")
+
+    assert [(w.field, "nothing to retract" in w.message) for w in unheard.warnings] == [
+        ("errorDeclaration", True)
+    ]
+    [retraction] = [n for n in parsed.notes if isinstance(n, Retraction)]
+    assert (retraction.ingestion_id, retraction.place, retraction.org) == (
+        "ing-1", "/epcisBody/eventList/0", "acme",
+    )  # fmt: skip
+    assert retraction.provenance.ingestion_id == "ing-2"
+    assert retraction.provenance.location == f"/epcisBody/eventList/0 (eventID {erroneous})"
+    assert epcis().mentions(io.BytesIO((SAMPLES / name).read_bytes())).events == {erroneous}
+    # its correction, the other event, is stated for later errorDeclarations to find
+    assert Stated("urn:uuid:404d95fc-9457-4a51-bd6a-0bba133845a8", "/epcisBody/eventList/1") in (
+        parsed.notes
+    )
