@@ -22,9 +22,8 @@ from tempfile import TemporaryDirectory
 from bench.lims_csv import run_parse, write_lims_csv
 from bench.neo4j_server import bench_neo4j
 from connectors.csv.profile import example_profile
-from graph.intake import RecordRejection, RecordWarning
 from graph.loading import load
-from graph.model import Record
+from graph.model import Edge, NodeRecord, Record
 from graph.neo4j.store import Neo4jGraphStore
 from graph.sql.store import SqlGraphStore
 from graph.store import GraphStore
@@ -69,11 +68,7 @@ async def time_raw(store: GraphStore, records: list[Record]) -> float:
 async def measure(
     name: str, store: GraphStore, ledger: Ledger, csv: Path, payload: bytes, rows: int
 ) -> str:
-    records = [
-        outcome
-        for outcome in run_parse(csv)
-        if not isinstance(outcome, RecordRejection | RecordWarning)
-    ]
+    records = [outcome for outcome in run_parse(csv) if isinstance(outcome, NodeRecord | Edge)]
     raw_seconds = await time_raw(store, records)
     seconds, applied = await time_pipeline(store, ledger, payload)
     await store.close()
