@@ -4,7 +4,8 @@ At the top, what both stores share: the typed records (``model``), ids from natu
 keys (``ids``), untyped input to records (``intake``), what a write does (``write_plan``,
 ``loading``), the store interface (``store``, with ``queries`` and ``oversight`` for
 its listing and oversight reads), who may read what (``trust``, ``readers``,
-``visibility``) and lineage answers (``lineage``). Below it:
+``visibility``), lineage answers (``lineage``) and taking back what a partner
+declared wrong (``retraction``). Below it:
 
 - ``graph.sql``: the embedded store (SQLAlchemy over SQLite);
 - ``graph.neo4j``: the production store (the official async driver); the two folders

@@ -4,7 +4,7 @@ A partner that declares one of its earlier statements wrong (an EPCIS
 ``errorDeclaration`` names the event it corrects) retracts the *assertions* that
 statement made: every edge source ref (``<ingestion id>#<location>``) at or inside the
 place the statement had in its payload, of the kinds a statement makes
-(``RETRACTABLE``: genealogy, shipments, reports). The edges stay in the graph with all their
+(``RETRACTABLE``: genealogy and shipments). The edges stay in the graph with all their
 sources; each retracted source is kept with the provenance of the retraction. An edge
 whose every source is retracted is *retracted*: lineage, impact and compliance reads
 no longer follow it, and a new assertion of it (a later push that states it again)
@@ -21,18 +21,13 @@ from dataclasses import dataclass
 
 from graph.model import EdgeKind, Provenance
 
-# What a retraction takes back: the facts a statement makes between nodes. Edges a
-# node's own key or attributes imply (a lot MADE_BY its maker, OF_MATERIAL its item)
-# follow the node, which stays: a lot once named is still that lot.
+# What a retraction takes back: genealogy and shipments, the facts a supply-chain
+# event states between lots and parties, and every read that follows them honours it.
+# Edges a node's own key or attributes imply (a lot MADE_BY its maker, OF_MATERIAL its
+# item) follow the node, which stays: a lot once named is still that lot. Reports
+# (TESTED, AFFECTS) are not retracted this way yet: their reads would need it too.
 RETRACTABLE: frozenset[EdgeKind] = frozenset(
-    {
-        EdgeKind.CONSUMED,
-        EdgeKind.SAME_LOT,
-        EdgeKind.PART_OF,
-        EdgeKind.SHIPPED_TO,
-        EdgeKind.TESTED,
-        EdgeKind.AFFECTS,
-    }
+    {EdgeKind.CONSUMED, EdgeKind.SAME_LOT, EdgeKind.PART_OF, EdgeKind.SHIPPED_TO}
 )
 
 # Where a source ref's location may continue after a retracted place: a deeper path

@@ -179,8 +179,8 @@ class GraphStore(ComplianceQueries, ABC):
         *,
         visibility: Visibility = EVERYTHING,
     ) -> list[tuple[str, EdgeKind, str]]:
-        """(source, kind, target) of every edge of ``kinds`` leaving one of ``ids``,
-        both ends visible."""
+        """(source, kind, target) of every standing (not retracted) edge of ``kinds``
+        leaving one of ``ids``, both ends visible."""
 
     @abstractmethod
     async def edges_from(
@@ -203,8 +203,8 @@ class GraphStore(ComplianceQueries, ABC):
         *,
         visibility: Visibility = EVERYTHING,
     ) -> list[tuple[str, EdgeKind, str]]:
-        """(source, kind, target) of every edge of ``kinds`` arriving at one of ``ids``,
-        both ends visible."""
+        """(source, kind, target) of every standing (not retracted) edge of ``kinds``
+        arriving at one of ``ids``, both ends visible."""
 
     @abstractmethod
     async def list_nodes(

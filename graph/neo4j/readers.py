@@ -119,8 +119,8 @@ async def _neighbours(
         return {}
     left, right = ("-", "->") if lookup.outgoing else ("<-", "-")
     query = (
-        f"UNWIND $ids AS id MATCH (:Node {{id: id}}){left}[:{lookup.kind.value}]{right}(far) "
-        "RETURN collect([id, far.id]) AS found"
+        f"UNWIND $ids AS id MATCH (:Node {{id: id}}){left}[r:{lookup.kind.value}]{right}(far) "
+        "WHERE r.retracted IS NULL RETURN collect([id, far.id]) AS found"
     )
     found: dict[str, set[str]] = {}
     for node_id, far in await _one(tx, query, ids=list(lookup.ids)):

@@ -12,6 +12,10 @@ Genealogy walks are one Cypher query each: a variable-length pattern aggregated 
 ``min(length(p))``, which Neo4j plans as a pruning breadth-first expand (each batch
 visited once, so diamonds and cycles cost nothing extra).
 
+A retracted edge (``graph.retraction``) carries ``retracted: true``, the sources taken
+back and who took them back (``retracted_sources``, ``retracted_by``); every read but
+``edges_from`` leaves it out (``r.retracted IS NULL``).
+
 Who may read a node is its ``readers`` list (``graph.neo4j.readers``), set from its key
 when it is created and grown in each write's transaction. Reads under a visibility
 check it in the query: inside the walk's expand, in listings' and look-ups' WHERE.

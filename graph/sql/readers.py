@@ -69,12 +69,12 @@ _ACCEPTED = f"""({_owner("e.source")} = {_owner("e.target")} OR EXISTS (
 
 # Ids travel as one JSON array parameter, so a look-up of any size is one statement.
 _OUTGOING = text(
-    "SELECT source, target FROM graph_edges "
-    "WHERE kind = :kind AND source IN (SELECT value FROM json_each(:ids))"
+    "SELECT source, target FROM graph_edges AS e "
+    f"WHERE kind = :kind AND source IN (SELECT value FROM json_each(:ids)) AND {standing('e')}"
 )
 _INCOMING = text(
-    "SELECT target, source FROM graph_edges "
-    "WHERE kind = :kind AND target IN (SELECT value FROM json_each(:ids))"
+    "SELECT target, source FROM graph_edges AS e "
+    f"WHERE kind = :kind AND target IN (SELECT value FROM json_each(:ids)) AND {standing('e')}"
 )
 _SPONSORS_OF = text(
     "SELECT node_id, org FROM batch_sponsors WHERE node_id IN (SELECT value FROM json_each(:ids))"

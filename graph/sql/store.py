@@ -5,7 +5,9 @@ exactly as the Neo4j store does. Nodes and edges are rows with a JSON column of
 attributes; who asserted what lives in two small source tables, so adding a source
 is an ``INSERT ... ON CONFLICT DO NOTHING`` rather than a read-modify-write. Who may
 read what lives in ``node_readers`` (``graph.sql.readers``), kept up to date in each
-write's transaction; reads under a visibility filter on it inside the query.
+write's transaction; reads under a visibility filter on it inside the query. Retracted
+edges (``graph.sql.retractions``) are marked in their properties and left out of every
+read but ``edges_from``.
 """
 
 from __future__ import annotations
