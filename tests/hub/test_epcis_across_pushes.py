@@ -12,8 +12,12 @@ from typing import Any
 
 import pytest
 
+from graph.lineage import Direction
+from graph.model import EdgeKind
 from graph.store import GraphStore
 from hub.app import create_app
+from hub.ingest.replay import replay
+from hub.records.audit import Actor
 from hub.records.ledger import Ledger
 from hub.settings import Settings
 from tests.connectors.test_epcis import document
@@ -77,6 +81,8 @@ SHIPMENTS = """{ batch(id: "%s") { shipments {
 class Hub:
     app: Any
     tokens: TokenSource
+    ledger: Ledger
+    store: GraphStore
 
     async def push(self, org: str, *events: dict[str, Any]) -> dict[str, Any]:
         async with hub_client(self.app, await self.tokens.bearer(org, PARTNER)) as client:
@@ -110,7 +116,7 @@ async def hub(store: GraphStore, tmp_path: Path, tokens: TokenSource) -> AsyncIt
                 json={"scheme": "gs1-prefix", "value": prefix},
             )
             assert added.status_code == 201, added.text
-    yield Hub(app, tokens)
+    yield Hub(app, tokens, ledger, store)
     await ledger.close()
 
 
@@ -208,3 +214,35 @@ async def test_a_retracted_packing_no_longer_puts_the_lot_on_the_pallet(hub: Hub
     data = await hub.ask(SHIPMENTS % "batch:alder/L-77")
     assert data["batch"]["shipments"] == []
     assert json.dumps(later["warnings"]) == "[]"
+
+
+async def test_a_replay_hears_what_the_first_run_heard_and_retracts_again(hub: Hub) -> None:
+    await hub.push("alder", commissioned())
+    await hub.push("cedar", packed())
+    await hub.push("cedar", shipped())
+    await hub.push("cedar", shipped(errorDeclaration=ERROR))
+    await hub.push("cedar", packed("DELETE"))
+    again = await hub.push("cedar", shipped(eventID="urn:uuid:ship-again"))  # an empty pallet
+
+    lots = ["batch:alder/L-77", "batch:cedar/L-77"]
+
+    async def graph() -> tuple[Any, ...]:
+        shipments = await hub.store.edges_from(lots, [EdgeKind.SHIPPED_TO, EdgeKind.SAME_LOT])
+        downstream = await hub.store.lineage(lots[0], Direction.DOWNSTREAM, 5)
+        return shipments, downstream
+
+    before = await graph()
+    await hub.store.wipe()
+    summary = await replay(hub.ledger, hub.store, Actor("operator", "ops"))
+    after = await graph()
+
+    assert summary.differing == []
+    assert after == before
+    shipments, downstream = before
+    assert [(e.kind, e.target, e.retracted) for e in shipments] == [
+        (EdgeKind.SAME_LOT, "batch:alder/L-77", False),
+        (EdgeKind.SHIPPED_TO, "org:birch", True),
+        (EdgeKind.SHIPPED_TO, "site:birch/4012345000016", True),
+    ]
+    assert downstream is not None and downstream.ids == set(lots)
+    assert clean(again) == ("APPLIED", [])  # the pallet was emptied before: no lot named
