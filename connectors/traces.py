@@ -65,9 +65,9 @@ NOTHING_HEARD = Heard()
 
 @dataclass(frozen=True, slots=True)
 class Commissioned:
-    """``serial`` was commissioned in ``lot`` by the event at ``place``."""
+    """``serials`` were commissioned in ``lot`` by the event at ``place``."""
 
-    serial: str
+    serials: tuple[str, ...]
     lot: TracedLot
     place: str
 

@@ -93,7 +93,7 @@ class LotCollector:
         self.ilmd_lot_fields = ilmd_lot_fields
         self.traced = traced if traced is not None else Traced()
         self.problems: list[RecordRejection] = []
-        self.commissioned: list[Commissioned] = []  # serials given a lot by this event
+        self.commissioned: list[Commissioned] = []  # serials given a lot, by lot
 
     def collect(
         self, epc_lists: Iterable[str], quantity_lists: Iterable[str], *, with_ilmd: bool
@@ -133,13 +133,17 @@ class LotCollector:
                 lots.setdefault((lot.maker, lot.number), _named(lot, None, None, found.location))
         ilmd_lot = self._ilmd_lot() if with_ilmd else None
         if ilmd_lot is not None:
+            made: dict[TracedLot, list[str]] = {}
             for serial, product in serials:  # commissioned in this lot
                 prefix = self.owners.prefix_of(product)
                 if prefix is None:
                     continue  # its GTIN's owner is unknown: rejected below, by _add
                 lot = TracedLot(self.owners.org_of(prefix), product.gtin, ilmd_lot.value)
                 self.traced.serials[serial] = lot
-                self.commissioned.append(Commissioned(serial, lot, self.event.place))
+                made.setdefault(lot, []).append(serial)
+            self.commissioned += [
+                Commissioned(tuple(named), lot, self.event.place) for lot, named in made.items()
+            ]
             if not products and not lots:
                 self.problems.append(
                     RecordRejection(

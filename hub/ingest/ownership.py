@@ -13,10 +13,14 @@ read from ids (``batch:<maker>/<number>``, ``agreement:<sponsor>/...``,
   ``PARTY_TO``, ``COVERS``, ``QUALIFIES``) come only implied by the owner's own
   records, never as loose edges: a partner cannot join another sponsor's agreement;
 - a retraction (``graph.retraction``) takes back only what the same organization
-  pushed: nobody withdraws another partner's word.
+  pushed: nobody withdraws another partner's word;
+- only a lot's maker says which of its serials were commissioned in it (a
+  ``Commissioned`` note): otherwise a partner could make another's later shipment of
+  those serials name a lot of its choosing.
 
-Notes about identifiers (``connectors.traces``) pass: they assert nothing of anyone's
-nodes, and what is made from them later is checked like any record.
+Other notes about identifiers (``connectors.traces``: what was packed where, where an
+event sits) pass: they assert nothing of anyone's nodes, and what is made from them
+later is checked like any record.
 
 The operator (``admin``) pushes without these checks.
 """
@@ -57,7 +61,7 @@ def owner_of(record: NodeRecord | Edge) -> str | None:
 
 
 # What passes unchecked: reports, and notes about identifiers (they assert nothing).
-PASSING = RecordRejection | RecordWarning | Commissioned | Packed | Stated
+PASSING = RecordRejection | RecordWarning | Packed | Stated
 
 
 def owned_by(outcomes: Iterator[Outcome], org: str) -> Iterator[Outcome]:
@@ -71,6 +75,16 @@ def owned_by(outcomes: Iterator[Outcome], org: str) -> Iterator[Outcome]:
                     "owner",
                     f"{org!r} may not retract what {outcome.org!r} pushed (ingestion "
                     f"{outcome.ingestion_id}, {outcome.place})",
+                )
+        elif isinstance(outcome, Commissioned):
+            if outcome.lot.maker == org:
+                yield outcome
+            else:
+                yield RecordRejection(
+                    outcome.place,
+                    "ilmd",
+                    f"{org!r} may not say which lot of {outcome.lot.maker!r} its serials "
+                    f"({len(outcome.serials)}) were commissioned in: only the maker does",
                 )
         elif isinstance(outcome, PASSING) or owner_of(outcome) == org:
             yield outcome

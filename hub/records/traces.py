@@ -152,9 +152,10 @@ class TraceIndex:
         packed = 0
         for note in notes:
             if isinstance(note, Commissioned):
-                serials.append(
-                    {**said, "serial": note.serial, "place": note.place, **_lot(note.lot)}
-                )
+                serials += [
+                    {**said, "serial": serial, "place": note.place, **_lot(note.lot)}
+                    for serial in note.serials
+                ]
             elif isinstance(note, Packed):
                 packed += 1
                 packings += [

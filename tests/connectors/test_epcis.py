@@ -897,7 +897,9 @@ def test_every_conformance_document_is_tested_here() -> None:
 def heard_from(parsed: Parsed, ingestion_id: str = "ing-1", org: str = "acme") -> Heard:
     """What the hub's trace index would hand the next push after ``parsed`` (kept as
     ``ingestion_id`` of ``org``), for every identifier and event it noted."""
-    serials = {n.serial: n.lot for n in parsed.notes if isinstance(n, Commissioned)}
+    serials = {
+        serial: n.lot for n in parsed.notes if isinstance(n, Commissioned) for serial in n.serials
+    }
     containers: dict[str, dict[tuple[str, str], TracedLot]] = {}
     for note in parsed.notes:
         if isinstance(note, Packed):
@@ -939,7 +941,9 @@ def test_a_dscsa_document_notes_its_serials_lot_and_what_its_pallet_holds() -> N
     items = TracedLot("gs1-030001", "00300010123455", "A123")
     cases = TracedLot("gs1-030001", "10300010123452", "A123")  # the same lot, by the case
 
-    commissioned = {n.serial: n.lot for n in parsed.notes if isinstance(n, Commissioned)}
+    commissioned = {
+        serial: n.lot for n in parsed.notes if isinstance(n, Commissioned) for serial in n.serials
+    }
     assert commissioned["urn:epc:id:sgtin:030001.1012345.110"] == cases  # a case's serial
     assert set(commissioned.values()) == {items, cases}
     [pallet] = [n for n in parsed.notes if isinstance(n, Packed) and n.container == DSCSA_PALLET]

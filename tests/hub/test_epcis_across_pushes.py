@@ -246,3 +246,19 @@ async def test_a_replay_hears_what_the_first_run_heard_and_retracts_again(hub: H
     ]
     assert downstream is not None and downstream.ids == set(lots)
     assert clean(again) == ("APPLIED", [])  # the pallet was emptied before: no lot named
+
+
+async def test_only_the_maker_says_which_lot_its_serials_were_commissioned_in(hub: Hub) -> None:
+    forged = commissioned() | {"ilmd": {"cbvmda:lotNumber": "L-FAKE"}}
+    claimed = await hub.push("cedar", forged)
+    await hub.push("alder", packed())
+    shipping = await hub.push("alder", shipped())
+
+    assert claimed["status"] == "PARTIAL"
+    ilmd = [r["message"] for r in claimed["rejections"] if r["field"] == "ilmd"]
+    assert ilmd == [
+        "'cedar' may not say which lot of 'alder' its serials (2) were commissioned in: "
+        "only the maker does"
+    ]
+    assert (shipping["records"], clean(shipping)) == (0, ("APPLIED", []))
+    assert (await hub.ask(SHIPMENTS % "batch:alder/L-FAKE"))["batch"] is None

@@ -40,7 +40,7 @@ async def test_an_ingestion_hears_what_came_before_it_and_was_not_yet_taken_back
     made, packed, unpacked, declared = (
         received("ing-1", 1), received("ing-2", 2), received("ing-3", 3), received("ing-4", 4)
     )  # fmt: skip
-    await index.keep(made, [Commissioned(SERIAL, L77, "/e/0"), Stated("ev-made", "/e/0")])
+    await index.keep(made, [Commissioned((SERIAL,), L77, "/e/0"), Stated("ev-made", "/e/0")])
     notes = [Packed(PALLET, (L77, L78), False, "/e/0"), Stated("ev-pack", "/e/0")]
     await index.keep(packed, notes)
     await index.keep(packed, notes)  # applied again (a retry, a replay): nothing changes
