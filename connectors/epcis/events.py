@@ -12,11 +12,11 @@ sensor readings) yields nothing. For an event that does:
 - a TransformationEvent gives a ``CONSUMED`` edge from each output lot to each input
   lot, with the input's quantity;
 - shipping gives ``SHIPPED_TO`` edges from each lot to the destination owner
-  (``owning_party``, else ``possessing_party``) and to the destination ``location``
-  (a ``Site`` record only when it is not a known organization's other than the
-  shipper's: the receiver describes its own sites).
-  A maker ships its own lot; anyone else (a distributor shipping a pallet a packager
-  packed) ships the lot as it holds it (below);
+  (``owning_party``, else ``possessing_party``) and to the destination ``location``;
+  the location becomes a ``Site`` record too unless it is another known
+  organization's (the receiver describes its own sites; the edge names it). A maker
+  ships its own lot; anyone else (a distributor shipping a pallet a packager packed)
+  ships the lot as it holds it (below);
 - receiving makes the lot as received a ``Batch`` of the receiver (the destination
   owner, else the organization pushing the file), same number, with a ``SAME_LOT``
   edge to the maker's lot: this is what lets lineage cross from one vendor to another;
