@@ -262,3 +262,19 @@ async def test_only_the_maker_says_which_lot_its_serials_were_commissioned_in(hu
     ]
     assert (shipping["records"], clean(shipping)) == (0, ("APPLIED", []))
     assert (await hub.ask(SHIPMENTS % "batch:alder/L-FAKE"))["batch"] is None
+
+
+async def test_the_operator_may_retract_a_partners_event(hub: Hub) -> None:
+    await hub.push("alder", commissioned(), packed())
+    await hub.push("alder", shipped())
+    async with hub_client(hub.app, await hub.tokens.bearer()) as operator:
+        response = await operator.post(
+            "/ingest/supply.epcis",
+            params={"wait": "60", "org": "cedar"},
+            content=document(shipped(errorDeclaration=ERROR)),
+        )
+    declared = response.json()
+
+    assert (clean(declared), declared["retracted"]) == (("APPLIED", []), 2)
+    data = await hub.ask(SHIPMENTS % "batch:alder/L-77")
+    assert [s["retracted"] for s in data["batch"]["shipments"]] == [True, True]
