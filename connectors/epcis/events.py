@@ -19,7 +19,9 @@ sensor readings) yields nothing. For an event that does:
   ships the lot as it holds it (below);
 - receiving makes the lot as received a ``Batch`` of the receiver (the destination
   owner, else the organization pushing the file), same number, with a ``SAME_LOT``
-  edge to the maker's lot: this is what lets lineage cross from one vendor to another;
+  edge to the maker's lot: this is what lets lineage cross from one vendor to another
+  (a receiver books in a mapped maker's lot without describing the maker's: that lot
+  is its maker's to describe, named here only as the edge's far end);
 - an AggregationEvent only packs things into a container: a lot does not change by
   being put on a pallet, so it adds no genealogy beyond the rules above when its
   child quantities name lots (its business step still counts: lots received on a
@@ -126,6 +128,10 @@ class EventMapper:
             batch: Batch | None = None
             if isinstance(named_batch, Batch) and self._held_elsewhere(event, lot):
                 batch = yield from self._held(event, lot, named_batch)
+            elif isinstance(named_batch, Batch) and self._received_from_elsewhere(event, lot):
+                # The maker's lot is the maker's to describe: the receipt names it only
+                # as the far end of its SAME_LOT claim (``_received``).
+                batch = named_batch
             else:
                 yield named_batch
                 batch = named_batch if isinstance(named_batch, Batch) else None
@@ -223,6 +229,14 @@ class EventMapper:
         maker commissions."""
         return (
             event.biz_step not in ("receiving", "commissioning")
+            and lot.maker != self.context.org
+            and lot.maker in self.mapped_makers
+        )
+
+    def _received_from_elsewhere(self, event: EventFacts, lot: NamedLot) -> bool:
+        """Whether the pushing organization books in a mapped maker's lot."""
+        return (
+            event.biz_step == "receiving"
             and lot.maker != self.context.org
             and lot.maker in self.mapped_makers
         )

@@ -173,6 +173,32 @@ async def test_a_distributor_ships_the_lot_as_it_holds_it_and_the_recall_reaches
     }
 
 
+async def test_a_receiver_books_in_the_makers_lot_as_its_own_without_describing_the_makers(
+    hub: Hub,
+) -> None:
+    made = await hub.push("alder", commissioned())
+    received = await hub.push(
+        "birch",
+        {
+            "type": "ObjectEvent",
+            "eventID": "urn:uuid:receive-L-77",
+            "eventTime": "2025-05-06T08:00:00Z",
+            "action": "OBSERVE",
+            "bizStep": "receiving",
+            "epcList": SERIALS,  # commissioned in Alder's push: lot L-77
+        },
+    )
+
+    assert [clean(r) for r in (made, received)] == [("APPLIED", [])] * 2
+    data = await hub.ask(
+        '{ lineage(batchId: "batch:birch/L-77", direction: UPSTREAM, maxDepth: 1) '
+        "{ edges { from to kind } } }"
+    )
+    assert data["lineage"]["edges"] == [
+        {"from": "batch:birch/L-77", "to": "batch:alder/L-77", "kind": "SAME_LOT"}
+    ]
+
+
 async def test_an_error_declaration_retracts_its_shipment_keeping_both_provenances(
     hub: Hub,
 ) -> None:
