@@ -27,7 +27,9 @@
 5. Per workload and concurrency: requests/s of each (median over rounds), the median
    of the per-round ratios PartnerHub/peer, p50/p95 latency (medians over rounds of
    wrk's percentiles) and CPU seconds per request of each server process (its utime +
-   stime from /proc over the step, divided by the requests answered in the step).
+   stime from /proc over the step, divided by the requests answered in the step), and
+   beside it Neo4j's over the same step (its process found by the Bolt port), which is
+   where a server that compiles a request into one Cypher query spends its work.
 
 wrk and both servers share the machine's cores: absolute figures are lower bounds,
 the ratios are what the run says.
@@ -100,6 +102,7 @@ class Step:
     p50: float
     p95: float
     cpu: float  # server CPU seconds over the step
+    db_cpu: float  # Neo4j's CPU seconds over the step (0 when its process is not known)
 
     @property
     def rate(self) -> float:
@@ -382,7 +385,30 @@ def check_answers(hub: Server, other: Server, work: list[Workload]) -> list[str]
     return notes
 
 
-def _cpu_seconds(pid: int) -> float:
+def listening_pid(port: int) -> int | None:
+    """The process listening on loopback ``port`` (TCP), if it is visible here."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # LISTEN
+                inodes.add(fields[9])
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            for fd in (proc / "fd").iterdir():
+                link = os.readlink(fd)
+                if link.startswith("socket:[") and link[8:-1] in inodes:
+                    return int(proc.name)
+        except OSError:
+            continue
+    return None
+
+
+def _cpu_seconds(pid: int | None) -> float:
+    if pid is None:
+        return 0.0
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
@@ -420,11 +446,11 @@ end
     return script
 
 
-def run_step(server: Server, script: Path, clients: int, seconds: float) -> Step:
+def run_step(server: Server, script: Path, clients: int, seconds: float, neo4j: int | None) -> Step:
     wrk = shutil.which("wrk")
     if wrk is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
-    before = _cpu_seconds(server.pid)
+    before, db_before = _cpu_seconds(server.pid), _cpu_seconds(neo4j)
     out = subprocess.run(
         [
             wrk,
@@ -442,6 +468,7 @@ def run_step(server: Server, script: Path, clients: int, seconds: float) -> Step
         check=True,
     ).stdout
     cpu = _cpu_seconds(server.pid) - before
+    db_cpu = _cpu_seconds(neo4j) - db_before
     found = dict(re.findall(r"^(requests|seconds|failures|p50|p95) ([\d.]+)$", out, re.MULTILINE))
     return Step(
         requests=int(found["requests"]),
@@ -450,6 +477,7 @@ def run_step(server: Server, script: Path, clients: int, seconds: float) -> Step
         p50=float(found["p50"]),
         p95=float(found["p95"]),
         cpu=cpu,
+        db_cpu=db_cpu,
     )
 
 
@@ -461,6 +489,7 @@ def measure(
     rounds: int,
     seconds: float,
     folder: Path,
+    neo4j: int | None,
 ) -> dict[tuple[str, str, int], Cell]:
     scripts = {}
     for load in work:
@@ -471,18 +500,17 @@ def measure(
             )
     for load in work:  # warm both: JIT, plan caches, page cache
         for server in (hub, other):
-            run_step(server, scripts[(load.key, load.scope, server.name)], 2, min(seconds, 2))
+            run_step(
+                server, scripts[(load.key, load.scope, server.name)], 2, min(seconds, 2), neo4j
+            )
     cells: dict[tuple[str, str, int], Cell] = {}
     for round_number in range(rounds):
         for load in work:
             for clients in concurrency:
                 cell = cells.setdefault((load.key, load.scope, clients), Cell())
-                cell.hub.append(
-                    run_step(hub, scripts[(load.key, load.scope, hub.name)], clients, seconds)
-                )
-                cell.peer.append(
-                    run_step(other, scripts[(load.key, load.scope, other.name)], clients, seconds)
-                )
+                for server, steps in ((hub, cell.hub), (other, cell.peer)):
+                    script = scripts[(load.key, load.scope, server.name)]
+                    steps.append(run_step(server, script, clients, seconds, neo4j))
         print(f"round {round_number + 1} of {rounds} done", file=sys.stderr)
     return cells
 
@@ -490,7 +518,8 @@ def measure(
 def table(work: list[Workload], cells: dict[tuple[str, str, int], Cell]) -> list[str]:
     rows = [
         "| workload | as | clients | PartnerHub req/s | peer req/s | ratio | PartnerHub p50 / p95 ms "
-        "| peer p50 / p95 ms | PartnerHub CPU ms/req | peer CPU ms/req | failed |",
+        "| peer p50 / p95 ms | CPU ms/req PartnerHub (+ Neo4j) | CPU ms/req peer (+ Neo4j) "
+        "| failed |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for (key, scope, clients), cell in cells.items():
@@ -508,7 +537,9 @@ def table(work: list[Workload], cells: dict[tuple[str, str, int], Cell]) -> list
             f"| {med(cell.hub, lambda s: s.p50):.1f} / {med(cell.hub, lambda s: s.p95):.1f} "
             f"| {med(cell.peer, lambda s: s.p50):.1f} / {med(cell.peer, lambda s: s.p95):.1f} "
             f"| {med(cell.hub, lambda s: s.cpu / s.requests * 1000):.2f} "
-            f"| {med(cell.peer, lambda s: s.cpu / s.requests * 1000):.2f} | {failed} |"
+            f"(+ {med(cell.hub, lambda s: s.db_cpu / s.requests * 1000):.2f}) "
+            f"| {med(cell.peer, lambda s: s.cpu / s.requests * 1000):.2f} "
+            f"(+ {med(cell.peer, lambda s: s.db_cpu / s.requests * 1000):.2f}) | {failed} |"
         )
     return rows
 
@@ -542,7 +573,12 @@ def main() -> None:
         other = stack.enter_context(peer(uri, folder))
         notes = check_answers(hub, other, work)
         print("\n".join(notes), file=sys.stderr)
-        cells = measure(hub, other, work, args.concurrency, args.rounds, args.seconds, folder)
+        neo4j = listening_pid(int(uri.rsplit(":", 1)[1]))
+        if neo4j is None:
+            print("Neo4j's process is not visible here: its CPU is not measured", file=sys.stderr)
+        cells = measure(
+            hub, other, work, args.concurrency, args.rounds, args.seconds, folder, neo4j
+        )
     print(
         f"{args.batches:,} batches (seed {args.seed}), {args.rounds} rounds of "
         f"{args.seconds:g} s per step, wrk -t1; started {started}, load average "
