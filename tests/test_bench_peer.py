@@ -44,6 +44,7 @@ async def network(neo4j_uri: str) -> Neo4jGraphStore:
     return store
 
 
+@pytest.mark.neo4j
 async def test_the_peers_reading_of_the_graph_gives_the_hubs_answers(
     network: Neo4jGraphStore,
 ) -> None:
