@@ -194,6 +194,8 @@ def workloads(uri: str, batches: int, seed: int) -> list[Workload]:
         ADMIN: tablets[:ROTATION],
         SCOPED: readable_by(uri, SPONSOR, tablets)[:ROTATION],
     }
+    if not rotations[SCOPED] or not finished:
+        raise SystemExit(f"the network is too small: no lots for {SPONSOR} or none finished")
 
     def by_id(query: str, ids: list[str]) -> list[dict[str, Any]]:
         return [{"query": query, "variables": {"id": batch_id}} for batch_id in ids]
