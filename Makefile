@@ -9,8 +9,9 @@ export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 NEO4J_BUILT := deploy/neo4j/target/.built
 FEDERATION_NPM := tests/federation/node_modules/.installed
+PEER_NPM := bench/peer/node_modules/.installed
 
-.PHONY: demo test lint typecheck install neo4j neo4j-server postgres-server clean
+.PHONY: demo test lint typecheck install neo4j neo4j-server postgres-server bench-peer-npm clean
 
 demo: install
 	.venv/bin/partnerhub demo
@@ -44,6 +45,13 @@ $(FEDERATION_NPM): tests/federation/package-lock.json tests/federation/package.j
 	cd tests/federation && npm ci --no-audit --no-fund
 	@touch $@
 
+# @neo4j/graphql on Apollo Server, the peer of bench.peer (not needed by `make test`).
+bench-peer-npm: $(PEER_NPM)
+
+$(PEER_NPM): bench/peer/package-lock.json bench/peer/package.json
+	cd bench/peer && npm ci --no-audit --no-fund
+	@touch $@
+
 neo4j: $(NEO4J_BUILT)
 
 $(NEO4J_BUILT): .tools/.bootstrapped deploy/neo4j/pom.xml $(wildcard deploy/neo4j/src/main/java/partnerhub/neo4j/*.java)
@@ -60,4 +68,4 @@ postgres-server: install
 	.venv/bin/python -m deploy.postgres --port 5432 --home var/postgres
 
 clean:
-	rm -rf .venv .tools deploy/neo4j/target var tests/federation/node_modules
+	rm -rf .venv .tools deploy/neo4j/target var tests/federation/node_modules bench/peer/node_modules

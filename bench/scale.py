@@ -37,7 +37,7 @@ ROOTS = 200
 WARM_UP = 20
 
 
-def load_with_cli(store_url: str, batches: int) -> tuple[float, int]:
+def load_with_cli(store_url: str, batches: int, seed: int = SEED) -> tuple[float, int]:
     """Run ``partnerhub generate`` in a child; return (seconds, peak RSS in bytes)."""
     started = time.perf_counter()
     child = subprocess.Popen(
@@ -49,7 +49,7 @@ def load_with_cli(store_url: str, batches: int) -> tuple[float, int]:
             "--batches",
             str(batches),
             "--seed",
-            str(SEED),
+            str(seed),
         ],
         env={**os.environ, "HUB_STORE": store_url},
         stdout=subprocess.DEVNULL,
