@@ -18,6 +18,7 @@ import strawberry
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -39,6 +40,7 @@ from schema.subscriptions import FreshLoadersOverSockets, Subscription
 log = logging.getLogger("partnerhub.graphql")
 ENTITY_NAMES = frozenset({"Batch", "Product", "Organization", "QualityAgreement"})
 QUERY_TIMED_OUT = "QUERY_TIMED_OUT"
+PARSED_DOCUMENTS = 512  # distinct documents whose parse and validation are kept
 
 
 def timed_out(seconds: float) -> GraphQLError:
@@ -155,19 +157,25 @@ def build_schema(limits: Limits | None = None) -> PartnerHubSchema:
         max_page_size=limits.max_page_size,
         max_lineage_depth=limits.max_lineage_depth,
     )
+    # The limiters' validation rules are made once: the validation cache keys on the
+    # rule classes, and a limiter made per request makes new ones (the cache never hit,
+    # and every request validated its document again).
+    limiting_rules = [
+        *QueryDepthLimiter(max_depth=limits.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
+    ]
     schema = PartnerHubSchema(
         query=Query,
         subscription=Subscription,
         types=list(KIND_OF),
         extensions=[
-            partial(QueryDepthLimiter, max_depth=limits.max_query_depth),
-            partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
+            partial(AddValidationRules, limiting_rules),
             partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
             # After validation, with the variables: refused before any resolver runs.
             partial(QueryCostLimiter, max_cost=limits.max_cost, model=cost_model),
             # Clients repeat the same few documents: parse and validate each once.
-            partial(ParserCache, maxsize=512),
-            partial(ValidationCache, maxsize=512),
+            partial(ParserCache, maxsize=PARSED_DOCUMENTS),
+            partial(ValidationCache, maxsize=PARSED_DOCUMENTS),
             MaskInternalErrors,
             FreshLoadersOverSockets,
         ],

@@ -385,3 +385,26 @@ def test_sigterm_ends_the_server_within_seconds_with_a_request_in_flight(
     assert code == -signal.SIGTERM, "uvicorn ends by the signal once shut down, as it should"
     assert took < 15
     assert "timeout graceful shutdown exceeded" in log.read_text(), "the request was in flight"
+
+
+async def test_a_document_is_validated_once_however_often_it_is_sent() -> None:
+    """The validation cache keys on the validation rules: the limiters' rules must be
+    the same objects from one request to the next for it ever to hit."""
+    from strawberry.extensions.validation_cache import _get_validate_cache
+
+    from schema.build import PARSED_DOCUMENTS, build_schema
+
+    schema = build_schema()
+    cache = _get_validate_cache(PARSED_DOCUMENTS)
+    document = "{ __typename a: __typename }"
+    before = cache.cache_info()
+    for _ in range(3):
+        result = await schema.execute(document)
+        assert result.errors is None, result.errors
+    after = cache.cache_info()
+
+    assert after.misses - before.misses == 1
+    assert after.hits - before.hits == 2
+    # and the limits still hold
+    too_many_aliases = await schema.execute("{ " + "a: __typename " * 100 + "}")
+    assert too_many_aliases.errors, "the alias limit still refuses"
