@@ -1,6 +1,7 @@
 # Two commands on a fresh machine: `make demo` and `make test`. Everything they need
 # is installed here, pinned: Python packages from uv.lock, Neo4j from Maven Central,
-# the npm packages of the federation tests from tests/federation/package-lock.json.
+# the npm packages of the federation tests from tests/federation/package-lock.json and
+# the browser assets the hub serves itself (GraphiQL) from console/package-lock.json.
 
 UV_VERSION := 0.13.9
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -9,6 +10,7 @@ export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 NEO4J_BUILT := deploy/neo4j/target/.built
 FEDERATION_NPM := tests/federation/node_modules/.installed
+CONSOLE_NPM := console/node_modules/.installed
 PEER_NPM := bench/peer/node_modules/.installed
 
 .PHONY: demo test lint typecheck install neo4j neo4j-server postgres-server bench-peer-npm clean
@@ -26,7 +28,13 @@ lint: install
 typecheck: install
 	.venv/bin/mypy
 
-install: .venv/.synced
+install: .venv/.synced $(CONSOLE_NPM)
+
+# GraphiQL's scripts and styles, served by the hub (hub/ide.py): no page loads code
+# from another host.
+$(CONSOLE_NPM): console/package-lock.json console/package.json
+	cd console && npm ci --no-audit --no-fund
+	@touch $@
 
 .tools/.bootstrapped: deploy/bootstrap.sh
 	./deploy/bootstrap.sh
@@ -68,4 +76,4 @@ postgres-server: install
 	.venv/bin/python -m deploy.postgres --port 5432 --home var/postgres
 
 clean:
-	rm -rf .venv .tools deploy/neo4j/target var tests/federation/node_modules bench/peer/node_modules
+	rm -rf .venv .tools deploy/neo4j/target var tests/federation/node_modules console/node_modules bench/peer/node_modules

@@ -40,6 +40,7 @@ from starlette.types import Scope as AsgiScope
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.ides import get_graphql_ide_html
 from strawberry.types.unset import UnsetType
 
 from auth.middleware import (
@@ -54,6 +55,7 @@ from auth.service import AuthService
 from auth.store import AuthStore
 from auth.verify import InvalidToken
 from graph.store import GraphStore, StoreUnavailable
+from hub.ide import ASSET_ROUTE, asset_endpoint, localised
 from hub.ingest.pipeline import IngestPipeline, IngestReport
 from hub.ingest.routes import ROUTES as INGEST_ROUTES
 from hub.ingest.worker import Completions, IngestWorker
@@ -95,11 +97,16 @@ class BearerAuthExceptIdePage(BearerAuthMiddleware):
     then sends carries the token the user puts in its headers pane."""
 
     async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
-        if _is_ide_page(scope) or is_socket_without_header(scope):
+        if _is_ide_page(scope) or _is_ide_asset(scope) or is_socket_without_header(scope):
             scope["user"], scope["auth"] = UnauthenticatedUser(), AuthCredentials()
             await self.app(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+
+def _is_ide_asset(scope: AsgiScope) -> bool:
+    path: str = scope["path"]
+    return scope["type"] == "http" and path.startswith(ASSET_ROUTE + "/")
 
 
 def _is_ide_page(scope: AsgiScope) -> bool:
@@ -175,6 +182,12 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         )
         self.limits = limits
         self.max_body_bytes = max_body_bytes
+        self.ide = localised(get_graphql_ide_html(graphql_ide="graphiql"))
+
+    @property
+    def graphql_ide_html(self) -> str:
+        """GraphiQL's page with its scripts and styles served by this hub (``hub.ide``)."""
+        return self.ide.html
 
     async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
         if _is_ide_page(scope):  # no context, no principal: the page holds no data
@@ -349,6 +362,7 @@ def create_app(
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route(f"{ASSET_ROUTE}/{{name:path}}", asset_endpoint(graphql.ide), methods=["GET"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
