@@ -64,9 +64,14 @@ class GraphNode:
 
 
 async def load_as(info: Info, cls: type[T], ids: Iterable[str | None]) -> list[T]:
-    """The nodes of ``cls``'s kind among ``ids`` that exist, in the order given."""
+    """The nodes of ``cls``'s kind among ``ids`` that exist, in the order given.
+
+    Lots asked for with their vendor bring their makers in the same read: a lot's id
+    names its maker, so the vendor needs no round trip of its own (the ``vendor``
+    resolver then finds it in the loader)."""
     wanted = [node_id for node_id in ids if node_id]
-    found = await context_of(info).loaders.nodes.load_many(wanted)
+    ahead = _vendors_of(wanted) if cls is Batch and selects(info, "vendor") else []
+    found = (await context_of(info).loaders.nodes.load_many(wanted + ahead))[: len(wanted)]
     return [
         cls.from_stored(stored)
         for stored in found
@@ -85,6 +90,25 @@ async def linked(
     loaders = context_of(info).loaders
     loader = loaders.targets(kind) if outgoing else loaders.sources(kind)
     return await load_as(info, cls, await loader.load(node_id))
+
+
+def selects(info: Info, name: str) -> bool:
+    """Whether the field being resolved asks for ``name`` of what it returns (directly
+    or in a fragment)."""
+    pending = [selection for field in info.selected_fields for selection in field.selections]
+    while pending:
+        selection = pending.pop()
+        if getattr(selection, "name", None) == name:
+            return True
+        if not hasattr(selection, "arguments"):  # a fragment: look inside it
+            pending.extend(getattr(selection, "selections", []))
+    return False
+
+
+def _vendors_of(batch_ids: list[str]) -> list[str]:
+    return list(
+        dict.fromkeys(make_id(NodeKind.ORGANIZATION, parse_id(b).parts[0]) for b in batch_ids)
+    )
 
 
 def org_id(slug: str | None) -> str | None:

@@ -181,3 +181,30 @@ async def test_store_round_trips_do_not_grow_with_the_page(
     # through the material, then the products); results (edges, then nodes); inputs
     # (edges, then nodes) and their vendors. Fewer when a level finds nothing to load.
     assert max(calls.values()) <= 10, calls
+
+
+async def test_a_lot_and_its_vendor_come_in_one_read_and_its_inputs_with_theirs(
+    demo_store: GraphStore, tokens: TokenSource
+) -> None:
+    """A lot's id names its maker, so asking for a lot with its vendor (or its inputs
+    with theirs) costs no round trip for the vendors."""
+    counting = CountingStore(demo_store)
+    with_vendor = '{ batch(id: "batch:birch/BT-25-041") { number vendor { name } } }'
+    with_inputs = """{ batch(id: "batch:birch/BT-25-041") { vendor { name }
+                         inputs { number vendor { name } } } }"""
+    in_fragment = """{ batch(id: "batch:birch/BT-25-041") { ...made } }
+                     fragment made on Batch { vendor { name } }"""
+    calls = {}
+    async for client in client_for(counting, tokens):  # type: ignore[arg-type]
+        for name, query in (
+            ("vendor", with_vendor),
+            ("inputs", with_inputs),
+            ("fragment", in_fragment),
+        ):
+            counting.calls = 0
+            data = await client.data(query)
+            assert data["batch"]["vendor"] == {"name": "Birch Pharma Services"}
+            calls[name] = counting.calls
+
+    # the lot (with its vendor); the CONSUMED edges; the inputs (with their vendors)
+    assert calls == {"vendor": 1, "inputs": 3, "fragment": 1}
