@@ -359,7 +359,13 @@ def peer(uri: str, folder: Path) -> Iterator[Server]:
 
 def _data(client: httpx.Client, server: Server, scope: str, body: dict[str, Any]) -> Any:
     response = client.post(server.endpoint, json=body, headers=server.headers[scope])
-    answer = response.json()
+    try:
+        answer = response.json()
+    except ValueError:
+        raise SystemExit(
+            f"{server.name} answered {response.status_code} with no JSON on {body}: "
+            f"{response.text[:500]!r}"
+        ) from None
     if response.status_code != 200 or answer.get("errors"):
         raise SystemExit(f"{server.name} failed on {body}: {response.status_code} {answer}")
     return answer["data"]

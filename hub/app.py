@@ -105,8 +105,10 @@ class BearerAuthExceptIdePage(BearerAuthMiddleware):
 
 
 def _is_ide_asset(scope: AsgiScope) -> bool:
+    if scope["type"] != "http":  # lifespan and websocket scopes come through here too
+        return False
     path: str = scope["path"]
-    return scope["type"] == "http" and path.startswith(ASSET_ROUTE + "/")
+    return path.startswith(ASSET_ROUTE + "/")
 
 
 def _is_ide_page(scope: AsgiScope) -> bool:

@@ -115,6 +115,13 @@ def test_graphiql_renders_in_chromium_with_no_host_but_the_hub_reachable(
             timeout=120,
             check=True,
         ).stdout
+        # and the same server still answers the API (its start-up ran through the
+        # middleware that lets the page's assets pass)
+        answered = httpx.post(
+            hub.url + "graphql", json={"query": "{ __typename }"}, headers=hub.headers
+        )
+
+    assert answered.status_code == 200, answered.text
 
     assert "graphiql-editor" in page, page[-2000:]
     assert ">Loading...<" not in page
