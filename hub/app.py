@@ -58,7 +58,7 @@ from graph.store import GraphStore, StoreUnavailable
 from hub.ide import ASSET_ROUTE, asset_endpoint, localised
 from hub.ingest.pipeline import IngestPipeline, IngestReport
 from hub.ingest.routes import ROUTES as INGEST_ROUTES
-from hub.ingest.worker import Completions, IngestWorker
+from hub.ingest.worker import Completions, IngestWorker, QueuePolicy
 from hub.observability import (
     HttpMetrics,
     MetricsMiddleware,
@@ -255,6 +255,21 @@ def _reader(request: Request | WebSocket) -> Principal:
     return require_scope(request, Scope.GRAPH_READ)
 
 
+async def _set_up_when_reachable(store: GraphStore, policy: QueuePolicy) -> None:
+    """A fresh store answers reads once its tables, constraints and indexes exist: make
+    them at start (idempotent), or, if the store is down, as soon as it is back. Start-up
+    never waits for it; ``/readyz`` says whether the store answers."""
+    attempts = 0
+    while True:
+        try:
+            await store.setup()
+            return
+        except StoreUnavailable as error:
+            attempts += 1
+            log.warning("graph store not set up yet (%s); trying again", error)
+            await asyncio.sleep(policy.retry_delay(attempts).total_seconds())
+
+
 async def _stop(tasks: list[asyncio.Task[None]]) -> None:
     """Cancel the background tasks and wait for them, a bounded time: a shutdown never hangs."""
     pending = set(tasks)
@@ -327,6 +342,12 @@ def create_app(
                 for _ in range(settings.ingest_workers)
             ]
             running = [asyncio.create_task(worker.run(), name=worker.name) for worker in workers]
+            running.append(
+                asyncio.create_task(
+                    _set_up_when_reachable(app.state.store, settings.queue_policy()),
+                    name="store-setup",
+                )
+            )
             running.append(asyncio.create_task(alerts.run(app.state.store), name="alerts"))
             opened.push_async_callback(_stop, running)
             yield

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -120,3 +121,25 @@ async def test_metrics_can_be_made_public(tmp_path: Path, tokens: TokenSource) -
     ) as http:
         assert (await http.get("/metrics")).status_code == 200
     await store.close()
+
+
+async def test_a_hub_on_a_fresh_store_answers_reads_before_any_ingestion(
+    tmp_path: Path, tokens: TokenSource
+) -> None:
+    """The hub sets its store up when it starts, not only at the first ingestion: a
+    lot nobody pushed yet is simply not there."""
+    settings = Settings(
+        store=f"sqlite:///{tmp_path / 'fresh.sqlite'}",
+        database=f"sqlite:///{tmp_path / 'ledger.sqlite'}",
+    )
+    app = create_app(settings, auth=tokens.service)
+    query = '{ batch(id: "batch:alder/A-2207") { number } batches(first: 5) { nodes { id } } }'
+    async with hub_client(app, await tokens.bearer()) as client:
+        answer = (await client.post("/graphql", json={"query": query})).json()
+        for _ in range(50):  # start-up sets the store up beside serving; it is quick
+            if "errors" not in answer:
+                break
+            await asyncio.sleep(0.1)
+            answer = (await client.post("/graphql", json={"query": query})).json()
+
+    assert answer == {"data": {"batch": None, "batches": {"nodes": []}}}
