@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,8 +12,28 @@ from connectors.traces import Note
 from graph.intake import RecordRejection, RecordWarning
 from graph.model import Edge, EdgeKind, Experiment, NodeRecord, Record
 
-# Real exports written by others; never copied into this repository (see SOURCES.md there).
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+def _samples() -> Path:
+    """Real exports written by others, never copied into this repository (see SOURCES.md
+    there): in ``shared/samples`` beside the repository, or, for a clone made elsewhere
+    (CI clones into a temporary folder), beside the repository it was cloned from."""
+    beside = REPOSITORY.parent / "shared" / "samples"
+    if beside.is_dir():
+        return beside
+    origin = subprocess.run(
+        ["git", "-C", str(REPOSITORY), "config", "--get", "remote.origin.url"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    if origin and Path(origin).is_dir():
+        return Path(origin).resolve().parent / "shared" / "samples"
+    return beside  # missing: the tests that read it fail and say where they looked
+
+
+SAMPLES = _samples()
 
 
 def sample_files(folder: str) -> list[Path]:
