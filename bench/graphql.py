@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import re
 import shutil
 import subprocess
@@ -34,6 +33,7 @@ from auth.service import AuthService
 from bench.driver import percentile
 from bench.neo4j_server import bench_neo4j
 from bench.scale import SEED, load_with_cli
+from bench.wrk import wrk_script
 from graph.lineage import Direction
 from graph.neo4j.store import Neo4jGraphStore
 from hub.app import create_app
@@ -96,7 +96,7 @@ async def lineage_overhead(uri: str, roots: list[str], depth: int) -> list[str]:
     ]
 
 
-def wrk_script(folder: Path, batches: int, authorization: str) -> Path:
+def mix_script(folder: Path, batches: int, authorization: str) -> Path:
     tablets = sample_batch_ids(batches, SEED, Tier.DRUG_PRODUCT, 50)
     finished = sample_batch_ids(batches, SEED, Tier.FINISHED, 50)
     vendors = sorted({"org:" + batch_id.split(":")[1].split("/")[0] for batch_id in tablets})
@@ -105,32 +105,8 @@ def wrk_script(folder: Path, batches: int, authorization: str) -> Path:
         bodies.append({"query": BATCH_QUERY, "variables": {"id": tablets[index]}})
         bodies.append({"query": PAGE_QUERY, "variables": {"vendor": vendors[index % len(vendors)]}})
         bodies.append({"query": LINEAGE_QUERY, "variables": {"id": finished[index], "depth": 5}})
-    lua_bodies = ",\n".join("[[" + json.dumps(body) + "]]" for body in bodies)
-    script = folder / "mix.lua"
-    script.write_text(
-        f"""
-local bodies = {{ {lua_bodies} }}
-local counter = 0
-local failures = 0
-wrk.method = "POST"
-wrk.headers["content-type"] = "application/json"
-wrk.headers["authorization"] = "{authorization}"
-request = function()
-  counter = counter + 1
-  return wrk.format(nil, "/graphql", nil, bodies[(counter % #bodies) + 1])
-end
-response = function(status, headers, body)
-  if status ~= 200 or string.find(body, '"errors"', 1, true) then failures = failures + 1 end
-end
-done = function(summary, latency, requests)
-  io.write(string.format("failures %d\\n", failures))
-  for _, p in pairs({{50, 90, 99}}) do
-    io.write(string.format("p%d %.2f\\n", p, latency:percentile(p) / 1000))
-  end
-end
-"""
-    )
-    return script
+    headers = {"authorization": authorization}
+    return wrk_script(folder, "mix", bodies, headers, percentiles=(50, 90, 99))
 
 
 def throughput(uri: str, batches: int, connections: int, seconds: int) -> list[str]:
@@ -140,7 +116,7 @@ def throughput(uri: str, batches: int, connections: int, seconds: int) -> list[s
     rows = []
     with tempfile.TemporaryDirectory() as folder, served_hub(uri) as hub:
         base = hub.url
-        script = wrk_script(Path(folder), batches, hub.headers["authorization"])
+        script = mix_script(Path(folder), batches, hub.headers["authorization"])
         for clients in connections_steps(connections):
             out = subprocess.run(
                 [wrk, "-t1", f"-c{clients}", f"-d{seconds}s", "-s", str(script), base + "graphql"],

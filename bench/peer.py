@@ -38,7 +38,6 @@ the ratios are what the run says.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import secrets
@@ -62,6 +61,7 @@ from neo4j import GraphDatabase
 
 from bench.neo4j_server import bench_neo4j
 from bench.scale import load_with_cli
+from bench.wrk import wrk_script
 from deploy.neo4j.launcher import free_port
 from hub.demo.generator import Tier, sample_batch_ids
 from tests.served import fetch_token, register_client, start_hub
@@ -419,39 +419,6 @@ def _cpu_seconds(pid: int | None) -> float:
         return 0.0
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
-def wrk_script(
-    folder: Path, name: str, bodies: list[dict[str, Any]], headers: dict[str, str]
-) -> Path:
-    lua_bodies = ",\n".join("[[" + json.dumps(body) + "]]" for body in bodies)
-    lua_headers = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items())
-    script = folder / f"{name}.lua"
-    script.write_text(
-        f"""
-local bodies = {{ {lua_bodies} }}
-local counter = 0
-local failures = 0
-wrk.method = "POST"
-wrk.headers["content-type"] = "application/json"
-{lua_headers}
-request = function()
-  counter = counter + 1
-  return wrk.format(nil, nil, nil, bodies[(counter % #bodies) + 1])
-end
-response = function(status, headers, body)
-  if status ~= 200 or string.find(body, '"errors"', 1, true) then failures = failures + 1 end
-end
-done = function(summary, latency, requests)
-  io.write(string.format("requests %d\\n", summary.requests))
-  io.write(string.format("seconds %.6f\\n", summary.duration / 1e6))
-  io.write(string.format("failures %d\\n", failures + summary.errors.status))
-  io.write(string.format("p50 %.3f\\n", latency:percentile(50) / 1000))
-  io.write(string.format("p95 %.3f\\n", latency:percentile(95) / 1000))
-end
-"""
-    )
-    return script
 
 
 def run_step(server: Server, script: Path, clients: int, seconds: float, neo4j: int | None) -> Step:

@@ -106,9 +106,9 @@ def selects(info: Info, name: str) -> bool:
 
 
 def _vendors_of(batch_ids: list[str]) -> list[str]:
-    return list(
-        dict.fromkeys(make_id(NodeKind.ORGANIZATION, parse_id(b).parts[0]) for b in batch_ids)
-    )
+    """The makers of these lots, read off the lots' ids (``batch:<maker>/<number>``)."""
+    makers = (org_id(parse_id(batch_id).parts[0]) for batch_id in batch_ids)
+    return list(dict.fromkeys(maker for maker in makers if maker))
 
 
 def org_id(slug: str | None) -> str | None:

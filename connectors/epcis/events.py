@@ -126,12 +126,15 @@ class EventMapper:
         for lot in named:
             named_batch = build(Batch, self.context, lot.location, **_batch_fields(lot, made))
             batch: Batch | None = None
-            if isinstance(named_batch, Batch) and self._held_elsewhere(event, lot):
-                batch = yield from self._held(event, lot, named_batch)
-            elif isinstance(named_batch, Batch) and self._received_from_elsewhere(event, lot):
+            anothers = (
+                named_batch if isinstance(named_batch, Batch) and self._anothers(lot) else None
+            )
+            if anothers is not None and event.biz_step == "receiving":
                 # The maker's lot is the maker's to describe: the receipt names it only
                 # as the far end of its SAME_LOT claim (``_received``).
-                batch = named_batch
+                batch = anothers
+            elif anothers is not None and event.biz_step != "commissioning":
+                batch = yield from self._held(event, lot, anothers)  # only a maker commissions
             else:
                 yield named_batch
                 batch = named_batch if isinstance(named_batch, Batch) else None
@@ -222,24 +225,11 @@ class EventMapper:
             if isinstance(site, Site):
                 yield self._edge(EdgeKind.SHIPPED_TO, batch.id, site.id, lot, event)
 
-    def _held_elsewhere(self, event: EventFacts, lot: NamedLot) -> bool:
-        """Whether the pushing organization speaks of a lot it holds but did not make
-        (a mapped maker's: an unmapped ``gs1-`` maker cannot push for itself, so its
-        lots are taken as named). Receiving says so itself (``_received``), and only a
-        maker commissions."""
-        return (
-            event.biz_step not in ("receiving", "commissioning")
-            and lot.maker != self.context.org
-            and lot.maker in self.mapped_makers
-        )
-
-    def _received_from_elsewhere(self, event: EventFacts, lot: NamedLot) -> bool:
-        """Whether the pushing organization books in a mapped maker's lot."""
-        return (
-            event.biz_step == "receiving"
-            and lot.maker != self.context.org
-            and lot.maker in self.mapped_makers
-        )
+    def _anothers(self, lot: NamedLot) -> bool:
+        """Whether the pushing organization speaks of a lot another made (a mapped
+        maker's: an unmapped ``gs1-`` maker cannot push for itself, so its lots are
+        taken as named)."""
+        return lot.maker != self.context.org and lot.maker in self.mapped_makers
 
     def _held(
         self, event: EventFacts, lot: NamedLot, batch: Batch

@@ -21,10 +21,10 @@ writing the same notes again changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Boolean,
@@ -58,6 +58,8 @@ from connectors.traces import (
 )
 from graph.retraction import Retraction
 from hub.records.ledger import Received
+
+T = TypeVar("T")
 
 metadata = MetaData()
 
@@ -141,6 +143,8 @@ class TraceIndex:
     async def keep(self, received: Received, notes: Sequence[Note]) -> None:
         """Keep what ``received`` said (again is harmless), and mark what its
         retractions took back, in one transaction."""
+        if not notes:
+            return  # most payloads (every format but EPCIS) say nothing of the kind
         said: dict[str, Any] = {
             "ingestion_id": received.id,
             "org": received.org,
@@ -202,14 +206,32 @@ async def _insert_new(conn: AsyncConnection, table: Table, rows: list[dict[str, 
     insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
     # Duplicates within the rows (a serial commissioned twice in one payload): first wins.
     unique = {tuple(row[c.name] for c in table.primary_key.columns): row for row in reversed(rows)}
-    for start in range(0, len(unique), _IN_CHUNK):
-        chunk = list(unique.values())[start : start + _IN_CHUNK]
+    for chunk in _chunks(list(unique.values())):
         await conn.execute(insert(table).on_conflict_do_nothing(), chunk)
 
 
-def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
+def _chunks(values: Sequence[T]) -> Iterable[Sequence[T]]:
     for start in range(0, len(values), _IN_CHUNK):
         yield values[start : start + _IN_CHUNK]
+
+
+async def _standing_rows(
+    conn: AsyncConnection,
+    table: Table,
+    key: Column[str],
+    keys: Sequence[str],
+    before: datetime,
+    columns: Sequence[Column[Any]],
+    order: Sequence[Column[Any]],
+) -> AsyncIterator[tuple[Any, ...]]:
+    """The standing rows of ``table`` whose ``key`` is among ``keys``, in ``order`` per
+    key (a key's rows all come in the same chunk)."""
+    for chunk in _chunks(keys):
+        rows = await conn.execute(
+            select(*columns).where(key.in_(chunk), _standing(table, before)).order_by(*order)
+        )
+        for row in rows:
+            yield tuple(row)
 
 
 async def _serials(
@@ -218,14 +240,12 @@ async def _serials(
     """Each serial's lot, as the latest standing commissioning says."""
     table = traced_serials
     found: dict[str, TracedLot] = {}
-    for chunk in _chunks(identifiers):
-        rows = await conn.execute(
-            select(table.c.serial, table.c.maker, table.c.gtin, table.c.lot)
-            .where(table.c.serial.in_(chunk), _standing(table, before))
-            .order_by(table.c.declared_at, table.c.ingestion_id)
-        )
-        for serial, maker, gtin, lot in rows:
-            found[serial] = TracedLot(maker, gtin, lot)  # later rows win
+    columns = (table.c.serial, table.c.maker, table.c.gtin, table.c.lot)
+    order = (table.c.declared_at, table.c.ingestion_id)
+    async for serial, maker, gtin, lot in _standing_rows(
+        conn, table, table.c.serial, identifiers, before, columns, order
+    ):
+        found[serial] = TracedLot(maker, gtin, lot)  # later rows win
     return found
 
 
@@ -235,24 +255,22 @@ async def _containers(
     """What each container holds: its standing packings, replayed in the order sent."""
     table = traced_packings
     held: dict[str, dict[tuple[str, str], TracedLot]] = {}
-    for chunk in _chunks(identifiers):
-        rows = await conn.execute(
-            select(table.c.container, table.c.maker, table.c.gtin, table.c.lot, table.c.unpacked)
-            .where(table.c.container.in_(chunk), _standing(table, before))
-            .order_by(
-                table.c.declared_at,
-                table.c.ingestion_id,
-                table.c.position,
-                table.c.maker,
-                table.c.lot,
-            )
-        )
-        for container, maker, gtin, lot, unpacked in rows:
-            lots = held.setdefault(container, {})
-            if unpacked:
-                lots.pop((maker, lot), None)
-            else:
-                lots.setdefault((maker, lot), TracedLot(maker, gtin, lot))
+    columns = (table.c.container, table.c.maker, table.c.gtin, table.c.lot, table.c.unpacked)
+    order = (
+        table.c.declared_at,
+        table.c.ingestion_id,
+        table.c.position,
+        table.c.maker,
+        table.c.lot,
+    )
+    async for container, maker, gtin, lot, unpacked in _standing_rows(
+        conn, table, table.c.container, identifiers, before, columns, order
+    ):
+        lots = held.setdefault(container, {})
+        if unpacked:
+            lots.pop((maker, lot), None)
+        else:
+            lots.setdefault((maker, lot), TracedLot(maker, gtin, lot))
     return {container: tuple(lots.values()) for container, lots in held.items() if lots}
 
 
@@ -262,12 +280,10 @@ async def _events(
     """Where each event was stated, oldest first."""
     table = traced_events
     found: dict[str, list[StatedEvent]] = {}
-    for chunk in _chunks(event_ids):
-        rows = await conn.execute(
-            select(table.c.event_id, table.c.ingestion_id, table.c.place, table.c.org)
-            .where(table.c.event_id.in_(chunk), _standing(table, before))
-            .order_by(table.c.declared_at, table.c.ingestion_id)
-        )
-        for event_id, ingestion_id, place, org in rows:
-            found.setdefault(event_id, []).append(StatedEvent(ingestion_id, place, org))
+    columns = (table.c.event_id, table.c.ingestion_id, table.c.place, table.c.org)
+    order = (table.c.declared_at, table.c.ingestion_id)
+    async for event_id, ingestion_id, place, org in _standing_rows(
+        conn, table, table.c.event_id, event_ids, before, columns, order
+    ):
+        found.setdefault(event_id, []).append(StatedEvent(ingestion_id, place, org))
     return {event_id: tuple(stated) for event_id, stated in found.items()}

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from connectors.base import Connector, ParseContext
-from connectors.traces import Note
+from connectors.traces import NOTHING_HEARD, Heard, Note
 from graph.intake import RecordRejection, RecordWarning
 from graph.model import Edge, EdgeKind, Experiment, NodeRecord, Record
 
@@ -61,9 +61,17 @@ class Parsed:
 
 
 def parse_bytes(
-    connector: Connector, payload: bytes, org: str = "acme", filename: str = ""
+    connector: Connector,
+    payload: bytes,
+    org: str = "acme",
+    filename: str = "",
+    *,
+    heard: Heard = NOTHING_HEARD,
+    ingestion_id: str = "ing-test",
 ) -> Parsed:
-    context = ParseContext("ing-test", connector.name, org, filename)
+    """What ``connector`` makes of ``payload`` pushed by ``org``, having ``heard`` what
+    earlier ingestions said (EPCIS serials, containers, events)."""
+    context = ParseContext(ingestion_id, connector.name, org, filename, heard=heard)
     parsed = Parsed()
     for outcome in connector.parse(io.BytesIO(payload), context):
         if isinstance(outcome, RecordRejection):

@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from connectors.base import ParseContext, PayloadError
 from connectors.epcis.connector import EpcisConnector
 from connectors.traces import Commissioned, Heard, Packed, Stated, StatedEvent, TracedLot
-from graph.intake import RecordRejection, RecordWarning
 from graph.lineage import Direction
 from graph.model import Batch, Edge, EdgeKind, Record, Site
 from graph.retraction import Retraction
@@ -917,21 +916,6 @@ def heard_from(parsed: Parsed, ingestion_id: str = "ing-1", org: str = "acme") -
     return Heard(serials, {c: tuple(held.values()) for c, held in containers.items()}, events)
 
 
-def parse_after(connector: EpcisConnector, payload: bytes, heard: Heard, org: str) -> Parsed:
-    context = ParseContext("ing-2", connector.name, org, heard=heard)
-    parsed = Parsed()
-    for outcome in connector.parse(io.BytesIO(payload), context):
-        if isinstance(outcome, RecordRejection):
-            parsed.rejections.append(outcome)
-        elif isinstance(outcome, RecordWarning):
-            parsed.warnings.append(outcome)
-        elif isinstance(outcome, Batch | Edge | Site):
-            parsed.records.append(outcome)
-        else:
-            parsed.notes.append(outcome)
-    return parsed
-
-
 DSCSA = "epcis/1.2/EPCISDocument_with_comment.xml"
 DSCSA_PALLET = "urn:epc:id:sscc:030001.41234567890"
 
@@ -960,7 +944,9 @@ def test_a_pallet_packed_in_an_earlier_push_ships_its_lot_in_a_later_one() -> No
     connector = epcis({"company_prefixes": PREFIXES})
 
     alone = parse_bytes(connector, document(ship), org="alder")
-    later = parse_after(connector, document(ship), heard_from(earlier), org="alder")
+    later = parse_bytes(
+        connector, document(ship), "alder", heard=heard_from(earlier), ingestion_id="ing-2"
+    )
 
     assert alone.edges(EdgeKind.SHIPPED_TO) == []
     assert edges(later, EdgeKind.SHIPPED_TO) == {
@@ -994,7 +980,7 @@ def test_an_error_declaration_retracts_each_earlier_statement_of_its_event() -> 
     heard = Heard(events={erroneous: (StatedEvent("ing-1", "/epcisBody/eventList/0", "acme"),)})
 
     unheard = parse_sample(epcis(), name)
-    parsed = parse_after(epcis(), (SAMPLES / name).read_bytes(), heard, org="acme")
+    parsed = parse_bytes(epcis(), (SAMPLES / name).read_bytes(), heard=heard, ingestion_id="ing-2")
 
     assert [(w.field, "nothing to retract" in w.message) for w in unheard.warnings] == [
         ("errorDeclaration", True)
