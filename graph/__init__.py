@@ -18,3 +18,7 @@ declared wrong (``retraction``). Below it:
 May import ``auth.principal`` (who is reading); nothing of ``connectors``, ``schema``
 or ``hub``.
 """
+
+# The lifecycle's record types register themselves with ``graph.model.NODE_TYPES``:
+# imported here so that every reader of the graph knows every kind.
+from graph import lifecycle  # noqa: F401

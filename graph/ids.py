@@ -27,6 +27,16 @@ class NodeKind(StrEnum):
     TEST_RESULT = "TestResult"
     DEVIATION = "Deviation"
     EXPERIMENT = "Experiment"
+    # The partnership lifecycle (``graph.lifecycle``).
+    SPECIFICATION = "Specification"
+    TECH_TRANSFER = "TechTransfer"
+    MILESTONE = "Milestone"
+    TRANSFER_DOCUMENT = "TransferDocument"
+    TRANSFER_RISK = "TransferRisk"
+    CHANGE_CONTROL = "ChangeControl"
+    AUDIT = "Audit"
+    AUDIT_FINDING = "AuditFinding"
+    INSPECTION = "Inspection"
 
 
 # prefix, number of key parts (None: one or more, for optional trailing parts)
@@ -41,6 +51,15 @@ ID_PREFIXES: dict[NodeKind, tuple[str, tuple[int, ...]]] = {
     NodeKind.TEST_RESULT: ("result", (2,)),
     NodeKind.DEVIATION: ("deviation", (2,)),
     NodeKind.EXPERIMENT: ("experiment", (2,)),
+    NodeKind.SPECIFICATION: ("spec", (4,)),  # sponsor / product code / test / version
+    NodeKind.TECH_TRANSFER: ("transfer", (3,)),  # sponsor / vendor / transfer id
+    NodeKind.MILESTONE: ("milestone", (4,)),  # sponsor / vendor / transfer id / milestone
+    NodeKind.TRANSFER_DOCUMENT: ("transferdoc", (4,)),  # ... / transfer id / document
+    NodeKind.TRANSFER_RISK: ("risk", (4,)),  # ... / transfer id / risk item
+    NodeKind.CHANGE_CONTROL: ("change", (3,)),  # vendor / sponsor / change id
+    NodeKind.AUDIT: ("audit", (3,)),  # auditor / vendor / audit id
+    NodeKind.AUDIT_FINDING: ("finding", (4,)),  # auditor / vendor / audit id / finding
+    NodeKind.INSPECTION: ("inspection", (4,)),  # org / site code / agency / first day
 }
 KIND_BY_PREFIX: dict[str, NodeKind] = {prefix: kind for kind, (prefix, _) in ID_PREFIXES.items()}
 

@@ -90,6 +90,23 @@ class DeviationStatus(StrEnum):
     CLOSED = "CLOSED"
 
 
+class ValidationStage(StrEnum):
+    """Where a lot stands in the FDA's process validation lifecycle (2011 guidance)."""
+
+    DEVELOPMENT = "DEVELOPMENT"  # stage 1, process design
+    ENGINEERING = "ENGINEERING"  # scale-up and engineering runs, before PPQ
+    PPQ = "PPQ"  # stage 2, process performance qualification
+    COMMERCIAL = "COMMERCIAL"  # stage 3, under continued process verification
+
+
+class ChangeClass(StrEnum):
+    """A change control's classification, in rising order of what it may affect."""
+
+    MINOR = "MINOR"
+    MAJOR = "MAJOR"
+    CRITICAL = "CRITICAL"
+
+
 class EdgeKind(StrEnum):
     """Relationship types; the value is also the Neo4j relationship type."""
 
@@ -109,6 +126,13 @@ class EdgeKind(StrEnum):
     SHIPPED_TO = "SHIPPED_TO"  # batch -> organization or site
     USED = "USED"  # experiment -> batch or material
     PRODUCED = "PRODUCED"  # experiment -> batch
+    # The partnership lifecycle (``graph.lifecycle``).
+    SPECIFIES = "SPECIFIES"  # specification -> product
+    TRANSFERS = "TRANSFERS"  # tech transfer -> product
+    TRANSFERRED_TO = "TRANSFERRED_TO"  # tech transfer -> receiving site
+    VERIFIED_BY = "VERIFIED_BY"  # tech transfer -> a PPQ lot
+    WITHIN = "WITHIN"  # milestone, document, risk -> transfer; finding -> audit
+    CONCERNS = "CONCERNS"  # change control -> product or site; audit, inspection -> site
 
 
 # The edges that carry genealogy. All point upstream: from a lot towards where it came from.
@@ -127,17 +151,42 @@ ALLOWED_ENDPOINTS: dict[EdgeKind, tuple[frozenset[NodeKind], frozenset[NodeKind]
     EdgeKind.MADE_AT: (frozenset({N.BATCH}), frozenset({N.SITE})),
     EdgeKind.FOR_PRODUCT: (frozenset({N.MATERIAL, N.BATCH}), frozenset({N.PRODUCT})),
     EdgeKind.OWNED_BY: (
-        frozenset({N.SITE, N.PRODUCT, N.MATERIAL, N.TEST_RESULT, N.DEVIATION, N.EXPERIMENT}),
+        frozenset(
+            {
+                N.SITE,
+                N.PRODUCT,
+                N.MATERIAL,
+                N.TEST_RESULT,
+                N.DEVIATION,
+                N.EXPERIMENT,
+                N.SPECIFICATION,
+            }
+        ),
         frozenset({N.ORGANIZATION}),
     ),
     EdgeKind.PARTY_TO: (frozenset({N.ORGANIZATION}), frozenset({N.QUALITY_AGREEMENT})),
-    EdgeKind.COVERS: (frozenset({N.QUALITY_AGREEMENT}), frozenset({N.PRODUCT, N.SITE})),
+    EdgeKind.COVERS: (
+        frozenset({N.QUALITY_AGREEMENT}),
+        frozenset({N.PRODUCT, N.SITE, N.SPECIFICATION}),
+    ),
     EdgeKind.QUALIFIES: (frozenset({N.QUALIFICATION}), frozenset({N.ORGANIZATION, N.SITE})),
     EdgeKind.TESTED: (frozenset({N.TEST_RESULT}), frozenset({N.BATCH})),
     EdgeKind.AFFECTS: (frozenset({N.DEVIATION}), frozenset({N.BATCH})),
     EdgeKind.SHIPPED_TO: (frozenset({N.BATCH}), frozenset({N.ORGANIZATION, N.SITE})),
     EdgeKind.USED: (frozenset({N.EXPERIMENT}), frozenset({N.BATCH, N.MATERIAL})),
     EdgeKind.PRODUCED: (frozenset({N.EXPERIMENT}), frozenset({N.BATCH})),
+    EdgeKind.SPECIFIES: (frozenset({N.SPECIFICATION}), frozenset({N.PRODUCT})),
+    EdgeKind.TRANSFERS: (frozenset({N.TECH_TRANSFER}), frozenset({N.PRODUCT})),
+    EdgeKind.TRANSFERRED_TO: (frozenset({N.TECH_TRANSFER}), frozenset({N.SITE})),
+    EdgeKind.VERIFIED_BY: (frozenset({N.TECH_TRANSFER}), frozenset({N.BATCH})),
+    EdgeKind.WITHIN: (
+        frozenset({N.MILESTONE, N.TRANSFER_DOCUMENT, N.TRANSFER_RISK, N.AUDIT_FINDING}),
+        frozenset({N.TECH_TRANSFER, N.AUDIT}),
+    ),
+    EdgeKind.CONCERNS: (
+        frozenset({N.CHANGE_CONTROL, N.AUDIT, N.INSPECTION}),
+        frozenset({N.PRODUCT, N.SITE, N.ORGANIZATION}),
+    ),
 }
 del N
 
@@ -155,6 +204,11 @@ class Provenance(BaseModel):
     def ref(self) -> str:
         """The form kept on nodes and edges: ``<ingestion id>#<location>``."""
         return f"{self.ingestion_id}#{self.location}"
+
+
+# Every node kind's record type, filled as each is defined (here and in
+# ``graph.lifecycle``, which ``graph`` imports first of all).
+NODE_TYPES: dict[NodeKind, type[NodeRecord]] = {}
 
 
 class MissingProvenance(ValueError):
@@ -180,6 +234,12 @@ class NodeRecord(BaseModel):
     # records read back, whose provenance is the node's list of sources.
     provenance: Provenance | None = None
 
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if "KIND" in cls.__dict__:  # a concrete kind, not a shared base
+            NODE_TYPES[cls.KIND] = cls
+
     @field_validator("*")
     @classmethod
     def _references_name_the_right_kind(cls, value: Any, info: ValidationInfo) -> Any:
@@ -193,7 +253,9 @@ class NodeRecord(BaseModel):
 
     @property
     def key_parts(self) -> tuple[str, ...]:
-        return tuple(getattr(self, name) for name in self.KEY_FIELDS if getattr(self, name))
+        values = (getattr(self, name) for name in self.KEY_FIELDS)
+        # A day in a key (an inspection's first day) is named as ISO 8601.
+        return tuple(v.isoformat() if isinstance(v, date) else v for v in values if v)
 
     @property
     def id(self) -> str:
@@ -291,6 +353,7 @@ class Batch(NodeRecord):
     expires_on: date | None = None
     quantity: NonNegative | None = None
     unit: str | None = None
+    validation_stage: ValidationStage | None = None
 
     REF_FIELDS = {"product_id": (NodeKind.PRODUCT,)}
 
@@ -324,8 +387,17 @@ class QualityAgreement(NodeRecord):
     effective_from: date | None = None
     effective_to: date | None = None
     status: AgreementStatus | None = None
+    # The sponsor's specifications the agreement binds the vendor to.
+    specification_ids: tuple[str, ...] = ()
+    # Changes classified at least this need the sponsor's approval before they are
+    # implemented; None: MAJOR (the common clause: minor changes are only notified).
+    change_approval_from: ChangeClass | None = None
 
-    REF_FIELDS = {"product_ids": (NodeKind.PRODUCT,), "site_ids": (NodeKind.SITE,)}
+    REF_FIELDS = {
+        "product_ids": (NodeKind.PRODUCT,),
+        "site_ids": (NodeKind.SITE,),
+        "specification_ids": (NodeKind.SPECIFICATION,),
+    }
 
     def implied_edges(self) -> list[Edge]:
         party = EdgeKind.PARTY_TO
@@ -338,6 +410,7 @@ class QualityAgreement(NodeRecord):
         ]
         edges += [self._edge(EdgeKind.COVERS, target) for target in self.product_ids]
         edges += [self._edge(EdgeKind.COVERS, target) for target in self.site_ids]
+        edges += [self._edge(EdgeKind.COVERS, target) for target in self.specification_ids]
         return edges
 
 
@@ -501,22 +574,6 @@ class Edge(BaseModel):
             data["occurred_on"] = self.occurred_on.isoformat()
         return data
 
-
-NODE_TYPES: dict[NodeKind, type[NodeRecord]] = {
-    cls.KIND: cls
-    for cls in (
-        Organization,
-        Site,
-        Product,
-        Material,
-        Batch,
-        QualityAgreement,
-        Qualification,
-        TestResult,
-        Deviation,
-        Experiment,
-    )
-}
 
 Record = NodeRecord | Edge
 

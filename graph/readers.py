@@ -13,7 +13,11 @@ maintained here, at write time, for both stores alike:
 - Material: its owner; the sponsors of the products it is ``FOR_PRODUCT``.
 - QualityAgreement: the organizations ``PARTY_TO`` it (the sponsor and vendor its
   sponsor named).
-- Qualification: its qualifier and the vendor it is about.
+- Specification: its sponsor; the parties to an agreement of that sponsor naming it.
+- Qualification, and the lifecycle's two-party records (``graph.lifecycle``): the two
+  organizations their key names (qualifier and vendor, sponsor and receiving vendor,
+  vendor and sponsor notified, auditor and audited).
+- Inspection: every principal (public record, like the directory).
 - Experiment: its organization.
 - TestResult: its lab; if accepted, the tested batch's maker and sponsors.
 - Deviation: its organization; if accepted, the makers and sponsors of the batches it
@@ -50,6 +54,22 @@ from graph.ids import NodeKind, parse_id
 from graph.model import LINEAGE_EDGES, EdgeKind
 from graph.write_plan import WritePlan
 
+# Kinds whose key names the organization that asserts them and then the one they are
+# about (a qualified vendor, a transfer's receiving vendor, the sponsor notified of a
+# change, an audited vendor): both read them.
+TWO_PARTY_KINDS: frozenset[NodeKind] = frozenset(
+    {
+        NodeKind.QUALIFICATION,
+        NodeKind.TECH_TRANSFER,
+        NodeKind.MILESTONE,
+        NodeKind.TRANSFER_DOCUMENT,
+        NodeKind.TRANSFER_RISK,
+        NodeKind.CHANGE_CONTROL,
+        NodeKind.AUDIT,
+        NodeKind.AUDIT_FINDING,
+    }
+)
+
 # Kinds read by the organization their key names first (a batch's maker, a product's
 # sponsor, a result's lab, ...): known from the id alone, the moment the node exists.
 OWNED_KINDS: frozenset[NodeKind] = frozenset(
@@ -61,6 +81,8 @@ OWNED_KINDS: frozenset[NodeKind] = frozenset(
         NodeKind.DEVIATION,
         NodeKind.EXPERIMENT,
         NodeKind.QUALIFICATION,
+        NodeKind.SPECIFICATION,
+        *TWO_PARTY_KINDS,
     }
 )
 
@@ -70,9 +92,9 @@ REPORT_EDGES: tuple[EdgeKind, ...] = (EdgeKind.TESTED, EdgeKind.AFFECTS)
 
 def key_readers(node_id: str) -> list[str]:
     """The organizations a node's own key makes readers of it (none for the rest): its
-    owner, and for a qualification also the vendor it is about."""
+    owner, and for a two-party record also the organization it is about."""
     ref = parse_id(node_id)
-    if ref.kind is NodeKind.QUALIFICATION:
+    if ref.kind in TWO_PARTY_KINDS:
         return list(dict.fromkeys(ref.parts[:2]))
     return [ref.parts[0]] if ref.kind in OWNED_KINDS else []
 
@@ -126,7 +148,7 @@ def lookups(plan: WritePlan) -> Lookups:
             materials_used.add(target)
         elif kind is EdgeKind.FOR_PRODUCT and parse_id(source).kind is NodeKind.MATERIAL:
             materials_for.add(source)
-        elif kind is EdgeKind.COVERS and parse_id(target).kind is NodeKind.PRODUCT:
+        elif kind is EdgeKind.COVERS and parse_id(target).kind in SHARED_BY_AGREEMENT:
             covering.add(source)
         elif kind is EdgeKind.PARTY_TO:
             joined.add(target)
@@ -246,15 +268,21 @@ def changes(
             party = _owner(source)
             out.grant(target, party)
             for covered in covered_by.get(target, ()):
-                if _covers_own_product(target, covered):
+                if _shares_own(target, covered):
                     out.grant(covered, party)
-        elif kind is EdgeKind.COVERS and _covers_own_product(source, target):
+        elif kind is EdgeKind.COVERS and _shares_own(source, target):
             parties = parties_of.get(source)
             if parties:
                 out.grant(target, *(_owner(party) for party in parties))
     return out
 
 
-def _covers_own_product(agreement: str, covered: str) -> bool:
-    """An agreement gives its parties a product only if it is its own sponsor's."""
-    return parse_id(covered).kind is NodeKind.PRODUCT and _owner(covered) == _owner(agreement)
+# What an agreement gives its parties to read: the products it covers and the
+# specifications it binds them to.
+SHARED_BY_AGREEMENT: frozenset[NodeKind] = frozenset({NodeKind.PRODUCT, NodeKind.SPECIFICATION})
+
+
+def _shares_own(agreement: str, covered: str) -> bool:
+    """An agreement gives its parties a product or specification only if it is its own
+    sponsor's."""
+    return parse_id(covered).kind in SHARED_BY_AGREEMENT and _owner(covered) == _owner(agreement)

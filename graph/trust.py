@@ -16,6 +16,11 @@ operator's ``admin`` pushes are taken as they come) and which facts grant read r
 | TestResult | ``result:<lab>/<id>`` | the lab |
 | QualityAgreement | ``agreement:<sponsor>/<id>/<version>`` | the sponsor (the vendor cannot create, change or end it) |
 | Qualification | ``qualification:<qualifier>/<vendor>[/<site>]`` | the qualifier (a vendor's word about itself qualifies it for nobody else) |
+| Specification | ``spec:<sponsor>/<product>/<test>/<version>`` | the sponsor |
+| TechTransfer, Milestone, TransferDocument, TransferRisk | ``<kind>:<sponsor>/<vendor>/<transfer>...`` | the sponsor |
+| ChangeControl | ``change:<vendor>/<sponsor>/<id>`` | the vendor (its approval day is the vendor's word: see the README) |
+| Audit, AuditFinding | ``<kind>:<auditor>/<vendor>/<audit>...`` | the auditor |
+| Inspection | ``inspection:<org>/<site>/<agency>/<day>`` | the inspected organization (or the operator, from the agency's data) |
 | any edge | its source's id | the owner of the edge's source node |
 
 **Claims.** An edge from your node to someone else's node is a *claim*: it is kept,

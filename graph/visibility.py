@@ -4,8 +4,9 @@ A read answers either from the whole graph (the operator's ``admin`` scope) or f
 the part one organization may read. Who may read a node is kept on the node at write
 time (``graph.readers`` says by which rules), so a store applies a ``Visibility`` as
 one cheap check per node inside its query: a hidden node is absent from every answer,
-exactly as if it did not exist. Organizations and sites are directory data, readable
-by every authenticated principal, so they carry no readers and pass by their kind.
+exactly as if it did not exist. Organizations and sites are directory data, and
+inspections public record, readable by every authenticated principal, so they carry
+no readers and pass by their kind.
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ from dataclasses import dataclass
 from auth.principal import Principal, Scope
 from graph.ids import ID_PREFIXES, NodeKind, shown
 
-# Readable by every authenticated principal, whatever its organization.
-PUBLIC_KINDS: frozenset[NodeKind] = frozenset({NodeKind.ORGANIZATION, NodeKind.SITE})
+# Readable by every authenticated principal, whatever its organization: the directory,
+# and agencies' inspections (which the agencies publish: ``graph.lifecycle``).
+PUBLIC_KINDS: frozenset[NodeKind] = frozenset(
+    {NodeKind.ORGANIZATION, NodeKind.SITE, NodeKind.INSPECTION}
+)
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
