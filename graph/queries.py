@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 from graph.ids import InvalidNodeId, NodeKind, parse_id, shown, with_article
+from graph.lifecycle import Agency, ChangeStatus, InspectionOutcome, TransferPhase
 from graph.model import AgreementStatus, BatchStatus, EdgeKind, OrgKind, QualificationStatus
 
 
@@ -44,6 +46,14 @@ class LinkedTo:
 
 
 Condition = Equals | Between | LinkedTo
+
+
+class Filter(Protocol):
+    """A listing's filter: the conditions it stands for."""
+
+    def conditions(self) -> tuple[Condition, ...]:
+        """Raise ValueError, naming the value, when an id is malformed or of the wrong kind."""
+        ...
 
 
 # A batch is for a product directly, or through the material it is a lot of.
@@ -143,4 +153,97 @@ class QualificationFilter:
             found.append(Equals("vendor", _org_slug(self.vendor)))
         if self.status is not None:
             found.append(Equals("status", self.status.value))
+        return tuple(found)
+
+
+# The partnership lifecycle's listings (``graph.lifecycle``): by the organizations
+# their keys name, and the product or site they are about.
+
+
+def _parties(**orgs: str | None) -> list[Condition]:
+    """Equal-slug conditions for the organization ids given (attribute: org id)."""
+    return [Equals(field, _org_slug(org)) for field, org in orgs.items() if org is not None]
+
+
+def _product(product: str | None, *paths: tuple[EdgeKind, ...]) -> list[Condition]:
+    if product is None:
+        return []
+    return [LinkedTo(paths, _require_kind(product, NodeKind.PRODUCT, "product:northwind/NW-101"))]
+
+
+def _site(site: str | None, *paths: tuple[EdgeKind, ...]) -> list[Condition]:
+    if site is None:
+        return []
+    return [LinkedTo(paths, _require_kind(site, NodeKind.SITE, "site:birch/IE-CORK"))]
+
+
+@dataclass(frozen=True, slots=True)
+class SpecificationFilter:
+    sponsor: str | None = None  # organization id
+    product: str | None = None  # product id
+    test: str | None = None
+
+    def conditions(self) -> tuple[Condition, ...]:
+        found = _parties(sponsor=self.sponsor) + _product(self.product, (EdgeKind.SPECIFIES,))
+        if self.test is not None:
+            found.append(Equals("test", self.test))
+        return tuple(found)
+
+
+@dataclass(frozen=True, slots=True)
+class TechTransferFilter:
+    sponsor: str | None = None  # organization id
+    vendor: str | None = None  # organization id of the receiving vendor
+    product: str | None = None  # product id
+    phase: TransferPhase | None = None
+
+    def conditions(self) -> tuple[Condition, ...]:
+        found = _parties(sponsor=self.sponsor, vendor=self.vendor)
+        found += _product(self.product, (EdgeKind.TRANSFERS,))
+        if self.phase is not None:
+            found.append(Equals("phase", self.phase.value))
+        return tuple(found)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeControlFilter:
+    vendor: str | None = None  # organization id
+    sponsor: str | None = None  # organization id of the sponsor notified
+    product: str | None = None  # product id
+    site: str | None = None  # site id
+    status: ChangeStatus | None = None
+
+    def conditions(self) -> tuple[Condition, ...]:
+        found = _parties(vendor=self.vendor, sponsor=self.sponsor)
+        found += _product(self.product, (EdgeKind.CONCERNS,))
+        found += _site(self.site, (EdgeKind.CONCERNS,))
+        if self.status is not None:
+            found.append(Equals("status", self.status.value))
+        return tuple(found)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    auditor: str | None = None  # organization id
+    vendor: str | None = None  # organization id of the audited vendor
+    site: str | None = None  # site id
+
+    def conditions(self) -> tuple[Condition, ...]:
+        found = _parties(auditor=self.auditor, vendor=self.vendor)
+        return tuple(found + _site(self.site, (EdgeKind.CONCERNS,)))
+
+
+@dataclass(frozen=True, slots=True)
+class InspectionFilter:
+    organization: str | None = None  # organization id of the inspected
+    site: str | None = None  # site id
+    agency: Agency | None = None
+    outcome: InspectionOutcome | None = None
+
+    def conditions(self) -> tuple[Condition, ...]:
+        found = _parties(org=self.organization) + _site(self.site, (EdgeKind.CONCERNS,))
+        if self.agency is not None:
+            found.append(Equals("agency", self.agency.value))
+        if self.outcome is not None:
+            found.append(Equals("outcome", self.outcome.value))
         return tuple(found)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from datetime import date
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Self, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -23,7 +23,12 @@ from graph.quality import compliance
 from graph.store import StoredEdge, StoredNode
 from schema.context import context_of
 
+if TYPE_CHECKING:
+    from schema.lifecycle import Audit, Inspection, Specification
+
 T = TypeVar("T", bound="GraphNode")
+# The lifecycle's types (schema.lifecycle) build on these ones, so fields here name
+# them lazily (``strawberry.lazy``) and import them where they resolve.
 
 
 @strawberry.type(description="Where a fact came from: an ingestion and the place in its payload.")
@@ -139,6 +144,28 @@ class Organization(GraphNode):
         found = await context_of(info).loaders.qualifications.load(self.org_id)
         return await load_as(info, Qualification, found)
 
+    @strawberry.field(
+        description="Agencies' inspections of the organization's sites, newest first."
+    )
+    async def inspections(
+        self, info: Info
+    ) -> list[Annotated[Inspection, strawberry.lazy("schema.lifecycle")]]:
+        from schema.lifecycle import Inspection, concerning
+
+        return await concerning(info, Inspection, await self._sites(info))
+
+    @strawberry.field(description="Audits of this organization (the asker may read), newest first.")
+    async def audits(
+        self, info: Info
+    ) -> list[Annotated[Audit, strawberry.lazy("schema.lifecycle")]]:
+        from schema.lifecycle import Audit, concerning
+
+        return await concerning(info, Audit, [self.id, *await self._sites(info)])
+
+    async def _sites(self, info: Info) -> list[str]:
+        owned = await context_of(info).loaders.sources(EdgeKind.OWNED_BY).load(self.id)
+        return [node_id for node_id in owned if parse_id(node_id).kind is NodeKind.SITE]
+
     @classmethod
     async def resolve_reference(cls, info: Info, **representation: Any) -> Organization | None:
         return await load_one(info, cls, str(representation.get("id", "")))
@@ -159,6 +186,14 @@ class Site(GraphNode):
     async def qualifications(self, info: Info) -> list[Qualification]:
         return await linked(info, Qualification, self.id, EdgeKind.QUALIFIES, outgoing=False)
 
+    @strawberry.field(description="Agencies' inspections of this site, newest first.")
+    async def inspections(
+        self, info: Info
+    ) -> list[Annotated[Inspection, strawberry.lazy("schema.lifecycle")]]:
+        from schema.lifecycle import Inspection, concerning
+
+        return await concerning(info, Inspection, [self.id])
+
 
 @strawberry.federation.type(
     keys=["id"], description="A sponsor's product (drug substance or product)."
@@ -171,6 +206,17 @@ class Product(GraphNode):
     @strawberry.field
     async def sponsor(self, info: Info) -> Organization | None:
         return await load_one(info, Organization, org_id(self.stored.record.sponsor))  # type: ignore[attr-defined]
+
+    @strawberry.field(
+        description="The sponsor's specifications of this product (every version), by test."
+    )
+    async def specifications(
+        self, info: Info
+    ) -> list[Annotated[Specification, strawberry.lazy("schema.lifecycle")]]:
+        from schema.lifecycle import Specification
+
+        found = await linked(info, Specification, self.id, EdgeKind.SPECIFIES, outgoing=False)
+        return sorted(found, key=lambda spec: (spec.test, spec.effective_from or date.min))
 
     @classmethod
     async def resolve_reference(cls, info: Info, **representation: Any) -> Product | None:
@@ -205,6 +251,10 @@ class Batch(GraphNode):
     expires_on: date | None = None
     quantity: float | None = None
     unit: str | None = None
+    validation_stage: model.ValidationStage | None = strawberry.field(
+        default=None,
+        description="Where the lot stands in process validation, as its maker's records say.",
+    )
 
     @property
     def record(self) -> model.Batch:

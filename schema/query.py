@@ -7,14 +7,15 @@ what was expected.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Protocol
 
 import strawberry
 from strawberry.types import Info
 
+from graph import queries
 from graph.ids import NodeKind, parse_id
 from graph.lineage import Direction
-from schema import compliance, oversight
+from schema import compliance, lifecycle, oversight
 from schema.context import context_of
 from schema.errors import bad_input, checked_id
 from schema.filters import AgreementFilter, BatchFilter, OrganizationFilter, ProductFilter
@@ -41,10 +42,16 @@ After = Annotated[
 ]
 
 
+class Filter(Protocol):
+    """A GraphQL filter input: it turns into the stores' typed filter."""
+
+    def to_query(self) -> queries.Filter: ...
+
+
 async def listing(
     info: Info,
     cls: type[T],
-    filter_: BatchFilter | ProductFilter | OrganizationFilter | AgreementFilter | None,
+    filter_: Filter | None,
     first: int | None,
     after: str | None,
 ) -> Connection[T]:
@@ -154,6 +161,62 @@ class Query:
         root = checked_id(batch_id, NodeKind.BATCH, "batchId")
         found = await context.store.impact(root, visibility=context.visibility)
         return None if found is None else Impact.of(found)
+
+    # The partnership lifecycle (schema/lifecycle.py).
+    @strawberry.field(description="A tech transfer by id, e.g. transfer:northwind/birch/TT-1.")
+    async def tech_transfer(self, info: Info, id: strawberry.ID) -> lifecycle.TechTransfer | None:
+        node_id = checked_id(id, NodeKind.TECH_TRANSFER, "id")
+        return await load_one(info, lifecycle.TechTransfer, node_id)
+
+    @strawberry.field(description="Tech transfers in id order, filtered.")
+    async def tech_transfers(
+        self,
+        info: Info,
+        filter: lifecycle.TechTransferFilter | None = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[lifecycle.TechTransfer]:
+        return await listing(info, lifecycle.TechTransfer, filter, first, after)
+
+    @strawberry.field(description="Specifications (every version) in id order, filtered.")
+    async def specifications(
+        self,
+        info: Info,
+        filter: lifecycle.SpecificationFilter | None = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[lifecycle.Specification]:
+        return await listing(info, lifecycle.Specification, filter, first, after)
+
+    @strawberry.field(description="Change controls in id order, filtered.")
+    async def change_controls(
+        self,
+        info: Info,
+        filter: lifecycle.ChangeControlFilter | None = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[lifecycle.ChangeControl]:
+        return await listing(info, lifecycle.ChangeControl, filter, first, after)
+
+    @strawberry.field(description="Sponsors' audits of vendors in id order, filtered.")
+    async def audits(
+        self,
+        info: Info,
+        filter: lifecycle.AuditFilter | None = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[lifecycle.Audit]:
+        return await listing(info, lifecycle.Audit, filter, first, after)
+
+    @strawberry.field(description="Agencies' inspections of sites in id order, filtered.")
+    async def inspections(
+        self,
+        info: Info,
+        filter: lifecycle.InspectionFilter | None = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[lifecycle.Inspection]:
+        return await listing(info, lifecycle.Inspection, filter, first, after)
 
     # Vendor oversight: scorecards and control charts (schema/oversight.py).
     vendor_scorecards = oversight.vendor_scorecards
