@@ -438,3 +438,25 @@ class Inspection(NodeRecord):
 
     def implied_edges(self) -> list[Edge]:
         return [self._edge(EdgeKind.CONCERNS, self.site)]
+
+
+CHANGE_CLASS_ORDER = tuple(ChangeClass)  # MINOR < MAJOR < CRITICAL
+
+
+def needs_approval(change: ChangeControl, approval_from: ChangeClass | None) -> bool:
+    """Whether a change needs the sponsor's approval before it is implemented, under an
+    agreement asking it from ``approval_from`` up (None: MAJOR, the common clause). A
+    change of no classification needs it: unclassified is not known to be minor."""
+    threshold = approval_from or ChangeClass.MAJOR
+    if change.classification is None:
+        return True
+    return CHANGE_CLASS_ORDER.index(change.classification) >= CHANGE_CLASS_ORDER.index(threshold)
+
+
+def unapproved(change: ChangeControl, approval_from: ChangeClass | None) -> bool:
+    """Implemented without the sponsor's approval in time, where approval was needed."""
+    return (
+        change.implemented_on is not None
+        and needs_approval(change, approval_from)
+        and not change.approved_in_time()
+    )
