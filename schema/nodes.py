@@ -232,7 +232,8 @@ class Product(GraphNode):
         specification = type_of(NodeKind.SPECIFICATION)
         found = await linked(info, specification, self.id, EdgeKind.SPECIFIES, outgoing=False)
         return sorted(
-            found, key=lambda s: (getattr(s, "test", ""), getattr(s, "effective_from", None) or date.min)
+            found,
+            key=lambda s: (getattr(s, "test", ""), getattr(s, "effective_from", None) or date.min),
         )
 
     @classmethod
