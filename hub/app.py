@@ -59,6 +59,8 @@ from hub.ide import ASSET_ROUTE, asset_endpoint, localised
 from hub.ingest.pipeline import IngestPipeline, IngestReport
 from hub.ingest.routes import ROUTES as INGEST_ROUTES
 from hub.ingest.worker import Completions, IngestWorker, QueuePolicy
+from hub.notify.dispatcher import Dispatcher
+from hub.notify.standing import StandingTargets
 from hub.observability import (
     HttpMetrics,
     MetricsMiddleware,
@@ -69,6 +71,8 @@ from hub.organizations import ROUTES as ORGANIZATION_ROUTES
 from hub.records.audit import auth_changes
 from hub.records.database import DATABASE_ERRORS, migrate
 from hub.records.ledger import Ledger, Received
+from hub.records.outbox import Outbox
+from hub.records.verdicts import StoredVerdicts
 from hub.settings import Settings
 from hub.sockets import close_on_expiry, forget_expiry, is_socket_without_header, socket_token
 from hub.stores import open_graph_store
@@ -312,7 +316,16 @@ def create_app(
         )
     completions = Completions()
     wake = asyncio.Event()
-    alerts = AlertBus(queue_size=settings.alerts_queue_size, registry=registry)
+    # Webhooks and e-mail: alerts queued in the ledger's outbox, sent by the dispatcher.
+    dispatcher = Dispatcher(
+        ledger.engine, settings.delivery_policy(), settings.smtp_relay(), registry
+    )
+    alerts = AlertBus(
+        queue_size=settings.alerts_queue_size,
+        registry=registry,
+        standing=StandingTargets(ledger.engine, Outbox(ledger.engine), dispatcher.wake),
+        verdicts=StoredVerdicts(ledger.engine),
+    )
 
     async def finished(job: Received, report: IngestReport) -> None:
         completions.done(job.id)
@@ -349,6 +362,7 @@ def create_app(
                 )
             )
             running.append(asyncio.create_task(alerts.run(app.state.store), name="alerts"))
+            running.append(asyncio.create_task(dispatcher.run(), name="alert-notifications"))
             opened.push_async_callback(_stop, running)
             yield
 
@@ -404,6 +418,7 @@ def create_app(
     app.state.completions = completions
     app.state.wake_workers = wake.set
     app.state.alerts = alerts
+    app.state.notifications = dispatcher
     if store is not None:
         app.state.store = store
     public = PUBLIC_PATHS | ({"/metrics"} if settings.metrics_public else set())

@@ -304,7 +304,10 @@ class AlertDetector:
         verdicts = await self.store.compliance_of(chunk.lots, visibility=visibility)
         changed = await self.verdicts.changed(
             visibility,
-            {batch_id: frozenset(gap.reason for gap in gaps) for batch_id, gaps in verdicts.items()},
+            {
+                batch_id: frozenset(gap.reason for gap in gaps)
+                for batch_id, gaps in verdicts.items()
+            },
         )
         alerts = []
         for batch_id in chunk.lots:

@@ -85,7 +85,7 @@ class StoredVerdicts:
         ]
         if new:
             await conn.execute(table.insert(), new)
-        changed = {row["batch_id"] for row in new}
+        changed: set[str] = {lot for lot in lots if lot not in last}
         for lot in lots:
             if lot not in last or last[lot] == wanted[lot]:
                 continue
