@@ -268,3 +268,19 @@ async def test_a_lot_sent_again_with_the_same_gaps_rings_once_and_a_change_of_ga
     assert first["gap_reasons"] == ["AGREEMENT_EXPIRED"]
     assert second["ingestion_id"] == corrected
     assert set(second["gap_reasons"]) == {"AGREEMENT_EXPIRED", "QUALIFICATION_EXPIRED"}
+
+
+async def test_a_websocket_and_a_webhook_of_one_organization_get_the_same_alert(
+    notifying: NotifyingHub,
+) -> None:
+    hook = await notifying.webhook("northwind", "both", ["OUT_OF_SPECIFICATION"])
+    async with notifying.hub.subscriber("northwind", ["OUT_OF_SPECIFICATION"]) as socket:
+        await notifying.hub.push(
+            [assay("ELM-W-5", NORTHWIND_BIRCH_LOT, 94.2, Verdict.OOS)], org="elm"
+        )
+        heard = await socket.alert()
+    [delivery] = await notifying.deliveries(hook, finished(1))
+
+    posted = json.loads(notifying.receiver.posted["both"][0].body)
+    assert heard["alertId"] == delivery.alert_id == posted["alert_id"]
+    assert heard["message"] == posted["message"] and heard["batchIds"] == posted["batch_ids"]
