@@ -12,14 +12,17 @@ class Attempt:
     retriable: bool = False  # not delivered, but it may go through later
     code: int | None = None  # the receiver's HTTP status or SMTP reply code
     error: str | None = None  # what went wrong, for the delivery log (no secrets)
+    retry_after: float | None = None  # seconds the receiver asked us to wait (Retry-After)
 
     @classmethod
     def ok(cls, code: int | None) -> Attempt:
         return cls(True, code=code)
 
     @classmethod
-    def retry(cls, error: str, code: int | None = None) -> Attempt:
-        return cls(False, True, code, error)
+    def retry(
+        cls, error: str, code: int | None = None, retry_after: float | None = None
+    ) -> Attempt:
+        return cls(False, True, code, error, retry_after)
 
     @classmethod
     def refused(cls, error: str, code: int | None = None) -> Attempt:

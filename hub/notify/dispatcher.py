@@ -121,7 +121,10 @@ class Dispatcher:
             outcome = "delivered"
             log.info("delivered %s on attempt %d", where, made)
         elif attempt.retriable and made < self.policy.max_attempts:
-            at = datetime.now(UTC) + self.policy.delay_after(made)
+            wait = self.policy.delay_after(made)
+            if attempt.retry_after is not None:  # as asked, within the longest wait
+                wait = max(wait, min(timedelta(seconds=attempt.retry_after), self.policy.max_delay))
+            at = datetime.now(UTC) + wait
             await self.outbox.retry_at(delivery, attempt.code, attempt.error, at)
             outcome = "retried"
             log.warning(

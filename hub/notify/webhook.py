@@ -1,7 +1,8 @@
 """Sending one queued alert to a webhook: a signed POST, and what its answer means.
 
 2xx is delivered. Connection errors, timeouts, 5xx and 429 (the receiver is down, busy
-or asks us to slow down) are tried again later; any other answer, a redirect included,
+or asks us to slow down) are tried again later, no sooner than a ``Retry-After`` in
+seconds asks; any other answer, a redirect included,
 fails at once: a 4xx will not change by sending the same body again, and redirects are
 not followed because the signed alert must reach the URL the organization registered,
 not wherever a compromised or misconfigured receiver points.
@@ -47,7 +48,15 @@ async def send(http: httpx.AsyncClient, target: AlertTarget, delivery: Delivery)
     if 200 <= code < 300:
         return Attempt.ok(code)
     if code == 429 or code >= 500:
-        return Attempt.retry(f"HTTP {code}", code)
+        return Attempt.retry(f"HTTP {code}", code, _seconds(answer.headers.get("retry-after")))
     if 300 <= code < 400:
         return Attempt.refused(f"HTTP {code}: redirects are not followed", code)
     return Attempt.refused(f"HTTP {code}", code)
+
+
+def _seconds(retry_after: str | None) -> float | None:
+    """A Retry-After given in seconds (an HTTP date is rare from webhook receivers: the
+    backoff alone then decides)."""
+    if retry_after is None or not retry_after.strip().isdigit():
+        return None
+    return float(retry_after.strip())

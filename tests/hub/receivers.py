@@ -37,13 +37,17 @@ class WebhookReceiver:
 
     posted: dict[str, list[Posted]] = field(default_factory=lambda: defaultdict(list))
     answers: dict[str, list[int]] = field(default_factory=dict)
+    retry_after: dict[str, str] = field(default_factory=dict)  # NAME -> its Retry-After
 
     def app(self) -> Starlette:
         async def hook(request: Request) -> Response:
             name = request.path_params["name"]
             self.posted[name].append(Posted(dict(request.headers), await request.body()))
             script = self.answers.get(name)
-            return Response(status_code=script.pop(0) if script else 200)
+            if not script:
+                return Response(status_code=200)
+            headers = {"retry-after": self.retry_after[name]} if name in self.retry_after else {}
+            return Response(status_code=script.pop(0), headers=headers)
 
         return Starlette(routes=[Route("/hook/{name}", hook, methods=["POST"])])
 

@@ -284,3 +284,21 @@ async def test_a_websocket_and_a_webhook_of_one_organization_get_the_same_alert(
     posted = json.loads(notifying.receiver.posted["both"][0].body)
     assert heard["alertId"] == delivery.alert_id == posted["alert_id"]
     assert heard["message"] == posted["message"] and heard["batchIds"] == posted["batch_ids"]
+
+
+async def test_a_429_is_tried_again_no_sooner_than_retry_after_asks(
+    notifying: NotifyingHub,
+) -> None:
+    notifying.receiver.answers["busy"] = [429]
+    notifying.receiver.retry_after["busy"] = "2"
+    busy = await notifying.webhook("northwind", "busy", ["OUT_OF_SPECIFICATION"])
+
+    await notifying.hub.push([assay("ELM-W-6", NORTHWIND_BIRCH_LOT, 91.5, Verdict.OOS)], org="elm")
+    [delivery] = await notifying.deliveries(busy, finished(1))
+
+    assert delivery.status is DeliveryStatus.DELIVERED and delivery.attempts == 2
+    first, second = notifying.receiver.posted["busy"]
+    waited = int(second.headers["x-partnerhub-timestamp"]) - int(
+        first.headers["x-partnerhub-timestamp"]
+    )
+    assert waited >= 2, "the backoff alone (0.1 s) would have sent it within a second"
