@@ -13,6 +13,12 @@ accepts the connection only with a verified token holding ``graph:read`` and clo
 with 4403 otherwise, and the protocol closes with 4401 a socket that subscribes before
 that. A connection ends (4403) when its token expires.
 
+Alerts also go to the webhooks and e-mail addresses organizations registered
+(``hub.notify``): the bus detects for them as standing audiences, queues what it finds
+in the database's outbox, and the lifespan runs the dispatcher that sends it. The last
+compliance verdict per lot and audience is kept in the database too
+(``hub.records.verdicts``), so a lot sent again rings no bell, across restarts.
+
 A ``/graphql`` request body over ``HUB_GRAPHQL_MAX_BODY_BYTES`` is refused with 413
 before it is read whole (by its Content-Length, or as soon as a chunked body passes the
 limit); the query's cost and its execution time are limited by the schema

@@ -28,7 +28,9 @@ database, a subscriber connected to another process misses them. The fix is to c
 chunks (their ingestion id and the ids of the records that matter) between processes,
 e.g. with PostgreSQL ``LISTEN``/``NOTIFY`` on the ledger's database: each process
 listens and runs detection for its own subscribers. Until then, run one hub process
-for subscribers, or route websockets to the process that runs the workers.
+for subscribers, or route websockets to the process that runs the workers. Webhooks and
+e-mail have no such limit: their registrations and outbox are in the shared database,
+so the process that applies an ingestion queues their alerts, and any process sends them.
 
 **Repeats.** An ingestion whose worker died mid-way is applied again by another
 worker, and its chunks raise their OUT_OF_SPECIFICATION and RUN_RULE alerts again, with
