@@ -19,6 +19,7 @@ from graph.quality.alerts import Alert, AlertKind
 from graph.visibility import Visibility
 from hub.notify.payload import AlertPayload
 from hub.records import alert_targets
+from hub.records.database import DATABASE_ERRORS, unavailable
 from hub.records.outbox import Outbox, Queued
 
 log = logging.getLogger("partnerhub.notify")
@@ -33,8 +34,15 @@ class StandingTargets:
         self.wake = wake
 
     async def current(self) -> Mapping[Visibility, frozenset[AlertKind]]:
+        try:
+            targets = await alert_targets.targets(self.engine)
+        except DATABASE_ERRORS as error:
+            if not unavailable(error):
+                raise
+            log.warning("no webhook or e-mail alerts: the database is unreachable: %s", error)
+            return {}
         audiences: dict[Visibility, frozenset[AlertKind]] = {}
-        for target in await alert_targets.targets(self.engine):
+        for target in targets:
             audiences[target.visibility] = audiences.get(target.visibility, frozenset()) | (
                 target.kinds
             )

@@ -7,11 +7,13 @@ and has to be shared by hub processes sharing the database, or each would ring i
 own. The audience is an organization, or ``*`` for the operator's view of everything.
 
 A verdict is replaced only if it is still the one read (compare and set), so two
-processes judging the same lot at once raise the change once.
+processes judging the same lot at once raise the change once. With the database out of
+reach every verdict counts as changed: a bell rung twice beats a gap never told.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
@@ -21,7 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from graph.quality.compliance import GapReason
 from graph.visibility import Visibility
+from hub.records.database import DATABASE_ERRORS, unavailable
 
+log = logging.getLogger("partnerhub.alerts")
 metadata = MetaData()
 
 compliance_verdicts = Table(
@@ -57,11 +61,19 @@ class StoredVerdicts:
         if not verdicts:
             return set()
         try:
-            async with self.engine.begin() as conn:
-                return await self._compare_and_set(conn, _audience(audience), verdicts)
-        except IntegrityError:  # another process judged a new lot first: read its verdict
-            async with self.engine.begin() as conn:
-                return await self._compare_and_set(conn, _audience(audience), verdicts)
+            try:
+                async with self.engine.begin() as conn:
+                    return await self._compare_and_set(conn, _audience(audience), verdicts)
+            except IntegrityError:  # another process judged a new lot first: read its verdict
+                async with self.engine.begin() as conn:
+                    return await self._compare_and_set(conn, _audience(audience), verdicts)
+        except DATABASE_ERRORS as error:
+            if not unavailable(error):
+                raise
+            log.warning(
+                "compliance verdicts not remembered, the database is unreachable: %s", error
+            )
+            return set(verdicts)
 
     async def _compare_and_set(
         self, conn: AsyncConnection, audience: str, verdicts: Mapping[str, frozenset[GapReason]]
