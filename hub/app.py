@@ -61,6 +61,7 @@ from auth.service import AuthService
 from auth.store import AuthStore
 from auth.verify import InvalidToken
 from graph.store import GraphStore, StoreUnavailable
+from hub.exports import ROUTES as EXPORT_ROUTES
 from hub.ide import ASSET_ROUTE, asset_endpoint, localised
 from hub.ingest.pipeline import IngestPipeline, IngestReport
 from hub.ingest.routes import ROUTES as INGEST_ROUTES
@@ -407,6 +408,7 @@ def create_app(
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route(f"{ASSET_ROUTE}/{{name:path}}", asset_endpoint(graphql.ide), methods=["GET"]),
             WebSocketRoute("/graphql", graphql),
+            *EXPORT_ROUTES,
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
