@@ -45,7 +45,7 @@ def test_one_record_of_each_lifecycle_kind_comes_back_as_written() -> None:
         assert isinstance(got, NodeRecord)
         assert got.id == sent.id
         assert got.model_dump(exclude={"provenance"}) == sent.model_dump(exclude={"provenance"})
-        assert got.provenance.ingestion_id == "ing"  # this ingestion's, never the sender's
+        assert got.provenance is not None and got.provenance.ingestion_id == "ing"
 
 
 def test_a_bad_lifecycle_line_is_rejected_naming_the_field_and_the_others_land() -> None:
