@@ -7,8 +7,9 @@ Two facts a record cannot check alone, because they live in other records:
   mistyped, the wrong transfer), and would make ``processValidation`` count a lot of
   another product;
 - an ``Inspection`` concerns a site of a known organization: one asserted as an
-  ``Organization`` record (in the graph or in the payload) or registered by the
-  operator (``partnerhub orgs``, ``hub.records.identifiers``). An unknown one is
+  ``Organization`` record (in the graph or in the payload), registered by the
+  operator (``partnerhub orgs``, ``hub.records.identifiers``), or the partner pushing
+  as itself (the operator registered its client). An unknown one is
   almost always a slug mistyped, which would otherwise open a stray organization
   whose inspections no sponsor would ever see next to its vendor.
 

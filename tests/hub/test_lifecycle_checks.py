@@ -174,3 +174,13 @@ async def test_all_or_nothing_refuses_the_whole_payload_for_a_graph_check(
 
     assert report.status is IngestionStatus.REJECTED and report.applied == 0
     assert await store.get_nodes([make_id(NodeKind.ORGANIZATION, "birch")]) == {}
+
+
+async def test_a_partner_pushing_its_own_inspections_is_known(store: GraphStore) -> None:
+    body = payload(inspection("birch", "2025-03-10"), inspection("brich", "2025-04-01"))
+
+    report = await IngestPipeline(store).apply(received("birch"), body)
+
+    assert report.applied == 1
+    (rejection,) = report.rejections  # the other is not its own: ownership refuses it
+    assert (rejection.location, rejection.field) == ("line 2", "owner")
