@@ -324,12 +324,14 @@ class When(Strict):
         return (value,) if isinstance(value, str) else value
 
 
-class _Records(Strict):
+class RecordsBase(Strict):
+    """What every record spec of a profile has: an optional row condition and its fields."""
+
     when: When | None = None
     fields: Strict  # each kind's own ``*Fields`` model
 
 
-class BatchRecords(_Records):
+class BatchRecords(RecordsBase):
     kind: Literal["Batch"]
     fields: BatchFields
     inputs: tuple[InputFields, ...] = ()  # each a CONSUMED edge when its lot is given
@@ -337,12 +339,12 @@ class BatchRecords(_Records):
     shipped_to: ShippedTo | None = None  # a SHIPPED_TO edge to the consignee
 
 
-class MaterialRecords(_Records):
+class MaterialRecords(RecordsBase):
     kind: Literal["Material"]
     fields: MaterialFields
 
 
-class ResultRecords(_Records):
+class ResultRecords(RecordsBase):
     kind: Literal["TestResult"]
     fields: ResultFields
     results: tuple[ResultColumn, ...] = ()  # wide layout: one result per listed column
@@ -365,17 +367,17 @@ class ResultRecords(_Records):
         return self
 
 
-class QualityAgreementRecords(_Records):
+class QualityAgreementRecords(RecordsBase):
     kind: Literal["QualityAgreement"]
     fields: QualityAgreementFields
 
 
-class QualificationRecords(_Records):
+class QualificationRecords(RecordsBase):
     kind: Literal["Qualification"]
     fields: QualificationFields
 
 
-class DeviationRecords(_Records):
+class DeviationRecords(RecordsBase):
     kind: Literal["Deviation"]
     fields: DeviationFields
 
@@ -475,7 +477,7 @@ def mapped(fields: Strict) -> list[MappedField]:
     return found
 
 
-def mapped_groups(spec: _Records, prefix: str) -> Iterator[tuple[str, list[MappedField]]]:
+def mapped_groups(spec: RecordsBase, prefix: str) -> Iterator[tuple[str, list[MappedField]]]:
     """Every group of mapped fields of one record spec with its key path."""
     yield f"{prefix}.fields", mapped(spec.fields)
     if isinstance(spec, BatchRecords):

@@ -23,12 +23,12 @@ from connectors.csv.fields import (
     NeededOrg,
     Number,
     Org,
+    RecordsBase,
     Source,
     Strict,
     Text,
     Texts,
     Unit,
-    _Records,
     about,
 )
 from graph.lifecycle import (
@@ -183,47 +183,47 @@ class InspectionFields(Strict):
     reference: Text = about("agency reference")
 
 
-class SpecificationRecords(_Records):
+class SpecificationRecords(RecordsBase):
     kind: Literal["Specification"]
     fields: SpecificationFields
 
 
-class TechTransferRecords(_Records):
+class TechTransferRecords(RecordsBase):
     kind: Literal["TechTransfer"]
     fields: TechTransferFields
 
 
-class MilestoneRecords(_Records):
+class MilestoneRecords(RecordsBase):
     kind: Literal["Milestone"]
     fields: MilestoneFields
 
 
-class TransferDocumentRecords(_Records):
+class TransferDocumentRecords(RecordsBase):
     kind: Literal["TransferDocument"]
     fields: TransferDocumentFields
 
 
-class TransferRiskRecords(_Records):
+class TransferRiskRecords(RecordsBase):
     kind: Literal["TransferRisk"]
     fields: TransferRiskFields
 
 
-class ChangeControlRecords(_Records):
+class ChangeControlRecords(RecordsBase):
     kind: Literal["ChangeControl"]
     fields: ChangeControlFields
 
 
-class AuditRecords(_Records):
+class AuditRecords(RecordsBase):
     kind: Literal["Audit"]
     fields: AuditFields
 
 
-class AuditFindingRecords(_Records):
+class AuditFindingRecords(RecordsBase):
     kind: Literal["AuditFinding"]
     fields: AuditFindingFields
 
 
-class InspectionRecords(_Records):
+class InspectionRecords(RecordsBase):
     kind: Literal["Inspection"]
     fields: InspectionFields
 
