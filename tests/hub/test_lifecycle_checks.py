@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
+from connectors.csv.profile import example_profile
 from graph.ids import NodeKind, make_id
 from graph.model import Batch, Organization, Provenance
 from graph.store import GraphStore
 from hub.ingest.pipeline import IngestPipeline
+from hub.ingest.profiles import with_profile
 from hub.records.identifiers import ForConnectors
 from hub.records.ledger import IngestionStatus, Received
 
@@ -19,15 +22,21 @@ CAPSULE = make_id(NodeKind.PRODUCT, "northwind", "NW-CAP")
 SEEDED = Provenance(ingestion_id="seed", connector="test", location="/")
 
 
-def received(org: str, owner_only: bool = True, all_or_nothing: bool = False) -> Received:
+def received(
+    org: str,
+    owner_only: bool = True,
+    all_or_nothing: bool = False,
+    connector: str = "canonical.jsonl",
+    options: dict[str, object] | None = None,
+) -> Received:
     return Received(
         id=f"ing-{org}",
-        connector="canonical.jsonl",
+        connector=connector,
         org=org,
         submitted_by=org,
-        filename="lifecycle.jsonl",
+        filename="lifecycle.jsonl" if connector == "canonical.jsonl" else "export.csv",
         media_type="application/x-ndjson",
-        options={},
+        options=dict(options or {}),
         received_at=datetime(2025, 11, 1, tzinfo=UTC),
         size=0,
         sha256="",
@@ -184,3 +193,24 @@ async def test_a_partner_pushing_its_own_inspections_is_known(store: GraphStore)
     assert report.applied == 1
     (rejection,) = report.rejections  # the other is not its own: ownership refuses it
     assert (rejection.location, rejection.field) == ("line 2", "owner")
+
+
+async def test_a_sponsors_transfer_tracker_through_qms_csv(store: GraphStore) -> None:
+    """The shipped profile and sample, pushed by the sponsor: the Cork transfer names
+    Birch's lot B-PPQ-02, which the graph says is a capsule lot."""
+    await store.upsert(
+        [Batch(maker="birch", number="B-PPQ-02", product_id=CAPSULE, provenance=SEEDED)]
+    )
+    options = with_profile({}, example_profile("qms_tech_transfers"))
+    sample = Path(__file__).parents[1] / "connectors" / "fixtures" / "qms_tech_transfers.csv"
+
+    report = await IngestPipeline(store).apply(
+        received("northwind", connector="qms.csv", options=options), sample.read_bytes()
+    )
+
+    assert report.status is IngestionStatus.PARTIAL and report.applied == 1
+    (rejection,) = report.rejections
+    assert (rejection.location, rejection.field) == ("line 2", "ppq_batch_ids")
+    assert "batch:birch/B-PPQ-02 is of product:northwind/NW-CAP" in rejection.message
+    landed = make_id(NodeKind.TECH_TRANSFER, "northwind", "alder", "TT-2024-07")
+    assert landed in await store.get_nodes([landed])
