@@ -228,11 +228,15 @@ class _Group:
 def _rejection(location: str, labels: Mapping[str, str], error: ValidationError) -> RecordRejection:
     first = error.errors()[0]
     message = first["msg"].removeprefix("Value error, ")
+    if first["loc"]:
+        model_field = str(first["loc"][0])
+        name = PROFILE_NAME_OF.get(model_field, model_field)
+        return RecordRejection(location, labels.get(name, name), message)
     # A check across fields (days out of order, crossed limits) starts its message
-    # with the field it refuses: name that field's column.
-    model_field = str(first["loc"][0]) if first["loc"] else message.split(" ", 1)[0]
-    name = PROFILE_NAME_OF.get(model_field, model_field)
-    return RecordRejection(location, labels.get(name, name), message)
+    # with the field it refuses: name that field's column when the profile maps it.
+    first_word = message.split(" ", 1)[0]
+    name = PROFILE_NAME_OF.get(first_word, first_word)
+    return RecordRejection(location, labels.get(name, "record"), message)
 
 
 class _BoundSpec:
