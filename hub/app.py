@@ -125,7 +125,8 @@ def _is_ide_asset(scope: AsgiScope) -> bool:
 def _is_ide_page(scope: AsgiScope) -> bool:
     if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != "/graphql":
         return False
-    if b"query=" in scope.get("query_string", b""):
+    asked = scope.get("query_string", b"")
+    if b"query=" in asked or b"extensions=" in asked:  # a query, maybe by its hash alone
         return False  # a query sent by GET is a query, whatever it accepts
     return b"text/html" in dict(scope.get("headers", [])).get(b"accept", b"")
 
@@ -196,6 +197,12 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         self.limits = limits
         self.max_body_bytes = max_body_bytes
         self.ide = localised(get_graphql_ide_html(graphql_ide="graphiql"))
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET carrying a persisted query's hash and no document is a query (APQ:
+        # schema.persisted), not a person opening GraphiQL.
+        asks = "extensions" in request.query_params
+        return not asks and bool(super().should_render_graphql_ide(request))
 
     @property
     def graphql_ide_html(self) -> str:
