@@ -160,7 +160,8 @@ class AuditTrailVerdict:
 
     intact: bool
     deliveries: int  # the organization's deliveries the trail records
-    reason: str = ""  # where the chain breaks, when it does
+    reason: str = ""  # where the chain breaks (or why it could not be read)
+    available: bool = True  # False: the trail could not be read, so it says nothing
 
 
 # Given an organization id, the verdict of the audit trail over its deliveries.
@@ -603,6 +604,8 @@ def check_audit_trail(facts: Facts) -> Check:
     verdict = facts.audit_trail
     if not facts.audit_trail_known or verdict is None:
         return Check("audit_trail", CheckStatus.WARN, "the audit trail is not available")
+    if not verdict.available:
+        return Check("audit_trail", CheckStatus.WARN, f"not available: {verdict.reason}")
     if verdict.intact:
         return Check(
             "audit_trail",
