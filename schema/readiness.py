@@ -7,11 +7,11 @@ docstrings and, in short, in the field descriptions. A check's evidence is the n
 behind its verdict, each with the records it came from; a node the asker may not read
 is never evidence.
 
-``inspectionReadiness`` answers a list: one readiness per (vendor, product) the
-question is about. Name a product and a vendor (or site) for exactly one; a vendor
-alone gives one per product of the asker's agreements with and transfers to it (a CMO
-asking about itself gets its readiness for each sponsor product it works on); a
-product alone, one per vendor of it.
+``inspectionReadiness`` judges one vendor (site) for one product: the vendor is the
+site's when only a site is named, the product's only vendor when only a product is.
+Without a product the checks are judged over everything the asker may read of the
+vendor: a CMO asking about itself sees its readiness across its sponsors, and passes a
+``productId`` for one sponsor's product.
 """
 
 from __future__ import annotations
@@ -118,9 +118,10 @@ def _optional_id(value: strawberry.ID | None, kind: NodeKind, argument: str) -> 
 
 @strawberry.field(
     description="Inspection readiness of a vendor (site) for a product, as of a day (today "
-    "by default): one per (vendor, product) the question is about. Give at least one of "
-    "vendorId, siteId, productId; all given must hold together. Read as the asker: a check "
-    "over what it may not read has no evidence."
+    "by default). Give at least one of vendorId, siteId, productId; all given must hold "
+    "together (a site is its vendor's; a product alone must have one vendor). Without a "
+    "product, the checks are judged over every product of the vendor the asker may read. "
+    "Read as the asker: a check over what it may not read has no evidence."
 )
 async def inspection_readiness(
     info: Info,
@@ -128,7 +129,7 @@ async def inspection_readiness(
     site_id: strawberry.ID | None = None,
     product_id: strawberry.ID | None = None,
     as_of: AsOf = None,
-) -> list[InspectionReadiness]:
+) -> InspectionReadiness:
     context = context_of(info)
     vendor = _optional_id(vendor_id, NodeKind.ORGANIZATION, "vendorId")
     site = _optional_id(site_id, NodeKind.SITE, "siteId")
@@ -145,7 +146,7 @@ async def inspection_readiness(
         )
     except ValueError as error:
         raise bad_input(str(error)) from None
-    return [InspectionReadiness.of(item) for item in found]
+    return InspectionReadiness.of(found)
 
 
 @strawberry.field(

@@ -671,49 +671,20 @@ def _parties(**orgs: str | None) -> list[Condition]:
     return [Equals(name, _slug(org)) for name, org in orgs.items() if org is not None]
 
 
-async def subjects(
-    store: GraphStore,
-    *,
-    vendor: str | None,
-    site: str | None,
-    product: str | None,
-    visibility: Visibility,
-) -> list[tuple[str, str | None]]:
-    """The (vendor, product) pairs a readiness question is about. Without a product:
-    each product of the asker's readable agreements with, and transfers to, the vendor
-    (so a CMO asking about itself gets one readiness per sponsor product it works on);
-    without a vendor: each vendor of such agreements and transfers of the product."""
-    if vendor is None and site is not None:
-        vendor = make_id(NodeKind.ORGANIZATION, _slug_of_site(site))
-    if vendor is not None and product is not None:
-        return [(vendor, product)]
-    conditions: list[Condition]
-    if vendor is not None:
-        conditions = _parties(vendor=vendor)
-    elif product is not None:
-        conditions = [LinkedTo(((EdgeKind.COVERS,),), product)]
-    else:
-        return []
-    agreements = await read_all(store, NodeKind.QUALITY_AGREEMENT, conditions, visibility)
-    transfer_conditions = (
-        conditions if vendor is not None else [LinkedTo(((EdgeKind.TRANSFERS,),), product or "")]
+async def vendors_of(
+    store: GraphStore, product: str, site: str | None, visibility: Visibility
+) -> list[str]:
+    """The vendors of a product the asker may know of: parties to the agreements that
+    cover it and receivers of its transfers (two reads)."""
+    agreements = await read_all(
+        store, NodeKind.QUALITY_AGREEMENT, [LinkedTo(((EdgeKind.COVERS,),), product)], visibility
     )
-    transfers = await read_all(store, NodeKind.TECH_TRANSFER, transfer_conditions, visibility)
-    pairs: set[tuple[str, str]] = set()
-    for _, agreement in records_of(agreements, QualityAgreement):
-        for covered in agreement.product_ids:
-            pairs.add((make_id(NodeKind.ORGANIZATION, agreement.vendor), covered))
-    for _, transfer in records_of(transfers, TechTransfer):
-        if transfer.product_id:
-            pairs.add((make_id(NodeKind.ORGANIZATION, transfer.vendor), transfer.product_id))
-    chosen = sorted(
-        (org, covered)
-        for org, covered in pairs
-        if (vendor is None or org == vendor) and (product is None or covered == product)
+    transfers = await read_all(
+        store, NodeKind.TECH_TRANSFER, [LinkedTo(((EdgeKind.TRANSFERS,),), product)], visibility
     )
-    if not chosen and vendor is not None:
-        return [(vendor, None)]
-    return list(chosen)
+    slugs = {agreement.vendor for _, agreement in records_of(agreements, QualityAgreement)}
+    slugs |= {transfer.vendor for _, transfer in records_of(transfers, TechTransfer)}
+    return sorted(make_id(NodeKind.ORGANIZATION, slug) for slug in slugs)
 
 
 def _slug_of_site(site: str) -> str:
@@ -839,24 +810,33 @@ async def readiness(
     as_of: date,
     visibility: Visibility,
     audit_trail: AuditTrail | None = None,
-) -> list[Readiness]:
-    """One readiness per (vendor, product) the question is about (``subjects``)."""
+) -> Readiness:
+    """The readiness of a vendor (site) for a product. The vendor is the site's when
+    only a site is named, and the product's one vendor (that the asker knows of) when
+    only a product is. Without a product, the checks are judged over every product the
+    asker may read of the vendor (a CMO asking about itself: all its sponsors', its
+    agreements, audits and transfers together); pass a product for one sponsor's view.
+    Raise ValueError when the ids do not hold together or name no one vendor."""
     if vendor is None and site is None and product is None:
         raise ValueError("name a vendor, a site or a product (or several)")
-    if vendor is not None and site is not None and _slug_of_site(site) != _slug(vendor):
-        raise ValueError(f"site {site} is not one of {vendor}'s")
-    asked = await subjects(store, vendor=vendor, site=site, product=product, visibility=visibility)
-    return [
-        judge(
-            await gather(
-                store,
-                vendor=org,
-                site=site,
-                product=covered,
-                as_of=as_of,
-                visibility=visibility,
-                audit_trail=audit_trail,
-            )
-        )
-        for org, covered in asked
-    ]
+    if site is not None:
+        if vendor is not None and _slug_of_site(site) != _slug(vendor):
+            raise ValueError(f"site {site} is not one of {vendor}'s")
+        vendor = make_id(NodeKind.ORGANIZATION, _slug_of_site(site))
+    if vendor is None:
+        assert product is not None
+        vendors = await vendors_of(store, product, site, visibility)
+        if len(vendors) != 1:
+            named = ", ".join(vendors) or "none that you may read"
+            raise ValueError(f"name the vendor: product {product} has vendors {named}")
+        vendor = vendors[0]
+    facts = await gather(
+        store,
+        vendor=vendor,
+        site=site,
+        product=product,
+        as_of=as_of,
+        visibility=visibility,
+        audit_trail=audit_trail,
+    )
+    return judge(facts)

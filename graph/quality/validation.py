@@ -105,27 +105,27 @@ def stage_1(facts: ValidationFacts) -> tuple[Check, ...]:
     )
     if not tests:
         return (Check("specifications", CheckStatus.WARN, "no result measured on the lots yet"),)
-    checks = []
-    for test in tests:
-        spec = specification_in_force(specifications, test, facts.as_of)
-        if spec is None:
-            checks.append(
-                Check(
-                    f"specification: {test}",
-                    CheckStatus.FAIL,
-                    f"{test} is measured but no specification for it is in force on {facts.as_of}",
-                )
-            )
-        else:
-            checks.append(
-                Check(
-                    f"specification: {test}",
-                    CheckStatus.PASS,
-                    f"{test}: specification v{spec[1].version} in force",
-                    (spec[0].evidence,),
-                )
-            )
-    return tuple(checks)
+    in_force = {test: specification_in_force(specifications, test, facts.as_of) for test in tests}
+    missing = [test for test, spec in in_force.items() if spec is None]
+    evidence = tuple(spec[0].evidence for spec in in_force.values() if spec is not None)
+    if missing:
+        return (
+            Check(
+                "specifications",
+                CheckStatus.FAIL,
+                f"measured without a specification in force on {facts.as_of}: "
+                + ", ".join(missing),
+                evidence,
+            ),
+        )
+    return (
+        Check(
+            "specifications",
+            CheckStatus.PASS,
+            f"every measured test ({', '.join(tests)}) has a specification in force",
+            evidence,
+        ),
+    )
 
 
 def _transfers(facts: ValidationFacts) -> list[tuple[Found, TechTransfer]]:

@@ -199,7 +199,7 @@ async def judged(
     visibility: Visibility = EVERYTHING,
     audit_trail: AuditTrailVerdict | None = TRAIL_HOLDS,
     **asked: str | None,
-) -> list[Readiness]:
+) -> Readiness:
     await store.upsert(records.values())
 
     async def trail(org: str) -> AuditTrailVerdict:
@@ -222,7 +222,7 @@ def by_name(found: Readiness) -> dict[str, tuple[CheckStatus, list[str]]]:
 
 
 async def test_every_check_passes_with_its_evidence(store: GraphStore) -> None:
-    (found,) = await judged(store, world())
+    found = await judged(store, world())
     checks = by_name(found)
     assert found.status is CheckStatus.PASS, [c for c in found.checks if c.status != "PASS"]
     assert checks["agreement"] == (CheckStatus.PASS, [AGREEMENT])
@@ -353,7 +353,7 @@ async def test_one_fact_changed_makes_one_check_warn_or_fail(store: GraphStore, 
     change, name, status, evidence = CASES[case]
     records = world()
     change(records)
-    (found,) = await judged(store, records)
+    found = await judged(store, records)
     checks = by_name(found)
     assert checks[name] == (status, evidence)
     others = {other: checks[other][0] for other in checks if other != name}
@@ -362,12 +362,12 @@ async def test_one_fact_changed_makes_one_check_warn_or_fail(store: GraphStore, 
 
 
 async def test_cpv_warns_on_a_run_rule_and_fails_on_a_poor_cpk(store: GraphStore) -> None:
-    (shifted,) = await judged(store, world([*ASSAY[:-1], 101.5]))
+    shifted = await judged(store, world([*ASSAY[:-1], 101.5]))
     status, evidence = by_name(shifted)["cpv"]
     assert status is CheckStatus.WARN
     assert evidence == [make_id(NodeKind.TEST_RESULT, "birch", f"R-{len(ASSAY)}"), SPEC]
     await store.wipe()
-    (spread,) = await judged(store, world([96.0, 104.0] * 5))
+    spread = await judged(store, world([96.0, 104.0] * 5))
     assert by_name(spread)["cpv"][0] is CheckStatus.FAIL
 
 
@@ -382,7 +382,7 @@ async def test_cpv_warns_on_a_run_rule_and_fails_on_a_poor_cpk(store: GraphStore
 async def test_the_audit_trail_check(
     store: GraphStore, verdict: AuditTrailVerdict | None, status: CheckStatus
 ) -> None:
-    (found,) = await judged(store, world(), audit_trail=verdict)
+    found = await judged(store, world(), audit_trail=verdict)
     assert by_name(found)["audit_trail"][0] is status
 
 
@@ -399,21 +399,22 @@ async def test_another_sponsor_gets_no_evidence_of_the_first_ones_records(
         provenance=P,
     )
     oakridge = Visibility.for_org("oakridge")
-    (found,) = await judged(store, records, visibility=oakridge)
+    found = await judged(store, records, visibility=oakridge)
     evidence = {item.id for check in found.checks for item in check.evidence}
     assert evidence <= {INSPECTION}  # public: the agencies publish their outcomes
     assert by_name(found)["last_audit"] == (F, [])
     # Asked about the vendor alone, it sees its own audit, and the first sponsor's none.
-    (own,) = await readiness(store, vendor=BIRCH, as_of=AS_OF, visibility=oakridge)
+    own = await readiness(store, vendor=BIRCH, as_of=AS_OF, visibility=oakridge)
     assert own.product is None
     assert by_name(own)["last_audit"] == (CheckStatus.PASS, [OAK_AUDIT])
-    (northwind,) = await readiness(
+    northwind = await readiness(
         store, vendor=BIRCH, as_of=AS_OF, visibility=Visibility.for_org("northwind")
     )
     assert by_name(northwind)["last_audit"] == (CheckStatus.PASS, [AUDIT])
 
 
 async def test_a_cmo_reads_its_own_readiness_for_each_sponsor_product(store: GraphStore) -> None:
+    oak_product = make_id(NodeKind.PRODUCT, "oakridge", "OK-1")
     records = world()
     records["oak-product"] = Product(sponsor="oakridge", code="OK-1", provenance=P)
     records["oak-agreement"] = QualityAgreement(
@@ -421,26 +422,28 @@ async def test_a_cmo_reads_its_own_readiness_for_each_sponsor_product(store: Gra
         agreement_id="OQ-1",
         version="1",
         vendor="birch",
-        product_ids=(make_id(NodeKind.PRODUCT, "oakridge", "OK-1"),),
+        product_ids=(oak_product,),
         effective_from=date(2025, 1, 1),
         provenance=P,
     )
-    found = await judged(
-        store, records, visibility=Visibility.for_org("birch"), product=None, site=None
-    )
-    assert [item.product for item in found] == [
-        TABLET,
-        make_id(NodeKind.PRODUCT, "oakridge", "OK-1"),
-    ]
-    tablet = by_name(found[0])
+    birch = Visibility.for_org("birch")
+    tablet = by_name(await judged(store, records, visibility=birch, site=None))
     assert tablet["agreement"] == (CheckStatus.PASS, [AGREEMENT])
     assert tablet["last_audit"] == (CheckStatus.PASS, [AUDIT])
     assert tablet["ppq"] == (CheckStatus.PASS, [TRANSFER, *PPQ_LOTS])
-    oak = by_name(found[1])
+    oak = by_name(await judged(store, records, visibility=birch, product=oak_product))
     assert oak["agreement"][1] == [make_id(NodeKind.QUALITY_AGREEMENT, "oakridge", "OQ-1", "1")]
     assert oak["last_audit"] == (F, [])  # northwind's audit is no evidence for oakridge's product
+    # Without a product: across its sponsors, the newest agreement in force.
+    overall = by_name(await judged(store, records, visibility=birch, product=None))
+    assert overall["agreement"][1] == [make_id(NodeKind.QUALITY_AGREEMENT, "oakridge", "OQ-1", "1")]
+    assert overall["last_audit"] == (CheckStatus.PASS, [AUDIT])
 
 
-async def test_a_product_alone_is_judged_at_each_of_its_vendors(store: GraphStore) -> None:
+async def test_a_product_alone_is_judged_at_its_one_vendor(store: GraphStore) -> None:
     found = await judged(store, world(), vendor=None, site=None)
-    assert [(item.vendor, item.product) for item in found] == [(BIRCH, TABLET)]
+    assert (found.vendor, found.product) == (BIRCH, TABLET)
+    with pytest.raises(ValueError, match="name the vendor"):
+        await readiness(
+            store, product=TABLET, as_of=AS_OF, visibility=Visibility.for_org("oakridge")
+        )
