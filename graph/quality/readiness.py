@@ -47,8 +47,10 @@ The rules, and why each threshold:
   adverse outcome (``ADVERSE_OUTCOMES``): FAIL; VAI: WARN; a later, clean inspection
   supersedes an earlier adverse one.
 - ``audit_trail``: whether the hub's audit trail (the hash chain over the deliveries)
-  holds for the vendor's deliveries; when the hub cannot say (no trail configured):
-  WARN, "not available".
+  holds for the vendor's deliveries: broken: FAIL (records that cannot be shown
+  untouched are no evidence, 21 CFR Part 11). When the hub cannot say (no trail
+  configured, or unreadable) or the asker may not ask (only the operator, the vendor
+  and the parties of an agreement with it that the asker reads): WARN, "not available".
 
 Everything is read as the asker (``Visibility``) through the store: a node the asker
 may not read is not evidence, and a check over nothing it may read says so.
@@ -671,9 +673,7 @@ def _parties(**orgs: str | None) -> list[Condition]:
     return [Equals(name, _slug(org)) for name, org in orgs.items() if org is not None]
 
 
-async def vendors_of(
-    store: GraphStore, product: str, site: str | None, visibility: Visibility
-) -> list[str]:
+async def vendors_of(store: GraphStore, product: str, visibility: Visibility) -> list[str]:
     """The vendors of a product the asker may know of: parties to the agreements that
     cover it and receivers of its transfers (two reads)."""
     agreements = await read_all(
@@ -762,7 +762,17 @@ async def gather(
         result_ids = sorted({m.result for points in measurements.values() for m in points})
         nodes = await store.get_nodes(result_ids, visibility=visibility) if result_ids else {}
         results = {node_id: as_found(node) for node_id, node in nodes.items()}
-    verdict = None if audit_trail is None else await audit_trail(vendor)
+    verdict: AuditTrailVerdict | None = None
+    if audit_trail is not None:
+        # How many deliveries a vendor made is its own business and its sponsors': the
+        # hub is asked only for the operator, the vendor, or a party to an agreement
+        # with it that the asker reads.
+        if visibility.org is None or visibility.org == _slug(vendor) or agreements:
+            verdict = await audit_trail(vendor)
+        else:
+            verdict = AuditTrailVerdict(
+                False, 0, "only the vendor and its sponsors may ask", available=False
+            )
     return Facts(
         vendor=vendor,
         site=site,
@@ -825,7 +835,7 @@ async def readiness(
         vendor = make_id(NodeKind.ORGANIZATION, _slug_of_site(site))
     if vendor is None:
         assert product is not None
-        vendors = await vendors_of(store, product, site, visibility)
+        vendors = await vendors_of(store, product, visibility)
         if len(vendors) != 1:
             named = ", ".join(vendors) or "none that you may read"
             raise ValueError(f"name the vendor: product {product} has vendors {named}")

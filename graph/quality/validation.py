@@ -13,7 +13,7 @@ evidence and a message):
   or whose ``validation_stage`` is PPQ (fewer: WARN, or FAIL when a transfer is
   COMPLETE); and every numeric result on those lots within the specification in force
   on its test day (one outside: FAIL; a test with no specification then: WARN).
-- Stage 3, continued process verification: the control charts of each specified test,
+- Stage 3, continued process verification: the control charts of each measured test,
   per vendor site (``readiness.cpv_check``: run rules among the recent points WARN, Cpk
   against the specification in force below 1.33 WARN, below 1.0 FAIL).
 
@@ -300,7 +300,9 @@ async def gather_validation(
         ],
         visibility,
     )
+    # Every test measured is charted, specified or not (stage 1 fails the unspecified).
     tests = [spec.test for _, spec in records_of(specifications, Specification)]
+    tests += [result.test for _, result in records_of(results, TestResult) if result.test]
     measurements = await measurements_by_test(store, product, tests, as_of, visibility)
     return ValidationFacts(
         product=product,

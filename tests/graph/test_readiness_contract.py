@@ -403,6 +403,7 @@ async def test_another_sponsor_gets_no_evidence_of_the_first_ones_records(
     evidence = {item.id for check in found.checks for item in check.evidence}
     assert evidence <= {INSPECTION}  # public: the agencies publish their outcomes
     assert by_name(found)["last_audit"] == (F, [])
+    assert by_name(found)["audit_trail"] == (W, [])  # the hub is not even asked
     # Asked about the vendor alone, it sees its own audit, and the first sponsor's none.
     own = await readiness(store, vendor=BIRCH, as_of=AS_OF, visibility=oakridge)
     assert own.product is None
