@@ -16,8 +16,9 @@ The rules, and why each threshold:
   years, the usual review cycle written into agreements) with no newer version: WARN,
   since the review is due.
 - ``qualification``: the sponsor's qualification of the site (a site's own record wins
-  over the vendor's), APPROVED and valid on the day: PASS; CONDITIONAL: WARN; none,
-  expired or DISQUALIFIED: FAIL.
+  over the vendor-wide one; with no site named, the vendor-wide one, else a site's),
+  APPROVED and valid on the day: PASS; CONDITIONAL: WARN; none, expired or
+  DISQUALIFIED: FAIL (21 CFR 211.84, EU GMP 5.29: materials from approved suppliers).
 - ``last_audit``: the sponsor's newest audit of the vendor (site), by its last day.
   Older than ``AUDIT_WARN_DAYS`` (two years, the common risk-based cycle for a
   manufacturing site): WARN; older than ``AUDIT_FAIL_DAYS`` (three, the longest any
@@ -53,7 +54,11 @@ The rules, and why each threshold:
   and the parties of an agreement with it that the asker reads): WARN, "not available".
 
 Everything is read as the asker (``Visibility``) through the store: a node the asker
-may not read is not evidence, and a check over nothing it may read says so.
+may not read is not evidence, and a check over nothing it may read says so. (Agency
+inspections are public, so they are evidence for anyone.) ``gather`` makes a fixed
+number of reads: one listing per record kind (paged), two for the transfers' PPQ lots,
+one measurement read per specified test and one look-up of those results; never one
+per lot. ``judge`` and the ``check_*`` functions are pure.
 """
 
 from __future__ import annotations
