@@ -5,7 +5,7 @@ then who sees what."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -152,7 +152,7 @@ def world(assay: list[float] = ASSAY) -> dict[str, Record]:
             product_id=TABLET,
             site_code="IE1",
             status="RELEASED",
-            manufactured_on=date(2025, 2, n),
+            manufactured_on=date(2025, 2, 1) + timedelta(days=n - 1),
             validation_stage=ValidationStage.COMMERCIAL,
         )
         records[f"result{n}"] = TestResult(
@@ -162,7 +162,7 @@ def world(assay: list[float] = ASSAY) -> dict[str, Record]:
             test="assay",
             value=value,
             unit="%",
-            tested_on=date(2025, 2, n),
+            tested_on=date(2025, 2, 1) + timedelta(days=n - 1),
             provenance=P,
         )
     return records
@@ -448,3 +448,24 @@ async def test_a_product_alone_is_judged_at_its_one_vendor(store: GraphStore) ->
         await readiness(
             store, product=TABLET, as_of=AS_OF, visibility=Visibility.for_org("oakridge")
         )
+
+
+async def test_the_reads_do_not_grow_with_the_lots(
+    store: GraphStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    for name in ("list_nodes", "get_nodes", "out_edges", "in_edges", "measurements", "walk"):
+        original = getattr(store, name)
+
+        def counted(*args: object, _name: str = name, _original=original, **kwargs: object):  # type: ignore[no-untyped-def]
+            calls.append(_name)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(store, name, counted)
+    await judged(store, world())
+    few = list(calls)
+    await store.wipe()
+    calls.clear()
+    await judged(store, world(ASSAY * 4))
+    assert calls == few
+    assert len(few) < 20
