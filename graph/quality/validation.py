@@ -197,6 +197,7 @@ def _ppq_results(facts: ValidationFacts, lots: Sequence[Found]) -> Check:
     lot_ids = {item.evidence.id for item in lots}
     specifications = records_of(facts.specifications, Specification)
     outside: list[Evidence] = []
+    failed = 0
     unspecified: set[str] = set()
     used: list[Evidence] = []
     judged = 0
@@ -214,12 +215,13 @@ def _ppq_results(facts: ValidationFacts, lots: Sequence[Found]) -> Check:
         low, high = spec[1].spec_low, spec[1].spec_high
         used.append(spec[0].evidence)
         if (low is not None and result.value < low) or (high is not None and result.value > high):
+            failed += 1
             outside += [item.evidence, spec[0].evidence]
     if outside:
         return Check(
             "ppq_results",
             CheckStatus.FAIL,
-            f"{len(outside) // 2} PPQ result(s) outside the specification in force",
+            f"{failed} PPQ result(s) outside the specification in force",
             tuple(dict.fromkeys(outside)),
         )
     if not judged:
