@@ -75,7 +75,7 @@ from hub.observability import (
     request_id_of,
 )
 from hub.organizations import ROUTES as ORGANIZATION_ROUTES
-from hub.records.audit import auth_changes
+from hub.records.audit import auth_changes, deliveries_trail
 from hub.records.database import DATABASE_ERRORS, migrate
 from hub.records.ledger import Ledger, Received
 from hub.records.outbox import Outbox
@@ -265,6 +265,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             limits=self.limits,
             request=request,
             response=response,
+            audit_trail=deliveries_trail(request.app.state.ledger.engine),
         )
 
 
