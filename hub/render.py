@@ -12,6 +12,7 @@ from auth.store import OAuthClient
 from connectors.csv.preview import PreviewReport
 from graph.lineage import Direction, Impact, Lineage
 from graph.model import Batch
+from graph.quality.readiness import Readiness
 from graph.store import GraphCounts, StoredNode
 from hub.ingest.pipeline import IngestReport
 from hub.ingest.push import PushResult
@@ -77,6 +78,26 @@ def impact_table(impact: Impact) -> Table:
     table.add_row("products", "\n".join(impact.products))
     table.add_row("vendors", "\n".join(impact.vendors))
     table.add_row("agreements", "\n".join(impact.agreements))
+    return table
+
+
+def readiness_table(readiness: Readiness, title: str) -> Table:
+    """Each check an inspector would make, its verdict and why, worst first."""
+    colours = {"PASS": "green", "WARN": "yellow", "FAIL": "red"}
+    table = Table(title=f"{title}: {readiness.status.value} as of {readiness.as_of}")
+    for column in ("check", "status", "why", "evidence"):
+        table.add_column(column, overflow="fold")
+    order = {"FAIL": 0, "WARN": 1, "PASS": 2}
+    for check in sorted(readiness.checks, key=lambda c: order[c.status.value]):
+        colour = colours[check.status.value]
+        evidence = "\n".join(item.id for item in check.evidence[:3])
+        more = len(check.evidence) - 3
+        table.add_row(
+            check.name,
+            f"[{colour}]{check.status.value}[/{colour}]",
+            check.message,
+            evidence + (f"\n… and {more} more" if more > 0 else ""),
+        )
     return table
 
 

@@ -9,23 +9,35 @@ from pathlib import Path
 from rich.console import Console
 
 from auth.service import AuthService
+from graph.ids import NodeKind, make_id
 from graph.lineage import Direction
+from graph.quality.readiness import readiness
 from graph.sql.store import SqlGraphStore
 from graph.store import GraphStore
+from graph.visibility import Visibility
 from hub.demo.exports import OPERATOR, Export, demo_exports, demo_identifiers
 from hub.demo.story import (
     CONTAMINATED_EXCIPIENT_LOT_ID,
+    DEMO_DAY,
     DEMO_PARTNERS,
     FINISHED_LOT_ID,
+    SPONSOR_ORG_ID,
+    TABLET_PRODUCT_ID,
     demo_records,
 )
 from hub.ingest.pipeline import IngestPipeline, IngestReport
 from hub.ingest.worker import IngestWorker
 from hub.records import identifiers
-from hub.records.audit import Actor, auth_changes
+from hub.records.audit import Actor, auth_changes, deliveries_trail
 from hub.records.database import migrate
 from hub.records.ledger import Delivery, Ledger
-from hub.render import counts_table, impact_table, ingest_table, lineage_tree
+from hub.render import (
+    counts_table,
+    impact_table,
+    ingest_table,
+    lineage_tree,
+    readiness_table,
+)
 from hub.settings import Settings
 
 
@@ -50,6 +62,17 @@ async def run(db: Path, ledger_db: Path, console: Console) -> None:
         impact = await store.impact(CONTAMINATED_EXCIPIENT_LOT_ID)
         assert impact is not None, "the demo story names its contaminated lot"
         console.print(impact_table(impact))
+
+        # Before an inspection at Birch, Northwind asks: are we ready there for the tablet?
+        birch = await readiness(
+            store,
+            vendor=make_id(NodeKind.ORGANIZATION, "birch"),
+            product=TABLET_PRODUCT_ID,
+            as_of=DEMO_DAY,
+            visibility=Visibility.for_org(SPONSOR_ORG_ID),
+            audit_trail=deliveries_trail(ledger.engine),
+        )
+        console.print(readiness_table(birch, "Northwind's inspection readiness of Birch"))
     finally:
         await store.close()
         await ledger.close()

@@ -52,6 +52,8 @@ from graph.model import (
 CONNECTOR = "demo.story"
 
 SPONSOR_ORG_ID = "northwind"
+# The day the demo is told as of: what is late, expired or overdue is so on this day.
+DEMO_DAY = date(2025, 12, 1)
 API_PRODUCT_ID = make_id(NodeKind.PRODUCT, "northwind", "NW-API-101")
 TABLET_PRODUCT_ID = make_id(NodeKind.PRODUCT, "northwind", "NW-TAB-101")
 OAKRIDGE_PRODUCT_ID = make_id(NodeKind.PRODUCT, "oakridge", "OK-TAB-220")
