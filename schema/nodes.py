@@ -504,6 +504,47 @@ class TestResult(GraphNode):
     async def batch(self, info: Info) -> Batch | None:
         return await load_one(info, Batch, self.stored.record.batch_id)  # type: ignore[attr-defined]
 
+    @property
+    def record(self) -> model.TestResult:
+        assert isinstance(self.stored.record, model.TestResult)
+        return self.stored.record
+
+    @strawberry.field(
+        description="The sponsor's specification in force on the test day: of the tested "
+        "lot's product, for the same test (names compared trimmed and case-insensitively); "
+        "when versions overlap, the one that took effect last. Null when there is none "
+        "the asker may read, or the result has no test day."
+    )
+    async def specification(
+        self, info: Info
+    ) -> Annotated[Specification, strawberry.lazy("schema.lifecycle")] | None:
+        from schema.lifecycle import Specification
+        from schema.specifications import in_force_for
+
+        found = await in_force_for(info, self.record)
+        return None if found is None else await load_one(info, Specification, found.id)
+
+    @strawberry.field(
+        description="PASS or OOS of the value against the specification in force (limits "
+        "inclusive), whatever the lab's own verdict; null without a value or a specification."
+    )
+    async def spec_verdict(self, info: Info) -> model.Verdict | None:
+        from graph.quality.specifications import verdict_against
+        from schema.specifications import in_force_for
+
+        return verdict_against(self.record, await in_force_for(info, self.record))
+
+    @strawberry.field(
+        description="Whether the limits the lab reported (and its unit, when both state one) "
+        "are the specification in force's; null when the result reports no limits or there "
+        "is no specification. False is a finding: see specificationFindings."
+    )
+    async def limits_match_specification(self, info: Info) -> bool | None:
+        from graph.quality.specifications import limits_match
+        from schema.specifications import in_force_for
+
+        return limits_match(self.record, await in_force_for(info, self.record))
+
 
 @strawberry.type(description="A deviation raised by a partner, and the lots it affects.")
 class Deviation(GraphNode):

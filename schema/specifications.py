@@ -1,0 +1,184 @@
+"""Results against the sponsor's specification in force, over GraphQL.
+
+``TestResult.specification``, ``specVerdict`` and ``limitsMatchSpecification`` (defined
+on the type in ``schema.nodes``, resolved here) and the ``specificationFindings``
+listing. The rules are ``graph.quality.specifications``'s.
+
+Reads are batched through the request's loaders: for a page of results, the tested
+lots (one read), their products directly and through their materials (two), the
+specifications of those products (``SPECIFIES`` edges, one) and the specifications
+themselves (one), whatever the page's size. Only specifications the asker may read
+count: a lab not party to the agreement naming a specification sees none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from graph import lifecycle, model
+from graph.ids import NodeKind, make_id
+from graph.model import EdgeKind
+from graph.quality import specifications as rules
+from graph.queries import PRODUCT_OF_BATCH, LinkedTo
+from schema.context import context_of
+from schema.errors import checked_id
+from schema.pagination import Connection, Edge, PageInfo, decode_cursor, encode_cursor, page_size
+
+if TYPE_CHECKING:
+    from schema.lifecycle import Specification
+    from schema.nodes import TestResult
+
+strawberry.enum(
+    rules.FindingKind,
+    description="What is wrong with a result against the sponsor's specification in force: "
+    "LIMITS_DIFFER (the limits the lab reported are not the specification's), "
+    "PASSES_REPORTED_FAILS_SPECIFICATION (within the lab's limits, out of the specification).",
+)
+strawberry.enum(
+    rules.SpecificationSource,
+    description="Where a control chart's specification limits come from: SPONSOR (the "
+    "sponsor's specification in force on the chart's last point's day) or REPORTED (the "
+    "limits the labs reported: the sponsor has none in force).",
+)
+
+
+async def specifications_of(info: Info, products: Sequence[str]) -> list[lifecycle.Specification]:
+    """The readable specifications of ``products`` (every version, every test)."""
+    loaders = context_of(info).loaders
+    ids = [
+        i for found in await loaders.sources(EdgeKind.SPECIFIES).load_many(products) for i in found
+    ]
+    stored = await loaders.nodes.load_many(list(dict.fromkeys(ids)))
+    return [
+        s.record for s in stored if s is not None and isinstance(s.record, lifecycle.Specification)
+    ]
+
+
+async def products_of_lot(info: Info, batch_id: str | None) -> list[str]:
+    """The products of a lot, named on it or through its material, as the asker sees them."""
+    if batch_id is None:
+        return []
+    loaders = context_of(info).loaders
+    lot = await loaders.nodes.load(batch_id)
+    if lot is None or not isinstance(lot.record, model.Batch):
+        return []
+    for_product = loaders.targets(EdgeKind.FOR_PRODUCT)
+    products = await for_product.load(batch_id)
+    if not products and lot.record.material_code:
+        material = make_id(NodeKind.MATERIAL, lot.record.maker, lot.record.material_code)
+        products = await for_product.load(material)
+    return sorted(products)
+
+
+async def in_force_for(info: Info, result: model.TestResult) -> lifecycle.Specification | None:
+    """The sponsor's specification in force for ``result``: of its lot's product (the
+    first, by id, that has one in force), for its test, on its test day."""
+    products = await products_of_lot(info, result.batch_id)
+    specifications = await specifications_of(info, products) if products else []
+    for product in products:
+        own = [s for s in specifications if s.product_id == product]
+        found = rules.in_force(own, result.test, result.tested_on)
+        if found is not None:
+            return found
+    return None
+
+
+@strawberry.type(description="A result that disagrees with the sponsor's specification in force.")
+class SpecificationFinding:
+    kinds: list[rules.FindingKind]
+    result_id: strawberry.ID
+    specification_id: strawberry.ID
+
+    @strawberry.field(description="The result.")
+    async def result(
+        self, info: Info
+    ) -> Annotated[TestResult, strawberry.lazy("schema.nodes")] | None:
+        from schema.nodes import TestResult, load_one
+
+        return await load_one(info, TestResult, self.result_id)
+
+    @strawberry.field(description="The sponsor's specification in force on its test day.")
+    async def specification(
+        self, info: Info
+    ) -> Annotated[Specification, strawberry.lazy("schema.lifecycle")] | None:
+        from schema.lifecycle import Specification
+        from schema.nodes import load_one
+
+        return await load_one(info, Specification, self.specification_id)
+
+
+SCAN = 500  # results read per store call while filling a page of findings
+
+
+@strawberry.field(
+    description="Results on a product's lots (of one vendor, if given) that disagree with "
+    "the sponsor's specification in force on their test day: their reported limits differ "
+    "from it, or they pass the lab's limits and fail it. In result id order. Tests are "
+    "matched trimmed and case-insensitively; a result without a test day or with no "
+    "specification in force is not listed. Only results and specifications the asker may "
+    "read are judged."
+)
+async def specification_findings(
+    info: Info,
+    product_id: strawberry.ID,
+    vendor_id: strawberry.ID | None = None,
+    first: Annotated[
+        int | None, strawberry.argument(description="Page size (default 50, at most 500).")
+    ] = None,
+    after: Annotated[
+        str | None, strawberry.argument(description="The endCursor of the previous page.")
+    ] = None,
+) -> Connection[SpecificationFinding]:
+    context = context_of(info)
+    size = page_size(first, context.limits)
+    product = checked_id(product_id, NodeKind.PRODUCT, "productId")
+    conditions: list[LinkedTo] = [
+        LinkedTo(tuple((EdgeKind.TESTED, *path) for path in PRODUCT_OF_BATCH), product)
+    ]
+    if vendor_id is not None:
+        vendor = checked_id(vendor_id, NodeKind.ORGANIZATION, "vendorId")
+        conditions.append(LinkedTo(((EdgeKind.TESTED, EdgeKind.MADE_BY),), vendor))
+    specifications = await specifications_of(info, [product])
+    found: list[SpecificationFinding] = []
+    cursor = decode_cursor(after)
+    has_next = False
+    while specifications:
+        # Findings are few among results: scan pages of results until this page is full.
+        page = await context.store.list_nodes(
+            NodeKind.TEST_RESULT, conditions, SCAN, cursor, visibility=context.visibility
+        )
+        for stored in page.nodes:
+            result = stored.record
+            if not isinstance(result, model.TestResult):
+                continue
+            spec = rules.in_force(specifications, result.test, result.tested_on)
+            finding = rules.findings(stored.id, result, spec)
+            if finding is None:
+                continue
+            if len(found) == size:
+                has_next = True
+                break
+            found.append(
+                SpecificationFinding(
+                    kinds=list(finding.kinds),
+                    result_id=strawberry.ID(finding.result_id),
+                    specification_id=strawberry.ID(finding.specification_id),
+                )
+            )
+        if has_next or not page.has_next or not page.nodes:
+            break
+        cursor = page.nodes[-1].id
+    edges = [Edge(cursor=encode_cursor(f.result_id), node=f) for f in found]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=has_next,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )
