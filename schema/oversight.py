@@ -25,7 +25,6 @@ from graph.quality.specifications import SpecificationSource, normalized_test
 from schema.context import context_of
 from schema.errors import bad_input, checked_id
 from schema.nodes import Batch, Organization, Product, Site, TestResult, load_one
-from schema.specifications import specifications_of
 
 strawberry.enum(cpv.NelsonRule, description="The eight Nelson run rules, in Nelson's order.")
 
@@ -377,7 +376,7 @@ async def _control_charts(
         return []
     sponsors = [
         spec
-        for spec in await specifications_of(info, [product])
+        for spec in await context.loaders.specifications_of([product])
         if normalized_test(spec.test) == normalized_test(test)
     ]
     return [ControlChart.of(chart, test) for chart in process_charts(found, baseline, sponsors)]

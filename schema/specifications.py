@@ -13,24 +13,21 @@ count: a lab not party to the agreement naming a specification sees none.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
-from graph import lifecycle, model
-from graph.ids import NodeKind, make_id
+from graph import model
+from graph.ids import NodeKind
 from graph.model import EdgeKind
 from graph.quality import specifications as rules
 from graph.queries import PRODUCT_OF_BATCH, LinkedTo
 from schema.context import context_of
 from schema.errors import checked_id
+from schema.lifecycle import Specification
+from schema.nodes import TestResult, load_one
 from schema.pagination import Connection, Edge, PageInfo, decode_cursor, encode_cursor, page_size
-
-if TYPE_CHECKING:
-    from schema.lifecycle import Specification
-    from schema.nodes import TestResult
 
 strawberry.enum(
     rules.FindingKind,
@@ -46,47 +43,6 @@ strawberry.enum(
 )
 
 
-async def specifications_of(info: Info, products: Sequence[str]) -> list[lifecycle.Specification]:
-    """The readable specifications of ``products`` (every version, every test)."""
-    loaders = context_of(info).loaders
-    ids = [
-        i for found in await loaders.sources(EdgeKind.SPECIFIES).load_many(products) for i in found
-    ]
-    stored = await loaders.nodes.load_many(list(dict.fromkeys(ids)))
-    return [
-        s.record for s in stored if s is not None and isinstance(s.record, lifecycle.Specification)
-    ]
-
-
-async def products_of_lot(info: Info, batch_id: str | None) -> list[str]:
-    """The products of a lot, named on it or through its material, as the asker sees them."""
-    if batch_id is None:
-        return []
-    loaders = context_of(info).loaders
-    lot = await loaders.nodes.load(batch_id)
-    if lot is None or not isinstance(lot.record, model.Batch):
-        return []
-    for_product = loaders.targets(EdgeKind.FOR_PRODUCT)
-    products = await for_product.load(batch_id)
-    if not products and lot.record.material_code:
-        material = make_id(NodeKind.MATERIAL, lot.record.maker, lot.record.material_code)
-        products = await for_product.load(material)
-    return sorted(products)
-
-
-async def in_force_for(info: Info, result: model.TestResult) -> lifecycle.Specification | None:
-    """The sponsor's specification in force for ``result``: of its lot's product (the
-    first, by id, that has one in force), for its test, on its test day."""
-    products = await products_of_lot(info, result.batch_id)
-    specifications = await specifications_of(info, products) if products else []
-    for product in products:
-        own = [s for s in specifications if s.product_id == product]
-        found = rules.in_force(own, result.test, result.tested_on)
-        if found is not None:
-            return found
-    return None
-
-
 @strawberry.type(description="A result that disagrees with the sponsor's specification in force.")
 class SpecificationFinding:
     kinds: list[rules.FindingKind]
@@ -94,20 +50,11 @@ class SpecificationFinding:
     specification_id: strawberry.ID
 
     @strawberry.field(description="The result.")
-    async def result(
-        self, info: Info
-    ) -> Annotated[TestResult, strawberry.lazy("schema.nodes")] | None:
-        from schema.nodes import TestResult, load_one
-
+    async def result(self, info: Info) -> TestResult | None:
         return await load_one(info, TestResult, self.result_id)
 
     @strawberry.field(description="The sponsor's specification in force on its test day.")
-    async def specification(
-        self, info: Info
-    ) -> Annotated[Specification, strawberry.lazy("schema.lifecycle")] | None:
-        from schema.lifecycle import Specification
-        from schema.nodes import load_one
-
+    async def specification(self, info: Info) -> Specification | None:
         return await load_one(info, Specification, self.specification_id)
 
 
@@ -142,7 +89,7 @@ async def specification_findings(
     if vendor_id is not None:
         vendor = checked_id(vendor_id, NodeKind.ORGANIZATION, "vendorId")
         conditions.append(LinkedTo(((EdgeKind.TESTED, EdgeKind.MADE_BY),), vendor))
-    specifications = await specifications_of(info, [product])
+    specifications = await context.loaders.specifications_of([product])
     found: list[SpecificationFinding] = []
     cursor = decode_cursor(after)
     has_next = False

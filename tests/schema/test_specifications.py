@@ -70,7 +70,7 @@ def network() -> list[Record]:
             effective_from=date(2025, 1, 1),
             status=AgreementStatus.EFFECTIVE,
             provenance=PROVENANCE,
-        ),  # fmt: skip
+        ),
         made("L1", date(2025, 2, 20)),
         made("L2", date(2025, 6, 20)),
         made("L3", date(2025, 6, 25)),
@@ -89,7 +89,7 @@ def network() -> list[Record]:
             test="dissolution",
             spec_low=80.0,
             spec_high=None,
-        ),  # fmt: skip
+        ),
         result(
             "R-DISS2",
             "L3",
@@ -98,7 +98,7 @@ def network() -> list[Record]:
             test="dissolution",
             spec_low=80.0,
             spec_high=None,
-        ),  # fmt: skip
+        ),
     ]
 
 
