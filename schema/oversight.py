@@ -27,6 +27,12 @@ from schema.errors import bad_input, checked_id
 from schema.nodes import Batch, Organization, Product, Site, TestResult, load_one
 
 strawberry.enum(cpv.NelsonRule, description="The eight Nelson run rules, in Nelson's order.")
+strawberry.enum(
+    SpecificationSource,
+    description="Where a control chart's specification limits come from: SPONSOR (the "
+    "sponsor's specification in force on the chart's last point's day) or REPORTED (the "
+    "limits the labs reported: the sponsor has none in force).",
+)
 
 From = Annotated[
     date | None,

@@ -35,12 +35,6 @@ strawberry.enum(
     "LIMITS_DIFFER (the limits the lab reported are not the specification's), "
     "PASSES_REPORTED_FAILS_SPECIFICATION (within the lab's limits, out of the specification).",
 )
-strawberry.enum(
-    rules.SpecificationSource,
-    description="Where a control chart's specification limits come from: SPONSOR (the "
-    "sponsor's specification in force on the chart's last point's day) or REPORTED (the "
-    "limits the labs reported: the sponsor has none in force).",
-)
 
 
 @strawberry.type(description="A result that disagrees with the sponsor's specification in force.")
