@@ -106,7 +106,7 @@ def change(**more: object) -> ChangeControl:
         "opened_on": date(2025, 1, 10),
         "implemented_on": date(2025, 3, 1),
     }
-    return ChangeControl(**{**fields, **more})  # type: ignore[arg-type]
+    return ChangeControl(**{**fields, **more})
 
 
 async def test_an_unapproved_change_reaches_the_vendor_and_its_sponsor(store: GraphStore) -> None:
@@ -116,7 +116,7 @@ async def test_an_unapproved_change_reaches_the_vendor_and_its_sponsor(store: Gr
 
 
 async def test_a_change_approved_in_time_or_minor_rings_no_bell(store: GraphStore) -> None:
-    records = [
+    records: list[Record] = [
         change(change_id="OK", sponsor_approved_on=date(2025, 2, 1)),
         change(change_id="SMALL", classification=ChangeClass.MINOR),
     ]
