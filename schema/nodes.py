@@ -601,6 +601,13 @@ class ComplianceGap:
     async def qualification(self, info: Info) -> Qualification | None:
         return await load_one(info, Qualification, self.gap.qualification_id)
 
+    @strawberry.field(
+        description="The change control the reason is about (UNAPPROVED_CHANGE).",
+        graphql_type=lifecycle_type("ChangeControl"),
+    )
+    async def change(self, info: Info) -> GraphNode | None:
+        return await load_one(info, type_of(NodeKind.CHANGE_CONTROL), self.gap.change_id)
+
     @classmethod
     def of(cls, gap: compliance.Gap) -> ComplianceGap:
         return cls(reason=gap.reason, message=gap.message, gap=gap)
