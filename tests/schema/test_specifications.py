@@ -27,6 +27,7 @@ from graph.model import (
 from graph.store import GraphStore
 from tests.graph.builders import PROVENANCE
 from tests.schema.test_lifecycle import reader
+from tests.schema.test_protection import CountingStore
 from tests.tokens import TokenSource
 
 P1 = make_id(NodeKind.PRODUCT, "s1", "P1")
@@ -183,3 +184,37 @@ async def test_control_charts_use_the_sponsors_specification_in_force(
     ]
     assert dissolution["specificationSource"] == "REPORTED"
     assert dissolution["analysis"]["capability"] == {"specLow": 80.0, "specHigh": None}
+
+
+async def test_a_page_of_results_costs_the_same_reads_whatever_its_size(
+    store: GraphStore, tokens: TokenSource
+) -> None:
+    lots = [
+        Batch(
+            maker="m1",
+            number=f"N{n:02}",
+            product_id=P1,
+            manufactured_on=date(2025, 6, 2),
+            provenance=PROVENANCE,
+        )
+        for n in range(30)
+    ]
+    tested = [
+        result(f"RN{n:02}", lot.number, date(2025, 7, 1), 97.0 + n / 10)
+        for n, lot in enumerate(lots)
+    ]
+    await store.upsert([*network(), *lots, *tested])
+    counting = CountingStore(store)
+    query = """query ($first: Int!) { batches(filter: {vendor: "org:m1"}, first: $first) {
+      nodes { results { specVerdict limitsMatchSpecification specification { version } } } } }"""
+    calls = {}
+    async for api in reader(counting, tokens, "s1"):  # type: ignore[arg-type]
+        for first in (3, 30):
+            counting.calls = 0
+            data = await api.data(query, first=first)
+            assert len(data["batches"]["nodes"]) == first
+            calls[first] = counting.calls
+
+    # the listing; results (edges, nodes); their lots are the page's; products (direct,
+    # then through materials: none here); SPECIFIES edges; the specifications
+    assert calls[3] == calls[30], calls
