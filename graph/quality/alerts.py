@@ -1,6 +1,6 @@
 """Alerts: what, in records just written to the graph, a principal should hear about at once.
 
-Four kinds, each judged as the principal it is for (a ``Visibility``), so an alert
+Four kinds about lots and results, each judged as the principal it is for (a ``Visibility``), so an alert
 names only what that principal may read and is raised only when it may read its
 subject:
 
@@ -164,12 +164,8 @@ class Chunk:
         measured: list[TestResult] = []
         deviations: list[Deviation] = []
         lots: dict[str, None] = {}
-        lifecycle: dict[type, list[Record]] = {}
+        records = list(records)
         for record in records:
-            if isinstance(record, Milestone | ChangeControl | AuditFinding):
-                lifecycle.setdefault(type(record), []).append(record)
-            elif isinstance(record, Inspection) and record.outcome in ADVERSE_OUTCOMES:
-                lifecycle.setdefault(Inspection, []).append(record)
             if isinstance(record, TestResult):
                 if out_of_specification(record):
                     off_spec.append(record)
@@ -185,10 +181,12 @@ class Chunk:
             tuple(measured),
             tuple(deviations),
             tuple(lots),
-            milestones=tuple(lifecycle.get(Milestone, ())),  # type: ignore[arg-type]
-            changes=tuple(lifecycle.get(ChangeControl, ())),  # type: ignore[arg-type]
-            inspections=tuple(lifecycle.get(Inspection, ())),  # type: ignore[arg-type]
-            findings=tuple(lifecycle.get(AuditFinding, ())),  # type: ignore[arg-type]
+            milestones=tuple(r for r in records if isinstance(r, Milestone)),
+            changes=tuple(r for r in records if isinstance(r, ChangeControl)),
+            inspections=tuple(
+                r for r in records if isinstance(r, Inspection) and r.outcome in ADVERSE_OUTCOMES
+            ),
+            findings=tuple(r for r in records if isinstance(r, AuditFinding)),
         )
 
     @property
@@ -395,14 +393,16 @@ class AlertDetector:
         """The lifecycle's alerts (milestones, changes, inspections, CAPAs) for one
         audience: each record only if the audience may read it."""
         today = now.date()
-        milestones = [m for m in chunk.milestones if m.overdue_on(today)]
-        findings = [f for f in chunk.findings if f.capa_overdue_on(today)]
-        changes = list(chunk.changes) if AlertKind.UNAPPROVED_CHANGE in kinds else []
-        inspections = list(chunk.inspections) if AlertKind.INSPECTION_OUTCOME in kinds else []
-        if AlertKind.MILESTONE_OVERDUE not in kinds:
-            milestones = []
-        if AlertKind.CAPA_OVERDUE not in kinds:
-            findings = []
+        milestones, findings, changes, inspections = (
+            [m for m in chunk.milestones if m.overdue_on(today)]
+            if AlertKind.MILESTONE_OVERDUE in kinds
+            else [],
+            [f for f in chunk.findings if f.capa_overdue_on(today)]
+            if AlertKind.CAPA_OVERDUE in kinds
+            else [],
+            list(chunk.changes) if AlertKind.UNAPPROVED_CHANGE in kinds else [],
+            list(chunk.inspections) if AlertKind.INSPECTION_OUTCOME in kinds else [],
+        )
         if not (milestones or findings or changes or inspections):
             return []
         readable = await self._readable(
@@ -427,13 +427,15 @@ class AlertDetector:
             else []
         )
         for change in changes:
-            # Judged by the notified sponsor's agreements with the vendor (graph.trust):
-            # those naming the change's product, or any product if it names none.
+            # Judged by the notified sponsor's production agreements with the vendor
+            # (graph.trust), as compliance judges the lots: those covering the change's
+            # product, or any product if it names none.
             clauses = [
                 a
                 for a in agreements
                 if a.sponsor == change.sponsor
                 and a.vendor == change.vendor
+                and a.production
                 and (change.product_id is None or change.product_id in a.products)
             ]
             if unapproved(change, approval_threshold(clauses)):
