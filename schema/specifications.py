@@ -1,14 +1,20 @@
 """Results against the sponsor's specification in force, over GraphQL.
 
-``TestResult.specification``, ``specVerdict`` and ``limitsMatchSpecification`` (defined
-on the type in ``schema.nodes``, resolved here) and the ``specificationFindings``
-listing. The rules are ``graph.quality.specifications``'s.
+The rules are ``graph.quality.specifications``'s. ``TestResult.specification``,
+``specVerdict`` and ``limitsMatchSpecification`` are fields of the result's type
+(``schema.nodes``), resolved through ``Loaders.specification_in_force``: a page of
+results costs the same few reads whatever its size (the tested lots, their products
+directly and through their materials, the products' ``SPECIFIES`` edges, the
+specifications). Only specifications the asker may read count: a lab not party to the
+agreement naming a specification sees none.
 
-Reads are batched through the request's loaders: for a page of results, the tested
-lots (one read), their products directly and through their materials (two), the
-specifications of those products (``SPECIFIES`` edges, one) and the specifications
-themselves (one), whatever the page's size. Only specifications the asker may read
-count: a lab not party to the agreement naming a specification sees none.
+A disagreement is a finding of its own, listed by ``specificationFindings`` rather than
+folded into ``complianceGaps``: compliance judges how a lot was made (agreements,
+qualifications, changes), this judges how it was tested, and the two are read by
+different people (QA release vs. the lab's oversight). The listing reads the product's
+specifications once (two reads) and then the product's results a scan of ``SCAN`` at a
+time, in id order, until the page of findings is full (findings are few among results);
+the cursor is the last finding's result, so the next page starts right after it.
 """
 
 from __future__ import annotations
