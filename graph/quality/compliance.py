@@ -49,10 +49,13 @@ The rules, decided here once for both stores:
   (``UNKNOWN_DATE``), with whatever else holds whatever the date. A date range asked
   for does not exclude it: it cannot be shown to lie outside the range.
 
-Each reason names the agreement or qualification it is about. How the stores find the
-lots: ``coverage`` turns the (few) agreements and qualifications into the date windows
-in which a (maker, site, product) lot is compliant, the store's query keeps the lots
-outside every window, and ``judge`` says why, for the page it returns.
+Each reason names the agreement, qualification or change it is about. How the stores
+find the lots: ``coverage`` turns the (few) agreements, qualifications and changes into
+the date windows in which a (maker, site, product) lot is compliant (an unapproved
+change ends them the day before it was implemented, at the sites it names), the store's
+query keeps the lots outside every window, and ``judge`` says why, for the page it
+returns. The stores only read the records (``change_terms`` like the others): the
+judgement is this module's, so the two stores cannot disagree on it.
 """
 
 from __future__ import annotations
