@@ -61,6 +61,7 @@ from auth.service import AuthService
 from auth.store import AuthStore
 from auth.verify import InvalidToken
 from graph.store import GraphStore, StoreUnavailable
+from hub.exports import ROUTES as EXPORT_ROUTES
 from hub.ide import ASSET_ROUTE, asset_endpoint, localised
 from hub.ingest.pipeline import IngestPipeline, IngestReport
 from hub.ingest.routes import ROUTES as INGEST_ROUTES
@@ -74,7 +75,7 @@ from hub.observability import (
     request_id_of,
 )
 from hub.organizations import ROUTES as ORGANIZATION_ROUTES
-from hub.records.audit import auth_changes
+from hub.records.audit import auth_changes, deliveries_trail
 from hub.records.database import DATABASE_ERRORS, migrate
 from hub.records.ledger import Ledger, Received
 from hub.records.outbox import Outbox
@@ -124,7 +125,8 @@ def _is_ide_asset(scope: AsgiScope) -> bool:
 def _is_ide_page(scope: AsgiScope) -> bool:
     if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != "/graphql":
         return False
-    if b"query=" in scope.get("query_string", b""):
+    asked = scope.get("query_string", b"")
+    if b"query=" in asked or b"extensions=" in asked:  # a query, maybe by its hash alone
         return False  # a query sent by GET is a query, whatever it accepts
     return b"text/html" in dict(scope.get("headers", [])).get(b"accept", b"")
 
@@ -196,6 +198,12 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         self.max_body_bytes = max_body_bytes
         self.ide = localised(get_graphql_ide_html(graphql_ide="graphiql"))
 
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET carrying a persisted query's hash and no document is a query (APQ:
+        # schema.persisted), not a person opening GraphiQL.
+        asks = "extensions" in request.query_params
+        return not asks and bool(super().should_render_graphql_ide(request))
+
     @property
     def graphql_ide_html(self) -> str:
         """GraphiQL's page with its scripts and styles served by this hub (``hub.ide``)."""
@@ -257,6 +265,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             limits=self.limits,
             request=request,
             response=response,
+            audit_trail=deliveries_trail(request.app.state.ledger.engine),
         )
 
 
@@ -407,6 +416,7 @@ def create_app(
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route(f"{ASSET_ROUTE}/{{name:path}}", asset_endpoint(graphql.ide), methods=["GET"]),
             WebSocketRoute("/graphql", graphql),
+            *EXPORT_ROUTES,
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),

@@ -34,6 +34,7 @@ from schema.context import Limits
 from schema.cost import CostModel, QueryCostLimiter
 from schema.errors import MaskInternalErrors, bad_input, with_code
 from schema.nodes import KIND_OF
+from schema.persisted import PersistedDocuments, PersistedQueries
 from schema.query import Query
 from schema.subscriptions import FreshLoadersOverSockets, Subscription
 
@@ -169,6 +170,8 @@ def build_schema(limits: Limits | None = None) -> PartnerHubSchema:
         subscription=Subscription,
         types=list(KIND_OF),
         extensions=[
+            # A persisted query's hash becomes its document before anything reads it.
+            partial(PersistedQueries, PersistedDocuments()),
             partial(AddValidationRules, limiting_rules),
             partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
             # After validation, with the variables: refused before any resolver runs.

@@ -12,6 +12,7 @@ from typing import Any
 from strawberry.types import Info
 
 from auth.principal import Principal
+from graph.quality.readiness import AuditTrail
 from graph.store import GraphStore
 from graph.visibility import Visibility
 from schema.cost import DEFAULT_MAX_COST
@@ -43,6 +44,9 @@ class RequestContext:
     # The HTTP request and response, for integrations that want them (strawberry sets them).
     request: Any = None
     response: Any = None
+    # The hub's audit trail verdict for an organization's deliveries (the hub supplies
+    # it: schema/ never reads the hub's records itself); None where there is none.
+    audit_trail: AuditTrail | None = None
 
     def __post_init__(self) -> None:
         self.visibility = Visibility.of(self.principal)

@@ -24,7 +24,8 @@ Cost model
   - ``impact``: its lists count as a lineage at the depth its walk goes to (50): 1,275;
   - ``_entities(representations: [...])``: one item per representation;
   - a list of compliance gaps (``Batch.complianceGaps``, a non-compliant lot's
-    ``gaps``): 11 items, one per ``GapReason`` (``DECLARED_LIST_SIZES``);
+    ``gaps``): 11 items, one per ``GapReason`` (``DECLARED_LIST_SIZES``); a readiness's
+    or a validation stage's ``checks``: 11, one per readiness rule;
   - any other list of objects (``Batch.inputs``, ``results``, ``sources``,
     ``Organization.sites``, ``vendorScorecards``, ``controlCharts``, a chart's
     ``points``...): ``LIST_SIZE`` (50) items, as a default page.
@@ -97,6 +98,7 @@ from strawberry.extensions import SchemaExtension
 
 from graph.lineage import MAX_LINEAGE_DEPTH
 from graph.quality.compliance import GapReason
+from graph.quality.readiness import CHECKS as READINESS_CHECKS
 
 QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
 DEFAULT_MAX_COST = 200_000
@@ -104,7 +106,8 @@ LIST_SIZE = 50  # items counted for a list of objects without paging: a default 
 LOTS_PER_LEVEL = 25  # lots counted per level of a lineage walk
 # Lists whose length the model bounds, by item type: a lot's compliance gaps are at most
 # one per reason (and product; a lot is for one product but for a few).
-DECLARED_LIST_SIZES = {"ComplianceGap": len(GapReason)}
+# A readiness has one check per rule, a validation stage at most three.
+DECLARED_LIST_SIZES = {"ComplianceGap": len(GapReason), "ReadinessCheck": len(READINESS_CHECKS)}
 INTROSPECTION = frozenset({"__schema", "__type", "__typename"})
 
 

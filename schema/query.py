@@ -15,7 +15,7 @@ from strawberry.types import Info
 from graph import queries
 from graph.ids import NodeKind, parse_id
 from graph.lineage import Direction
-from schema import compliance, lifecycle, oversight
+from schema import compliance, lifecycle, oversight, readiness
 from schema import specifications as against_specifications
 from schema.context import context_of
 from schema.errors import bad_input, checked_id
@@ -230,3 +230,7 @@ class Query:
     compliance_gaps = compliance.compliance_gaps
     qualification = compliance.qualification
     qualifications = compliance.qualifications
+
+    # Inspection readiness and process validation (schema/readiness.py).
+    inspection_readiness = readiness.inspection_readiness
+    process_validation = readiness.process_validation

@@ -28,13 +28,17 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    func,
     select,
     update,
 )
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from auth.principal import Principal
 from auth.service import ChangeListener
+from graph.ids import parse_id
+from graph.quality.readiness import AuditTrail, AuditTrailVerdict
 from hub.records.database import utc
 
 audit_metadata = MetaData()
@@ -263,6 +267,34 @@ async def verify(engine: AsyncEngine) -> Verdict:
             checked, expected_seq, f"entries from {expected_seq} to {head_seq} are missing"
         )
     return Verdict(checked, None)
+
+
+def deliveries_trail(engine: AsyncEngine) -> AuditTrail:
+    """What inspection readiness asks (``RequestContext.audit_trail``): does the chain
+    hold, and how many deliveries of an organization (by organization id) does it
+    record. The whole chain is verified: an entry of one organization is only as
+    trustworthy as every link before it. A trail that cannot be read says so
+    (``available`` false), never that it is broken."""
+
+    async def verdict(org_id: str) -> AuditTrailVerdict:
+        slug = parse_id(org_id).parts[0]
+        count = (
+            select(func.count())
+            .select_from(audit_log)
+            .where(audit_log.c.action == "ingestion.received")
+            .where(audit_log.c.detail["org"].as_string() == slug)
+        )
+        try:
+            chain = await verify(engine)
+            async with engine.connect() as conn:
+                deliveries = int((await conn.execute(count)).scalar_one())
+        except SQLAlchemyError as error:
+            return AuditTrailVerdict(
+                False, 0, f"the audit trail cannot be read: {error.code}", False
+            )
+        return AuditTrailVerdict(chain.intact, deliveries, chain.reason)
+
+    return verdict
 
 
 def _entry(row: Any) -> AuditEntry:
