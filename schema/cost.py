@@ -24,7 +24,7 @@ Cost model
   - ``impact``: its lists count as a lineage at the depth its walk goes to (50): 1,275;
   - ``_entities(representations: [...])``: one item per representation;
   - a list of compliance gaps (``Batch.complianceGaps``, a non-compliant lot's
-    ``gaps``): 10 items, one per ``GapReason`` (``DECLARED_LIST_SIZES``); a readiness's
+    ``gaps``): 11 items, one per ``GapReason`` (``DECLARED_LIST_SIZES``); a readiness's
     or a validation stage's ``checks``: 11, one per readiness rule;
   - any other list of objects (``Batch.inputs``, ``results``, ``sources``,
     ``Organization.sites``, ``vendorScorecards``, ``controlCharts``, a chart's

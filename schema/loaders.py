@@ -16,7 +16,9 @@ from strawberry.dataloader import DataLoader
 
 from graph import trust
 from graph.ids import NodeKind, make_id
-from graph.model import Batch, EdgeKind
+from graph.lifecycle import Specification
+from graph.model import Batch, EdgeKind, TestResult
+from graph.quality import specifications as against
 from graph.quality.compliance import Gap
 from graph.store import GraphStore, StoredEdge, StoredNode
 from graph.visibility import EVERYTHING, Visibility
@@ -102,6 +104,43 @@ class Loaders:
             lot: {trust.owner(product) for product in [*products, *via.get(lot, [])]}
             for lot, products in zip(lots, direct, strict=True)
         }
+
+    async def specifications_of(self, products: Sequence[str]) -> list[Specification]:
+        """The readable specifications of ``products`` (every version and test): two
+        reads for all the products asked for in one tick (their ``SPECIFIES`` edges, then
+        the specifications)."""
+        ids = [
+            i for found in await self.sources(EdgeKind.SPECIFIES).load_many(products) for i in found
+        ]
+        stored = await self.nodes.load_many(list(dict.fromkeys(ids)))
+        return [s.record for s in stored if s is not None and isinstance(s.record, Specification)]
+
+    async def products_of_lot(self, batch_id: str | None) -> list[str]:
+        """A lot's products, named on it or through its material, in id order."""
+        lot = None if batch_id is None else await self.nodes.load(batch_id)
+        if lot is None or not isinstance(lot.record, Batch):
+            return []
+        for_product = self.targets(EdgeKind.FOR_PRODUCT)
+        products = await for_product.load(lot.id)
+        if not products and lot.record.material_code:
+            material = make_id(NodeKind.MATERIAL, lot.record.maker, lot.record.material_code)
+            products = await for_product.load(material)
+        return sorted(products)
+
+    async def specification_in_force(self, result: TestResult) -> Specification | None:
+        """The sponsor's specification in force for ``result``
+        (``graph.quality.specifications``): of its lot's product (the first by id with
+        one in force), for its test, on its test day. A page of results costs the same
+        five reads whatever its size: lots, products (direct, through materials),
+        ``SPECIFIES`` edges, specifications."""
+        products = await self.products_of_lot(result.batch_id)
+        found = await self.specifications_of(products) if products else []
+        for product in products:
+            own = [s for s in found if s.product_id == product]
+            in_force = against.in_force(own, result.test, result.tested_on)
+            if in_force is not None:
+                return in_force
+        return None
 
     def _edge_loader(
         self, kind: EdgeKind, *, outgoing: bool

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from datetime import date
-from typing import Any, Self, TypeVar
+from typing import Any, Optional, Self, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -21,6 +21,7 @@ from graph import model
 from graph.ids import NodeKind, make_id, parse_id
 from graph.model import EdgeKind
 from graph.quality import compliance
+from graph.quality import specifications as against
 from graph.store import StoredEdge, StoredNode
 from schema.context import context_of
 
@@ -34,6 +35,11 @@ T = TypeVar("T", bound="GraphNode")
 def lifecycle_list(type_name: str) -> object:
     """The GraphQL type "list of schema.lifecycle's ``type_name``", resolved lazily."""
     return list[LazyType(type_name, "schema.lifecycle")]  # type: ignore[misc]
+
+
+def lifecycle_type(type_name: str) -> object:
+    """The GraphQL type "schema.lifecycle's ``type_name`` or null", resolved lazily."""
+    return Optional[LazyType(type_name, "schema.lifecycle")]  # noqa: UP045
 
 
 @strawberry.type(description="Where a fact came from: an ingestion and the place in its payload.")
@@ -504,6 +510,39 @@ class TestResult(GraphNode):
     async def batch(self, info: Info) -> Batch | None:
         return await load_one(info, Batch, self.stored.record.batch_id)  # type: ignore[attr-defined]
 
+    @property
+    def record(self) -> model.TestResult:
+        assert isinstance(self.stored.record, model.TestResult)
+        return self.stored.record
+
+    @strawberry.field(
+        description="The sponsor's specification in force on the test day: of the tested "
+        "lot's product, for the same test (names compared trimmed and case-insensitively); "
+        "when versions overlap, the one that took effect last. Null when there is none "
+        "the asker may read, or the result has no test day.",
+        graphql_type=lifecycle_type("Specification"),
+    )
+    async def specification(self, info: Info) -> GraphNode | None:
+        found = await context_of(info).loaders.specification_in_force(self.record)
+        return await load_one(info, type_of(NodeKind.SPECIFICATION), found.id if found else None)
+
+    @strawberry.field(
+        description="PASS or OOS of the value against the specification in force (limits "
+        "inclusive), whatever the lab's own verdict; null without a value or a specification."
+    )
+    async def spec_verdict(self, info: Info) -> model.Verdict | None:
+        found = await context_of(info).loaders.specification_in_force(self.record)
+        return against.verdict_against(self.record, found)
+
+    @strawberry.field(
+        description="Whether the limits the lab reported (and its unit, when both state one) "
+        "are the specification in force's; null when the result reports no limits or there "
+        "is no specification. False is a finding: see specificationFindings."
+    )
+    async def limits_match_specification(self, info: Info) -> bool | None:
+        found = await context_of(info).loaders.specification_in_force(self.record)
+        return against.limits_match(self.record, found)
+
 
 @strawberry.type(description="A deviation raised by a partner, and the lots it affects.")
 class Deviation(GraphNode):
@@ -561,6 +600,13 @@ class ComplianceGap:
     @strawberry.field(description="The qualification the reason is about, if it is about one.")
     async def qualification(self, info: Info) -> Qualification | None:
         return await load_one(info, Qualification, self.gap.qualification_id)
+
+    @strawberry.field(
+        description="The change control the reason is about (UNAPPROVED_CHANGE).",
+        graphql_type=lifecycle_type("ChangeControl"),
+    )
+    async def change(self, info: Info) -> GraphNode | None:
+        return await load_one(info, type_of(NodeKind.CHANGE_CONTROL), self.gap.change_id)
 
     @classmethod
     def of(cls, gap: compliance.Gap) -> ComplianceGap:

@@ -21,11 +21,18 @@ from graph.oversight import BatchScope, MeasurementScope, Period
 from graph.quality import cpv
 from graph.quality.control_charts import ProcessChart, process_charts
 from graph.quality.scorecard import Scorecard, scorecard, scorecards_by_vendor
+from graph.quality.specifications import SpecificationSource, normalized_test
 from schema.context import context_of
 from schema.errors import bad_input, checked_id
 from schema.nodes import Batch, Organization, Product, Site, TestResult, load_one
 
 strawberry.enum(cpv.NelsonRule, description="The eight Nelson run rules, in Nelson's order.")
+strawberry.enum(
+    SpecificationSource,
+    description="Where a control chart's specification limits come from: SPONSOR (the "
+    "sponsor's specification in force on the chart's last point's day) or REPORTED (the "
+    "limits the labs reported: the sponsor has none in force).",
+)
 
 From = Annotated[
     date | None,
@@ -145,6 +152,16 @@ class ChartPoint:
     )
     result_id: strawberry.ID
     batch_id: strawberry.ID
+    spec_low: float | None = strawberry.field(
+        default=None,
+        description="The low limit the point is judged by: the sponsor's specification in "
+        "force on its day, or, when there is none, the limit the lab reported.",
+    )
+    spec_high: float | None = strawberry.field(default=None, description="As specLow.")
+    specification_source: SpecificationSource = strawberry.field(
+        default=SpecificationSource.REPORTED,
+        description="Whether specLow and specHigh are the sponsor's or the lab's.",
+    )
 
     @strawberry.field
     async def result(self, info: Info) -> TestResult | None:
@@ -156,8 +173,9 @@ class ChartPoint:
 
 
 @strawberry.type(
-    description="Process capability over the baseline, against the specification of its "
-    "latest result. Cpk uses the within sigma (MR-bar / 1.128): what the process can do; "
+    description="Process capability over the baseline, against the sponsor's specification "
+    "in force on the chart's last point's day (else the limits of the baseline's latest "
+    "result that reports them: the chart's specificationSource). Cpk uses the within sigma (MR-bar / 1.128): what the process can do; "
     "Ppk the overall sigma (sample standard deviation): what it did. With one "
     "specification limit, the side that exists. Indices are null when the baseline shows "
     "no variation."
@@ -243,10 +261,17 @@ class ControlChart:
     test: str
     unit: str | None
     points: list[ChartPoint]
+    specification_source: SpecificationSource = strawberry.field(
+        description="Where the capability's specification limits come from: SPONSOR, the "
+        "sponsor's specification in force on the day of the chart's last point; REPORTED, "
+        "the limits the labs reported (the latest in the baseline), when the sponsor has none "
+        "in force then."
+    )
 
     @classmethod
     def of(cls, found: ProcessChart, test: str) -> ControlChart:
         chart = found.chart
+        specifications = found.specifications or (None,) * len(found.measurements)
         points = [
             ChartPoint(
                 index=index,
@@ -259,10 +284,23 @@ class ControlChart:
                 rules=[] if chart is None else list(chart.rules_at(index)),
                 result_id=strawberry.ID(measurement.result),
                 batch_id=strawberry.ID(measurement.batch_id),
+                spec_low=measurement.spec_low if spec is None else spec.spec_low,
+                spec_high=measurement.spec_high if spec is None else spec.spec_high,
+                specification_source=SpecificationSource.REPORTED
+                if spec is None
+                else SpecificationSource.SPONSOR,
             )
-            for index, measurement in enumerate(found.measurements)
+            for index, (measurement, spec) in enumerate(
+                zip(found.measurements, specifications, strict=True)
+            )
         ]
-        return cls(found=found, test=test, unit=found.unit, points=points)
+        return cls(
+            found=found,
+            test=test,
+            unit=found.unit,
+            points=points,
+            specification_source=found.specification_source,
+        )
 
     @strawberry.field
     async def vendor(self, info: Info) -> Organization | None:
@@ -340,7 +378,14 @@ async def _control_charts(
     found = await context.store.measurements(
         MeasurementScope(product=product, test=test, made=period), visibility=context.visibility
     )
-    return [ControlChart.of(chart, test) for chart in process_charts(found, baseline)]
+    if not found:
+        return []
+    sponsors = [
+        spec
+        for spec in await context.loaders.specifications_of([product])
+        if normalized_test(spec.test) == normalized_test(test)
+    ]
+    return [ControlChart.of(chart, test) for chart in process_charts(found, baseline, sponsors)]
 
 
 vendor_scorecards = strawberry.field(
@@ -358,5 +403,6 @@ control_charts = strawberry.field(
     description="Continued process verification across vendors: an individuals (I-MR) chart "
     "of one test (quality attribute, e.g. assay; named exactly as the results name it) on a "
     "product's lots, one per vendor site and unit, in vendor and site order. Limits come "
-    "from the baseline period (default: every point); run rules and capability with them.",
+    "from the baseline period (default: every point); run rules and capability with them. "
+    "Specification limits are the sponsor's in force (specificationSource).",
 )

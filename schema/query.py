@@ -16,6 +16,7 @@ from graph import queries
 from graph.ids import NodeKind, parse_id
 from graph.lineage import Direction
 from schema import compliance, lifecycle, oversight, readiness
+from schema import specifications as against_specifications
 from schema.context import context_of
 from schema.errors import bad_input, checked_id
 from schema.filters import AgreementFilter, BatchFilter, OrganizationFilter, ProductFilter
@@ -222,6 +223,8 @@ class Query:
     vendor_scorecards = oversight.vendor_scorecards
     vendor_scorecard = oversight.vendor_scorecard
     control_charts = oversight.control_charts
+    # Results against the sponsor's specification in force (schema/specifications.py).
+    specification_findings = against_specifications.specification_findings
 
     # Agreements and qualification: compliance gaps, qualifications (schema/compliance.py).
     compliance_gaps = compliance.compliance_gaps

@@ -41,7 +41,13 @@ strawberry.enum(
     description="What an alert is about: OUT_OF_SPECIFICATION (a result with verdict OOS or "
     "FAIL, or a value outside its specification), RUN_RULE (a new point breaks a Nelson run "
     "rule on its control chart), DEVIATION (a deviation first reported), COMPLIANCE_GAP (a "
-    "lot made without an agreement in force or a qualified vendor).",
+    "lot made without an agreement in force or a qualified vendor, or after an unapproved "
+    "change); the partnership lifecycle's, judged on the day of detection: "
+    "MILESTONE_OVERDUE (a tech transfer milestone past its planned day and not done), "
+    "UNAPPROVED_CHANGE (a change implemented without the approval the sponsor's agreement "
+    "asks for), INSPECTION_OUTCOME (an agency inspection of a vendor site ending OAI or "
+    "non-compliant: for the vendor and its sponsors), CAPA_OVERDUE (an audit finding's "
+    "CAPA past its due day and not closed).",
 )
 
 # Until connection_init is accepted: no organization's reader, no scope.

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from graph.lifecycle import ChangeControl
 from graph.model import NOT_MADE_ON_ITS_OWN, Qualification, QualityAgreement
 from graph.quality.compliance import (
     AgreementTerms,
@@ -192,6 +193,18 @@ class Neo4jCompliance(ComplianceQueries):
             QualificationTerms.of(row["id"], Qualification.model_validate(_record_properties(row)))
             for row in rows
         ]
+
+    async def change_terms(
+        self, vendors: Sequence[str], *, visibility: Visibility = EVERYTHING
+    ) -> list[ChangeControl]:
+        if not vendors:
+            return []
+        query = (
+            f"MATCH (c:ChangeControl) WHERE c.vendor IN $vendors AND {_visible('c', visibility)} "
+            f"RETURN c.id AS id, c {_PROPERTIES} AS p ORDER BY id"
+        )
+        rows = await self._read(query, vendors=list(vendors), org=visibility.org)
+        return [ChangeControl.model_validate(_record_properties(row)) for row in rows]
 
     async def uncovered_lots(
         self,

@@ -1,6 +1,6 @@
 """Alerts: what, in records just written to the graph, a principal should hear about at once.
 
-Four kinds, each judged as the principal it is for (a ``Visibility``), so an alert
+Four kinds about lots and results, each judged as the principal it is for (a ``Visibility``), so an alert
 names only what that principal may read and is raised only when it may read its
 subject:
 
@@ -27,6 +27,23 @@ subject:
   ``VerdictMemory``: the hub keeps it in its database (``hub.records.verdicts``), so it
   holds across restarts and hub processes; ``RememberedVerdicts`` keeps it in memory.
 
+And the partnership lifecycle's (``graph.lifecycle``), each for whoever may read the
+record it is about (its ``subject_id``), judged on the day of detection (UTC):
+
+- ``MILESTONE_OVERDUE``: a tech transfer's milestone in the records that is overdue
+  (``Milestone.overdue_on``): read by the sponsor and the receiving vendor.
+- ``UNAPPROVED_CHANGE``: a change control in the records implemented without the
+  approval the sponsor's agreements with the vendor ask for (``graph.lifecycle.unapproved``
+  under the most demanding clause of them that the audience may read,
+  ``graph.quality.compliance.approval_threshold``): read by the vendor and the sponsor
+  notified, and judged by that sponsor's agreements only.
+- ``INSPECTION_OUTCOME``: an inspection with an adverse outcome (``ADVERSE_OUTCOMES``:
+  OAI, EU/UK non-compliance) at a vendor's site. An inspection is public, yet the alert
+  is the business of those who depend on the site: the inspected organization and
+  every sponsor party to an agreement with it (an agreement the audience may read).
+- ``CAPA_OVERDUE``: an audit finding whose CAPA is overdue
+  (``AuditFinding.capa_overdue_on``): read by the auditor and the audited vendor.
+
 Detection reads only the store, after the records are written; ``Chunk.of`` picks what
 could raise an alert without any read, so a chunk with none costs nothing.
 
@@ -45,9 +62,17 @@ from enum import StrEnum
 from typing import Protocol
 
 from graph.ids import parse_id
+from graph.lifecycle import (
+    ADVERSE_OUTCOMES,
+    AuditFinding,
+    ChangeControl,
+    Inspection,
+    Milestone,
+    unapproved,
+)
 from graph.model import Batch, Deviation, EdgeKind, Record, TestResult
 from graph.oversight import FAILED_VERDICTS, MeasurementScope
-from graph.quality.compliance import GapReason
+from graph.quality.compliance import GapReason, approval_threshold
 from graph.quality.control_charts import process_charts
 from graph.quality.cpv import NelsonRule
 from graph.store import GraphStore, StoredNode
@@ -59,6 +84,10 @@ class AlertKind(StrEnum):
     RUN_RULE = "RUN_RULE"
     DEVIATION = "DEVIATION"
     COMPLIANCE_GAP = "COMPLIANCE_GAP"
+    MILESTONE_OVERDUE = "MILESTONE_OVERDUE"
+    UNAPPROVED_CHANGE = "UNAPPROVED_CHANGE"
+    INSPECTION_OUTCOME = "INSPECTION_OUTCOME"
+    CAPA_OVERDUE = "CAPA_OVERDUE"
 
 
 ALL_KINDS: frozenset[AlertKind] = frozenset(AlertKind)
@@ -67,7 +96,7 @@ ALL_KINDS: frozenset[AlertKind] = frozenset(AlertKind)
 @dataclass(frozen=True, slots=True)
 class Alert:
     kind: AlertKind
-    subject_id: str  # the result, deviation or lot the alert is about
+    subject_id: str  # the result, deviation, lot or lifecycle record the alert is about
     batch_ids: tuple[str, ...]  # the lots concerned, those the recipient may read
     ingestion_id: str  # the ingestion whose records raised it
     message: str  # for people; names only what the recipient may read
@@ -122,6 +151,12 @@ class Chunk:
     measured: tuple[TestResult, ...]  # numeric results of a named test on a lot
     deviations: tuple[Deviation, ...]
     lots: tuple[str, ...]  # batch ids of the lot records, each once
+    # The lifecycle's records that may raise an alert (whether they do depends on the
+    # day and, for a change, on the sponsor's agreements).
+    milestones: tuple[Milestone, ...] = ()
+    changes: tuple[ChangeControl, ...] = ()
+    inspections: tuple[Inspection, ...] = ()  # those with an adverse outcome
+    findings: tuple[AuditFinding, ...] = ()
 
     @classmethod
     def of(cls, ingestion_id: str, records: Iterable[Record]) -> Chunk:
@@ -129,6 +164,7 @@ class Chunk:
         measured: list[TestResult] = []
         deviations: list[Deviation] = []
         lots: dict[str, None] = {}
+        records = list(records)
         for record in records:
             if isinstance(record, TestResult):
                 if out_of_specification(record):
@@ -139,11 +175,32 @@ class Chunk:
                 deviations.append(record)
             elif isinstance(record, Batch):
                 lots[record.id] = None
-        return cls(ingestion_id, tuple(off_spec), tuple(measured), tuple(deviations), tuple(lots))
+        return cls(
+            ingestion_id,
+            tuple(off_spec),
+            tuple(measured),
+            tuple(deviations),
+            tuple(lots),
+            milestones=tuple(r for r in records if isinstance(r, Milestone)),
+            changes=tuple(r for r in records if isinstance(r, ChangeControl)),
+            inspections=tuple(
+                r for r in records if isinstance(r, Inspection) and r.outcome in ADVERSE_OUTCOMES
+            ),
+            findings=tuple(r for r in records if isinstance(r, AuditFinding)),
+        )
 
     @property
     def empty(self) -> bool:
-        return not (self.off_spec or self.measured or self.deviations or self.lots)
+        return not (
+            self.off_spec
+            or self.measured
+            or self.deviations
+            or self.lots
+            or self.milestones
+            or self.changes
+            or self.inspections
+            or self.findings
+        )
 
 
 def out_of_specification(result: TestResult) -> bool:
@@ -184,6 +241,7 @@ class AlertDetector:
                 alerts += await self._deviations(chunk, visibility, now)
             if AlertKind.COMPLIANCE_GAP in kinds and chunk.lots:
                 alerts += await self._compliance(chunk, visibility, now)
+            alerts += await self._lifecycle(chunk, kinds, visibility, now)
             found[visibility] = alerts
         return found
 
@@ -329,6 +387,80 @@ class AlertDetector:
             )
         return alerts
 
+    async def _lifecycle(
+        self, chunk: Chunk, kinds: frozenset[AlertKind], visibility: Visibility, now: datetime
+    ) -> list[Alert]:
+        """The lifecycle's alerts (milestones, changes, inspections, CAPAs) for one
+        audience: each record only if the audience may read it."""
+        today = now.date()
+        milestones, findings, changes, inspections = (
+            [m for m in chunk.milestones if m.overdue_on(today)]
+            if AlertKind.MILESTONE_OVERDUE in kinds
+            else [],
+            [f for f in chunk.findings if f.capa_overdue_on(today)]
+            if AlertKind.CAPA_OVERDUE in kinds
+            else [],
+            list(chunk.changes) if AlertKind.UNAPPROVED_CHANGE in kinds else [],
+            list(chunk.inspections) if AlertKind.INSPECTION_OUTCOME in kinds else [],
+        )
+        if not (milestones or findings or changes or inspections):
+            return []
+        readable = await self._readable(
+            [r.id for r in (*milestones, *findings, *changes, *inspections)], visibility
+        )
+        alerts = [
+            self._alert(chunk, AlertKind.MILESTONE_OVERDUE, m.id, _milestone_message(m), now)
+            for m in milestones
+            if m.id in readable
+        ]
+        alerts += [
+            self._alert(chunk, AlertKind.CAPA_OVERDUE, f.id, _capa_message(f), now)
+            for f in findings
+            if f.id in readable
+        ]
+        changes = [c for c in changes if c.id in readable and c.implemented_on is not None]
+        inspections = [i for i in inspections if i.id in readable]
+        vendors = sorted({c.vendor for c in changes} | {i.org for i in inspections})
+        agreements = (
+            await self.store.agreement_terms(vendors=vendors, products=None, visibility=visibility)
+            if vendors
+            else []
+        )
+        for change in changes:
+            # Judged by the notified sponsor's production agreements with the vendor
+            # (graph.trust), as compliance judges the lots: those covering the change's
+            # product, or any product if it names none.
+            clauses = [
+                a
+                for a in agreements
+                if a.sponsor == change.sponsor
+                and a.vendor == change.vendor
+                and a.production
+                and (change.product_id is None or change.product_id in a.products)
+            ]
+            if unapproved(change, approval_threshold(clauses)):
+                message = _change_message(change)
+                alerts.append(
+                    self._alert(chunk, AlertKind.UNAPPROVED_CHANGE, change.id, message, now)
+                )
+        for inspection in inspections:
+            concerned = visibility.everything or visibility.org == inspection.org
+            concerned = concerned or any(
+                a.vendor == inspection.org and a.sponsor == visibility.org for a in agreements
+            )
+            if concerned:
+                message = _inspection_message(inspection)
+                alerts.append(
+                    self._alert(chunk, AlertKind.INSPECTION_OUTCOME, inspection.id, message, now)
+                )
+        return alerts
+
+    @staticmethod
+    def _alert(
+        chunk: Chunk, kind: AlertKind, subject_id: str, message: str, now: datetime
+    ) -> Alert:
+        return Alert(kind, subject_id, (), chunk.ingestion_id, message, now)
+
     async def _readable(self, ids: Iterable[str], visibility: Visibility) -> dict[str, StoredNode]:
         return await self.store.get_nodes(sorted(set(ids)), visibility=visibility)
 
@@ -367,3 +499,44 @@ def _deviation_message(deviation: Deviation) -> str:
     opened = f" on {deviation.opened_on.isoformat()}" if deviation.opened_on else ""
     title = f": {deviation.title}" if deviation.title else ""
     return f"{grade}deviation {deviation.deviation_id} opened by {deviation.org}{opened}{title}"
+
+
+def _milestone_message(milestone: Milestone) -> str:
+    name = f" ({milestone.name})" if milestone.name else ""
+    planned = milestone.planned_on.isoformat() if milestone.planned_on else "an earlier day"
+    return (
+        f"milestone {milestone.milestone_id}{name} of transfer {milestone.transfer_id} of "
+        f"{milestone.sponsor} to {milestone.vendor} was planned for {planned} and is not done"
+    )
+
+
+def _capa_message(finding: AuditFinding) -> str:
+    grade = f"{finding.criticality.value} " if finding.criticality else ""
+    capa = f"CAPA {finding.capa_id}" if finding.capa_id else "the CAPA"
+    due = finding.capa_due_on.isoformat() if finding.capa_due_on else "an earlier day"
+    return (
+        f"{capa} of {grade}finding {finding.finding_id} of audit {finding.audit_id} of "
+        f"{finding.vendor} by {finding.auditor} was due on {due} and is not closed"
+    )
+
+
+def _change_message(change: ChangeControl) -> str:
+    grade = change.classification.value if change.classification else "unclassified"
+    implemented = change.implemented_on.isoformat() if change.implemented_on else "?"
+    approval = (
+        f"approved only on {change.sponsor_approved_on.isoformat()}"
+        if change.sponsor_approved_on
+        else f"without {change.sponsor}'s approval"
+    )
+    return f"{grade} change {change.change_id} of {change.vendor} implemented on {implemented}, {approval}"
+
+
+def _inspection_message(inspection: Inspection) -> str:
+    outcome = inspection.outcome.value if inspection.outcome else "an adverse outcome"
+    observations = (
+        f", {inspection.observations} observation(s)" if inspection.observations is not None else ""
+    )
+    return (
+        f"{inspection.agency.value} inspection of {inspection.org} site {inspection.site_code} "
+        f"from {inspection.started_on.isoformat()} ended {outcome}{observations}"
+    )

@@ -35,14 +35,27 @@ The rules, decided here once for both stores:
   ``APPROVED`` (``CONDITIONAL`` and ``DISQUALIFIED`` are gaps) with ``valid_until``
   on or after D (inclusive; none: open). A qualification record has no start date, so
   its status is taken to hold on every day up to ``valid_until``.
+- **Change control.** A lot of S's product made by V on day D is not compliant when a
+  change V notified to S (``graph.lifecycle.ChangeControl``: its vendor V, its sponsor
+  S) was implemented on or before D without S's approval in time where S's agreement
+  required it (``graph.lifecycle.unapproved``): the change names the lot's site, or no
+  site (then every site of V's), and the lot's product, or no product (then every
+  product of S's). The clause is the most demanding ``change_approval_from`` among S's
+  production agreements with V covering the product (a change any of them wanted
+  approved needed approval; none: MAJOR, the common clause). Only S's agreements and
+  V's changes to S count (``graph.trust``): another sponsor's approval clears nothing.
+  A lot made before the change was implemented is not touched by it.
 - **Unknown date.** A lot without ``manufactured_on`` is always reported
   (``UNKNOWN_DATE``), with whatever else holds whatever the date. A date range asked
   for does not exclude it: it cannot be shown to lie outside the range.
 
-Each reason names the agreement or qualification it is about. How the stores find the
-lots: ``coverage`` turns the (few) agreements and qualifications into the date windows
-in which a (maker, site, product) lot is compliant, the store's query keeps the lots
-outside every window, and ``judge`` says why, for the page it returns.
+Each reason names the agreement, qualification or change it is about. How the stores
+find the lots: ``coverage`` turns the (few) agreements, qualifications and changes into
+the date windows in which a (maker, site, product) lot is compliant (an unapproved
+change ends them the day before it was implemented, at the sites it names), the store's
+query keeps the lots outside every window, and ``judge`` says why, for the page it
+returns. The stores only read the records (``change_terms`` like the others): the
+judgement is this module's, so the two stores cannot disagree on it.
 """
 
 from __future__ import annotations
@@ -51,13 +64,15 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 
 from graph.ids import InvalidNodeId, NodeKind, make_id, parse_id, shown, with_article
+from graph.lifecycle import ChangeControl, unapproved
 from graph.model import (
     Activity,
     AgreementStatus,
+    ChangeClass,
     Qualification,
     QualificationStatus,
     QualityAgreement,
@@ -85,6 +100,7 @@ class GapReason(StrEnum):
     QUALIFICATION_CONDITIONAL = "QUALIFICATION_CONDITIONAL"
     DISQUALIFIED = "DISQUALIFIED"
     QUALIFICATION_EXPIRED = "QUALIFICATION_EXPIRED"
+    UNAPPROVED_CHANGE = "UNAPPROVED_CHANGE"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +118,7 @@ class AgreementTerms:
     status: AgreementStatus | None
     effective_from: date | None
     effective_to: date | None
+    change_approval_from: ChangeClass | None = None  # None: MAJOR (graph.lifecycle)
 
     @classmethod
     def of(cls, node_id: str, record: QualityAgreement, covered: Iterable[str]) -> AgreementTerms:
@@ -120,6 +137,7 @@ class AgreementTerms:
             status=record.status,
             effective_from=record.effective_from,
             effective_to=record.effective_to,
+            change_approval_from=record.change_approval_from,
         )
 
     @property
@@ -193,6 +211,7 @@ class Gap:
     product_id: str
     agreement_id: str | None = None  # node id of the agreement the reason is about
     qualification_id: str | None = None  # node id of the qualification
+    change_id: str | None = None  # node id of the change control
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,14 +293,89 @@ def judge(
     lot: Lot,
     agreements: Iterable[AgreementTerms],
     qualifications: Iterable[QualificationTerms],
+    changes: Iterable[ChangeControl] = (),
 ) -> tuple[Gap, ...]:
     """Every reason ``lot`` is not compliant, product by product (none: compliant)."""
     agreements = sorted(agreements, key=lambda a: a.id)
     qualifications = sorted(qualifications, key=lambda q: q.id)
+    changes = sorted(changes, key=lambda c: c.id)
     gaps: list[Gap] = []
     for product in lot.products:
         gaps += _judge_one(lot, product, agreements, qualifications)
+        gaps += _change_problems(lot, product, agreements, changes)
     return tuple(gaps)
+
+
+def _production_agreements(
+    agreements: Iterable[AgreementTerms], sponsor: str, maker: str, product: str
+) -> list[AgreementTerms]:
+    """The sponsor's agreements with ``maker`` covering ``product`` for making it."""
+    return [
+        a
+        for a in agreements
+        if a.sponsor == sponsor and a.vendor == maker and product in a.products and a.production
+    ]
+
+
+def approval_threshold(agreements: Iterable[AgreementTerms]) -> ChangeClass | None:
+    """The most demanding change clause among ``agreements`` (the lowest class that
+    needs approval); None when none of them sets one (then MAJOR applies)."""
+    clauses = [a.change_approval_from for a in agreements if a.change_approval_from is not None]
+    return min(clauses, key=list(ChangeClass).index) if clauses else None
+
+
+def unapproved_changes(
+    changes: Iterable[ChangeControl],
+    agreements: Iterable[AgreementTerms],
+    sponsor: str,
+    maker: str,
+    product: str,
+) -> list[ChangeControl]:
+    """``maker``'s changes notified to ``sponsor`` that concern ``product`` and were
+    implemented without the approval the sponsor's agreements asked for."""
+    threshold = approval_threshold(_production_agreements(agreements, sponsor, maker, product))
+    return [
+        c
+        for c in changes
+        if c.vendor == maker
+        and c.sponsor == sponsor
+        and c.product_id in (None, product)
+        and unapproved(c, threshold)
+    ]
+
+
+def _change_problems(
+    lot: Lot,
+    product: str,
+    agreements: Sequence[AgreementTerms],
+    changes: Sequence[ChangeControl],
+) -> list[Gap]:
+    day = lot.manufactured_on
+    if day is None or not changes:
+        return []
+    sponsor = parse_id(product).parts[0]
+    gaps = []
+    for change in unapproved_changes(changes, agreements, sponsor, lot.maker, product):
+        assert change.implemented_on is not None  # unapproved ones were implemented
+        if change.site_code not in (None, lot.site_code) or day < change.implemented_on:
+            continue
+        grade = change.classification.value if change.classification else "unclassified"
+        approval = (
+            f"approved only on {change.sponsor_approved_on.isoformat()}"
+            if change.sponsor_approved_on
+            else f"not approved by {sponsor}"
+        )
+        gaps.append(
+            Gap(
+                GapReason.UNAPPROVED_CHANGE,
+                f"{grade} change {change.change_id} of {lot.maker} was implemented on "
+                f"{change.implemented_on.isoformat()}, {approval}, and {_lot_name(lot)} was "
+                f"made on {day.isoformat()}",
+                product,
+                change_id=change.id,
+            )
+        )
+    return gaps
 
 
 def _judge_one(
@@ -302,11 +396,7 @@ def _judge_one(
             )
         )
     sponsor, code = parse_id(product).parts
-    candidates = [
-        a
-        for a in agreements
-        if a.sponsor == sponsor and a.vendor == lot.maker and product in a.products and a.production
-    ]
+    candidates = _production_agreements(agreements, sponsor, lot.maker, product)
     if not candidates:
         gaps.append(
             Gap(
@@ -453,7 +543,9 @@ class Coverage:
 
 
 def coverage(
-    agreements: Iterable[AgreementTerms], qualifications: Iterable[QualificationTerms]
+    agreements: Iterable[AgreementTerms],
+    qualifications: Iterable[QualificationTerms],
+    changes: Iterable[ChangeControl] = (),
 ) -> Coverage:
     candidates: dict[tuple[str, str], list[AgreementTerms]] = {}
     for agreement in agreements:
@@ -465,21 +557,35 @@ def coverage(
     for qualification in qualifications:
         key = (qualification.qualifier, qualification.vendor)
         by_vendor.setdefault(key, []).append(qualification)
+    changes = list(changes)
     found = Coverage()
     for (product, maker), listed in sorted(candidates.items()):
         sponsor = parse_id(product).parts[0]
         own = by_vendor.get((sponsor, maker), [])
+        late = unapproved_changes(changes, listed, sponsor, maker, product)
         sites = {
             parse_id(site).parts[1]
             for agreement in listed
             for site in agreement.sites
             if parse_id(site).parts[0] == maker
         } | {q.site_code for q in own if q.site_code is not None}
+        sites |= {c.site_code for c in late if c.site_code is not None}
         found.windows.setdefault(product, {})[maker] = {
-            site or "": _windows(listed, own, maker, site, sponsor)
+            site or "": _windows(listed, own, maker, site, sponsor, _cutoff(late, site))
             for site in [*sorted(sites), None]
         }
     return found
+
+
+def _cutoff(late: Sequence[ChangeControl], site_code: str | None) -> date | None:
+    """The first day on which a lot made at ``site_code`` (None: at a site no change
+    names, or none recorded) falls under an unapproved change."""
+    days = [
+        c.implemented_on
+        for c in late
+        if c.implemented_on is not None and c.site_code in (None, site_code)
+    ]
+    return min(days) if days else None
 
 
 def _windows(
@@ -488,14 +594,17 @@ def _windows(
     maker: str,
     site_code: str | None,
     sponsor: str,
+    cutoff: date | None = None,
 ) -> tuple[Window, ...]:
     """The days a lot of ``maker`` made at ``site_code`` for ``sponsor`` is compliant:
-    inside an agreement's dates and no later than every applicable qualification's
-    validity."""
+    inside an agreement's dates, no later than every applicable qualification's
+    validity, and before ``cutoff`` (the first unapproved change's implementation)."""
     applicable = [q for q in qualifications if q.applies_to(maker, site_code, sponsor)]
     if not applicable or any(q.status is not QualificationStatus.APPROVED for q in applicable):
         return ()
     limits = [q.valid_until for q in applicable if q.valid_until is not None]
+    if cutoff is not None:
+        limits.append(cutoff - timedelta(days=1))
     limit = min(limits) if limits else None
     windows: set[tuple[date, date | None]] = set()
     for agreement in agreements:
@@ -543,6 +652,12 @@ class ComplianceQueries(ABC):
         """Readable qualifications of ``vendors`` (slugs), their sites' included."""
 
     @abstractmethod
+    async def change_terms(
+        self, vendors: Sequence[str], *, visibility: Visibility = EVERYTHING
+    ) -> list[ChangeControl]:
+        """Readable change controls of ``vendors`` (slugs), in id order."""
+
+    @abstractmethod
     async def uncovered_lots(
         self,
         scope: ComplianceScope,
@@ -580,7 +695,8 @@ class ComplianceQueries(ABC):
         )
         vendors = {agreement.vendor for agreement in agreements}
         qualifications = await self.qualification_terms(sorted(vendors), visibility=visibility)
-        windows = coverage(agreements, qualifications)
+        changes = await self.change_terms(sorted(vendors), visibility=visibility)
+        windows = coverage(agreements, qualifications, changes)
         lots, has_next = await self.uncovered_lots(
             scope, windows, first, after, visibility=visibility
         )
@@ -589,9 +705,10 @@ class ComplianceQueries(ABC):
         others = {lot.maker for lot in lots} - vendors
         if others:
             qualifications += await self.qualification_terms(sorted(others), visibility=visibility)
+            changes += await self.change_terms(sorted(others), visibility=visibility)
         found = []
         for lot in lots:
-            gaps = judge(lot, agreements, qualifications)
+            gaps = judge(lot, agreements, qualifications, changes)
             if not gaps:
                 raise RuntimeError(
                     f"{lot.batch_id} is outside every compliance window but judged compliant: "
@@ -616,4 +733,5 @@ class ComplianceQueries(ABC):
             visibility=visibility,
         )
         qualifications = await self.qualification_terms(makers, visibility=visibility)
-        return {lot.batch_id: judge(lot, agreements, qualifications) for lot in lots}
+        changes = await self.change_terms(makers, visibility=visibility)
+        return {lot.batch_id: judge(lot, agreements, qualifications, changes) for lot in lots}

@@ -10,16 +10,25 @@ lot tested twice shows twice, as consecutive points.
 The baseline is a period: the points of lots made in it (all points when it is open).
 Points are ordered by the same day, so those of a period are consecutive. A chart whose
 baseline holds fewer than two points has no limits; ``problem`` says why.
+
+Specification limits are the sponsor's (``graph.quality.specifications``): each point is
+judged by the specification in force on its day (the chart's day, above), and the
+chart's capability by the one in force on its last point's day, the specification the
+process is held to now. When the sponsor has none in force on that day, the chart falls
+back to the limits the labs reported (the latest in the baseline that states them), and
+says so (``specification_source``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from graph import lifecycle
 from graph.oversight import Measurement, Period
 from graph.quality.cpv import IndividualsChart, Specification, individuals_chart
+from graph.quality.specifications import SpecificationSource, latest_in_force
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +40,9 @@ class ProcessChart:
     baseline: range  # indices of the baseline's points
     chart: IndividualsChart | None  # None when the baseline is too small
     problem: str | None = None  # why there is no chart
+    specification_source: SpecificationSource = SpecificationSource.REPORTED
+    # Per point, the sponsor's specification in force on its day (None: none in force).
+    specifications: tuple[lifecycle.Specification | None, ...] = ()
 
 
 def chart_order(measurement: Measurement) -> tuple[bool, date, str]:
@@ -40,21 +52,31 @@ def chart_order(measurement: Measurement) -> tuple[bool, date, str]:
 
 
 def process_charts(
-    measurements: Iterable[Measurement], baseline: Period | None = None
+    measurements: Iterable[Measurement],
+    baseline: Period | None = None,
+    specifications: Sequence[lifecycle.Specification] = (),
 ) -> list[ProcessChart]:
-    """One chart per (vendor, site, unit), in that order."""
+    """One chart per (vendor, site, unit), in that order; ``specifications``: the
+    sponsor's of the product for the charted test, every version
+    (``graph.quality.specifications.in_force`` matches the test's name)."""
     groups: dict[tuple[str, str, str], list[Measurement]] = {}
     for measurement in measurements:
         key = (measurement.vendor, measurement.site or "", measurement.unit or "")
         groups.setdefault(key, []).append(measurement)
     return [
-        _chart(sorted(group, key=chart_order), baseline or Period())
+        _chart(sorted(group, key=chart_order), baseline or Period(), specifications)
         for _, group in sorted(groups.items())
     ]
 
 
-def _chart(points: list[Measurement], baseline: Period) -> ProcessChart:
+def _chart(
+    points: list[Measurement],
+    baseline: Period,
+    specifications: Sequence[lifecycle.Specification],
+) -> ProcessChart:
     first = points[0]
+    in_force_per_point = tuple(latest_in_force(specifications, point.on) for point in points)
+    sponsors = latest_in_force(specifications, points[-1].on)
     inside = [index for index, point in enumerate(points) if baseline.holds(point.on)]
     chosen = range(inside[0], inside[-1] + 1) if inside else range(0)
     chart: IndividualsChart | None = None
@@ -69,7 +91,9 @@ def _chart(points: list[Measurement], baseline: Period) -> ProcessChart:
         chart = individuals_chart(
             [point.value for point in points],
             baseline=chosen,
-            specification=_specification(points[chosen.start : chosen.stop]),
+            specification=Specification(sponsors.spec_low, sponsors.spec_high)
+            if sponsors is not None
+            else _specification(points[chosen.start : chosen.stop]),
         )
     return ProcessChart(
         vendor=first.vendor,
@@ -79,6 +103,10 @@ def _chart(points: list[Measurement], baseline: Period) -> ProcessChart:
         baseline=chosen,
         chart=chart,
         problem=problem,
+        specification_source=SpecificationSource.SPONSOR
+        if sponsors is not None
+        else SpecificationSource.REPORTED,
+        specifications=in_force_per_point,
     )
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from graph.ids import NodeKind
+from graph.lifecycle import ChangeControl
 from graph.model import NOT_MADE_ON_ITS_OWN, EdgeKind, Qualification, QualityAgreement
 from graph.quality.compliance import (
     AgreementTerms,
@@ -238,6 +239,23 @@ class SqlCompliance(ComplianceQueries):
                 QualificationTerms.of(node_id, Qualification.model_validate(_props(properties)))
                 for node_id, properties in rows
             ]
+
+    async def change_terms(
+        self, vendors: Sequence[str], *, visibility: Visibility = EVERYTHING
+    ) -> list[ChangeControl]:
+        if not vendors:
+            return []
+        query = f"""
+            SELECT c.properties FROM graph_nodes AS c
+            WHERE c.kind = '{NodeKind.CHANGE_CONTROL.value}'
+            AND json_extract(c.properties, '$.vendor') IN (SELECT value FROM json_each(:vendors))
+            AND {_readable("c.id", visibility)}
+            ORDER BY c.id
+        """
+        parameters = {"vendors": json.dumps(list(vendors)), "org": visibility.org}
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(text(query), parameters)
+            return [ChangeControl.model_validate(_props(properties)) for (properties,) in rows]
 
     async def uncovered_lots(
         self,

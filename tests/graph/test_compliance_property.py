@@ -6,7 +6,9 @@ straight from the records (not from the stores' code, nor from ``judge`` and
 ``coverage``): for every lot and product it lists the reasons, with the agreement or
 qualification each names, as seen by a principal (the lots it is a party to, the
 agreements it is party to, the qualifications it made or that are about it), counting
-for a lot of sponsor S's product only S's agreements and S's qualifications. The store
+for a lot of sponsor S's product only S's agreements and S's qualifications, and the
+changes its maker notified to S (implemented without the approval S's agreements ask
+for: UNAPPROVED_CHANGE). The store
 must list exactly the lots with a reason, whatever the scope, page size and arrival
 order of the records.
 """
@@ -24,10 +26,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from graph.ids import NodeKind, make_id
+from graph.lifecycle import ChangeControl
 from graph.model import (
     Activity,
     AgreementStatus,
     Batch,
+    ChangeClass,
     Edge,
     EdgeKind,
     Material,
@@ -56,6 +60,7 @@ ORGS = (*MAKERS, *SPONSORS, "lab")
 
 maybe_day = st.sampled_from((None, *DAYS))
 maybe_product = st.sampled_from((None, *PRODUCTS))
+maybe_class = st.sampled_from((None, *ChangeClass))
 # Weighted towards compliant set-ups, so that the boundaries between covered and not
 # covered are crossed often: most lots have a product, most agreements are in force.
 lot_product = st.sampled_from((None, *PRODUCTS, *PRODUCTS))
@@ -101,9 +106,23 @@ networks = st.fixed_dictionaries(
                 agreement_status,
                 st.sampled_from((None, *DAYS[:3])),
                 st.sampled_from((None, *DAYS[1:])),
+                maybe_class,
             ),
             min_size=1,
             max_size=4,
+        ),
+        # (vendor, sponsor notified, classification, site, product, approved, implemented)
+        "changes": st.lists(
+            st.tuples(
+                st.sampled_from(MAKERS),
+                st.sampled_from(SPONSORS),
+                maybe_class,
+                st.sampled_from((None, None, *SITE_CODES)),
+                st.sampled_from((None, None, *PRODUCTS)),
+                maybe_day,
+                maybe_day,
+            ),
+            max_size=2,
         ),
         "qualifications": st.dictionaries(
             # (qualifier, vendor, site): mostly a sponsor, sometimes the vendor itself
@@ -128,6 +147,7 @@ class Network:
     received: set[str]
     agreements: list[QualityAgreement]
     qualifications: list[Qualification]
+    changes: list[ChangeControl]
 
 
 def network_of(drawn: dict[str, Any]) -> Network:
@@ -163,9 +183,9 @@ def network_of(drawn: dict[str, Any]) -> Network:
             records.append(shipped(target, maker))
         received.add(source)
     agreements = []
-    for index, (sponsor, vendor, products, sites, activities, status, start, end) in enumerate(
-        drawn["agreements"]
-    ):
+    for index, (
+        sponsor, vendor, products, sites, activities, status, start, end, clause,
+    ) in enumerate(drawn["agreements"]):  # fmt: skip
         agreements.append(
             QualityAgreement(
                 agreement_id=f"QA{index}",
@@ -178,9 +198,26 @@ def network_of(drawn: dict[str, Any]) -> Network:
                 status=status,
                 effective_from=start,
                 effective_to=end,
+                change_approval_from=clause,
                 provenance=PROVENANCE,
             )
         )
+    changes = [
+        ChangeControl(
+            vendor=vendor,
+            sponsor=sponsor,
+            change_id=f"C{index}",
+            classification=grade,
+            site_code=site,
+            product_id=product,
+            sponsor_approved_on=approved,
+            implemented_on=implemented,
+            provenance=PROVENANCE,
+        )
+        for index, (vendor, sponsor, grade, site, product, approved, implemented) in enumerate(
+            drawn["changes"]
+        )
+    ]
     qualifications = [
         Qualification(
             qualifier=qualifier,
@@ -196,11 +233,12 @@ def network_of(drawn: dict[str, Any]) -> Network:
     records += [
         *agreements,
         *qualifications,
+        *changes,
         # The maker sent the lab its sample: the lab reads the lot, but judges nothing.
         shipped(lot(maker, number), "lab"),
         TestResult(lab="lab", result_id="R1", batch_id=lot(maker, number), provenance=PROVENANCE),
     ]
-    return Network(records, lots, products_of, received, agreements, qualifications)
+    return Network(records, lots, products_of, received, agreements, qualifications, changes)
 
 
 Found = tuple[str, GapReason, str | None, str | None]  # product, reason, agreement, qualification
@@ -214,6 +252,8 @@ def brute_gaps(net: Network, seen: Visibility) -> dict[str, list[Found]]:
     qualifications = [
         q for q in net.qualifications if org is None or org in (q.qualifier, q.vendor)
     ]  # fmt: skip
+    # A change is read by its vendor and the sponsor notified.
+    changes = [c for c in net.changes if org is None or org in (c.vendor, c.sponsor)]
     verdicts: dict[str, list[Found]] = {}
     for batch_id, batch in net.lots.items():
         if batch_id in net.received:
@@ -226,7 +266,10 @@ def brute_gaps(net: Network, seen: Visibility) -> dict[str, list[Found]]:
         verdicts[batch_id] = sorted(
             reason
             for product in judged
-            for reason in reasons(batch, product, agreements, qualifications)
+            for reason in [
+                *reasons(batch, product, agreements, qualifications),
+                *change_reasons(batch, product, agreements, changes),
+            ]
         )
     return verdicts
 
@@ -287,6 +330,45 @@ def reasons(
             found.append((product, R.QUALIFICATION_CONDITIONAL, None, q.id))
         elif day is not None and q.valid_until is not None and day > q.valid_until:
             found.append((product, R.QUALIFICATION_EXPIRED, None, q.id))
+    return found
+
+
+GRADES = list(ChangeClass)  # MINOR < MAJOR < CRITICAL
+
+
+def change_reasons(
+    batch: Batch, product: str, agreements: list[QualityAgreement], changes: list[ChangeControl]
+) -> list[Found]:
+    """UNAPPROVED_CHANGE once per change of the maker's notified to the product's sponsor,
+    at the lot's site or none, for its product or none, implemented on or before the day
+    the lot was made, needing approval under the most demanding clause of the sponsor's
+    production agreements with the maker for the product (MAJOR without one), and not
+    approved by the day it was implemented."""
+    day = batch.manufactured_on
+    if day is None:
+        return []
+    sponsor = PRODUCTS[product]
+    clauses = [
+        GRADES.index(a.change_approval_from)
+        for a in agreements
+        if a.sponsor == sponsor and a.vendor == batch.maker and product in a.product_ids
+        and {Activity.MANUFACTURE, Activity.PACKAGING} & set(a.activities)
+        and a.change_approval_from is not None
+    ]  # fmt: skip
+    threshold = min(clauses) if clauses else GRADES.index(ChangeClass.MAJOR)
+    found: list[Found] = []
+    for c in changes:
+        needed = c.classification is None or GRADES.index(c.classification) >= threshold
+        in_time = c.sponsor_approved_on is not None and (
+            c.implemented_on is None or c.sponsor_approved_on <= c.implemented_on
+        )
+        if (
+            c.vendor == batch.maker and c.sponsor == sponsor
+            and c.product_id in (None, product) and c.site_code in (None, batch.site_code)
+            and c.implemented_on is not None and c.implemented_on <= day
+            and needed and not in_time
+        ):  # fmt: skip
+            found.append((product, R.UNAPPROVED_CHANGE, None, None))
     return found
 
 
