@@ -71,10 +71,17 @@ def parse_record(raw: Mapping[str, Any], provenance: Provenance) -> Record | Rec
         record: Record = model.model_validate({**data, "provenance": provenance})
     except ValidationError as error:
         first = error.errors()[0]
-        field_name = ".".join(str(part) for part in first["loc"]) or "record"
         message = first["msg"].removeprefix("Value error, ")
+        field_name = ".".join(str(part) for part in first["loc"]) or _field_named(message, model)
         return RecordRejection(where, field_name, message)
     return record
+
+
+def _field_named(message: str, model: type[Any]) -> str:
+    """A check across fields (days out of order, crossed limits) has no location of its
+    own; its message starts with the field it refuses, which is the one to name."""
+    first_word = message.split(" ", 1)[0]
+    return first_word if first_word in getattr(model, "model_fields", {}) else "record"
 
 
 def validate_records(

@@ -13,6 +13,12 @@ accepts the connection only with a verified token holding ``graph:read`` and clo
 with 4403 otherwise, and the protocol closes with 4401 a socket that subscribes before
 that. A connection ends (4403) when its token expires.
 
+Alerts also go to the webhooks and e-mail addresses organizations registered
+(``hub.notify``): the bus detects for them as standing audiences, queues what it finds
+in the database's outbox, and the lifespan runs the dispatcher that sends it. The last
+compliance verdict per lot and audience is kept in the database too
+(``hub.records.verdicts``), so a lot sent again rings no bell, across restarts.
+
 A ``/graphql`` request body over ``HUB_GRAPHQL_MAX_BODY_BYTES`` is refused with 413
 before it is read whole (by its Content-Length, or as soon as a chunked body passes the
 limit); the query's cost and its execution time are limited by the schema
@@ -55,10 +61,13 @@ from auth.service import AuthService
 from auth.store import AuthStore
 from auth.verify import InvalidToken
 from graph.store import GraphStore, StoreUnavailable
+from hub.exports import ROUTES as EXPORT_ROUTES
 from hub.ide import ASSET_ROUTE, asset_endpoint, localised
 from hub.ingest.pipeline import IngestPipeline, IngestReport
 from hub.ingest.routes import ROUTES as INGEST_ROUTES
 from hub.ingest.worker import Completions, IngestWorker, QueuePolicy
+from hub.notify.dispatcher import Dispatcher
+from hub.notify.standing import StandingTargets
 from hub.observability import (
     HttpMetrics,
     MetricsMiddleware,
@@ -69,6 +78,8 @@ from hub.organizations import ROUTES as ORGANIZATION_ROUTES
 from hub.records.audit import auth_changes
 from hub.records.database import DATABASE_ERRORS, migrate
 from hub.records.ledger import Ledger, Received
+from hub.records.outbox import Outbox
+from hub.records.verdicts import StoredVerdicts
 from hub.settings import Settings
 from hub.sockets import close_on_expiry, forget_expiry, is_socket_without_header, socket_token
 from hub.stores import open_graph_store
@@ -312,7 +323,16 @@ def create_app(
         )
     completions = Completions()
     wake = asyncio.Event()
-    alerts = AlertBus(queue_size=settings.alerts_queue_size, registry=registry)
+    # Webhooks and e-mail: alerts queued in the ledger's outbox, sent by the dispatcher.
+    dispatcher = Dispatcher(
+        ledger.engine, settings.delivery_policy(), settings.smtp_relay(), registry
+    )
+    alerts = AlertBus(
+        queue_size=settings.alerts_queue_size,
+        registry=registry,
+        standing=StandingTargets(ledger.engine, Outbox(ledger.engine), dispatcher.wake),
+        verdicts=StoredVerdicts(ledger.engine),
+    )
 
     async def finished(job: Received, report: IngestReport) -> None:
         completions.done(job.id)
@@ -349,6 +369,7 @@ def create_app(
                 )
             )
             running.append(asyncio.create_task(alerts.run(app.state.store), name="alerts"))
+            running.append(asyncio.create_task(dispatcher.run(), name="alert-notifications"))
             opened.push_async_callback(_stop, running)
             yield
 
@@ -387,6 +408,7 @@ def create_app(
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route(f"{ASSET_ROUTE}/{{name:path}}", asset_endpoint(graphql.ide), methods=["GET"]),
             WebSocketRoute("/graphql", graphql),
+            *EXPORT_ROUTES,
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
@@ -404,6 +426,7 @@ def create_app(
     app.state.completions = completions
     app.state.wake_workers = wake.set
     app.state.alerts = alerts
+    app.state.notifications = dispatcher
     if store is not None:
         app.state.store = store
     public = PUBLIC_PATHS | ({"/metrics"} if settings.metrics_public else set())

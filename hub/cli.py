@@ -38,6 +38,7 @@ from hub.ingest.push import PushTarget, push_folder
 from hub.ingest.replay import ReplaySummary
 from hub.ingest.replay import replay as replay_ledger
 from hub.ingest.worker import IngestWorker
+from hub.notify.commands import alerts_app, webhooks_app
 from hub.records import identifiers
 from hub.records.audit import Actor, AuditEntry, auth_changes
 from hub.records.audit import entries as audit_entries
@@ -78,6 +79,8 @@ orgs_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(orgs_app, name="orgs")
+app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(alerts_app, name="alerts")
 console = Console()
 T = TypeVar("T")
 

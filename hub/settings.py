@@ -15,6 +15,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from auth.config import AuthConfig, TrustedIssuer
 from graph.lineage import MAX_LINEAGE_DEPTH
 from hub.ingest.worker import QueuePolicy
+from hub.notify.dispatcher import DeliveryPolicy
+from hub.notify.email import SmtpRelay
 from hub.records.database import async_url
 from schema.context import Limits
 from schema.cost import DEFAULT_MAX_COST
@@ -84,6 +86,31 @@ class Settings(BaseSettings):
         description="Alerts waiting for one slow subscriber at most; beyond, the oldest drop.",
     )
 
+    notify_max_attempts: int = Field(
+        8, ge=1, description="Attempts to deliver one alert to a webhook or address, at most."
+    )
+    notify_base_delay_seconds: float = Field(
+        10.0, gt=0, description="Wait after a first failed attempt; doubled after each further one."
+    )
+    notify_max_delay_seconds: float = Field(
+        3600.0, gt=0, description="Longest wait between two attempts of one delivery."
+    )
+    notify_timeout_seconds: float = Field(
+        10.0, gt=0, description="One attempt (HTTP request or SMTP session) is given up after it."
+    )
+    notify_poll_seconds: float = Field(
+        1.0, gt=0, description="How often the sender looks for deliveries coming due."
+    )
+    webhooks_allow_http: bool = Field(
+        False, description="Accept plain-http webhook URLs (a receiver on a trusted network)."
+    )
+    smtp_host: str | None = Field(None, description="The SMTP relay that sends alert e-mail.")
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_starttls: bool = Field(True, description="Upgrade the relay connection with STARTTLS.")
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str | None = Field(None, description="The From address of alert e-mail.")
+
     graphql_max_query_depth: int = Field(12, ge=1)
     graphql_max_aliases: int = Field(30, ge=0)
     graphql_max_tokens: int = Field(5_000, ge=100)
@@ -148,6 +175,29 @@ class Settings(BaseSettings):
             lease=timedelta(seconds=self.ingest_lease_seconds),
             poll=self.ingest_poll_seconds,
             retry_max=self.ingest_retry_max_seconds,
+        )
+
+    def delivery_policy(self) -> DeliveryPolicy:
+        return DeliveryPolicy(
+            max_attempts=self.notify_max_attempts,
+            base_delay=timedelta(seconds=self.notify_base_delay_seconds),
+            max_delay=timedelta(seconds=self.notify_max_delay_seconds),
+            timeout=self.notify_timeout_seconds,
+            poll=self.notify_poll_seconds,
+        )
+
+    def smtp_relay(self) -> SmtpRelay | None:
+        """The relay for alert e-mail, or None while HUB_SMTP_HOST or HUB_SMTP_FROM is unset."""
+        if self.smtp_host is None or self.smtp_from is None:
+            return None
+        return SmtpRelay(
+            host=self.smtp_host,
+            port=self.smtp_port,
+            starttls=self.smtp_starttls,
+            sender=self.smtp_from,
+            username=self.smtp_username,
+            password=None if self.smtp_password is None else self.smtp_password.get_secret_value(),
+            timeout=self.notify_timeout_seconds,
         )
 
     def store_label(self) -> str:

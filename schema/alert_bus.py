@@ -3,10 +3,17 @@
 The ingest workers hand every chunk they have written to ``AlertBus.on_chunk`` (their
 ``on_chunk`` hook). That call never waits for the store: it keeps the chunk in a short
 bounded line and returns, so ingestion runs at the same pace whether anyone listens or
-not, and with no subscriber it does nothing at all. One task (``run``) then detects the
-alerts (``graph.quality.alerts``) once per distinct audience, the visibility of the subscribers
-and the kinds they listen to, and puts each alert in the queue of every subscriber of
-that audience that asked for its kind.
+not, and with no listener at all (no subscriber, no standing audiences) it does nothing.
+One task (``run``) then detects the alerts (``graph.quality.alerts``) once per distinct
+audience, the visibility of the subscribers and the kinds they listen to, and puts each
+alert in the queue of every subscriber of that audience that asked for its kind.
+
+**Standing audiences.** Some listen without a socket: the webhooks and e-mail addresses
+an organization registered (``hub.notify``). The bus is given them as
+``StandingAudiences``: it asks, per chunk, which (visibility, kinds) they make up,
+detects for those too, whether or not a websocket is open, and hands them what was
+found. They are read per chunk, so a registration made by another process (the CLI)
+counts from the next chunk on.
 
 Nothing blocks on a slow reader: each subscriber's queue holds at most ``queue_size``
 alerts, and beyond that the oldest is dropped. The drop is counted (the subscriber's
@@ -21,12 +28,19 @@ database, a subscriber connected to another process misses them. The fix is to c
 chunks (their ingestion id and the ids of the records that matter) between processes,
 e.g. with PostgreSQL ``LISTEN``/``NOTIFY`` on the ledger's database: each process
 listens and runs detection for its own subscribers. Until then, run one hub process
-for subscribers, or route websockets to the process that runs the workers.
+for subscribers, or route websockets to the process that runs the workers. Webhooks and
+e-mail have no such limit: their registrations and outbox are in the shared database,
+so the process that applies an ingestion queues their alerts, and any process sends them.
 
-**At least once.** An ingestion whose worker died mid-way is applied again by another
-worker, and its chunks raise their alerts again; a result pushed twice is two alerts
-(a deviation only the first time, see ``graph.quality.alerts``). Subscribers that need exactly
-once deduplicate on (kind, subject id, ingestion id).
+**Repeats.** An ingestion whose worker died mid-way is applied again by another
+worker, and its chunks raise their OUT_OF_SPECIFICATION and RUN_RULE alerts again, with
+the same ``Alert.id`` (kind, subject, ingestion); a result pushed twice in two
+ingestions is two alerts with two ids. A deviation rings only for the ingestion that
+first asserts it, and a lot's COMPLIANCE_GAP only when its verdict changes for the
+audience (the last verdict is kept by the ``VerdictMemory`` given, in the database in
+the hub), so re-sending lots raises no flood. Websocket subscribers that need exactly
+once deduplicate on the alert id; the standing audiences' outbox keeps one delivery per
+(target, alert id).
 """
 
 from __future__ import annotations
@@ -34,7 +48,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Protocol
@@ -42,7 +56,15 @@ from typing import Protocol
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from graph.model import Record
-from graph.quality.alerts import ALL_KINDS, Alert, AlertDetector, AlertKind, Chunk
+from graph.quality.alerts import (
+    ALL_KINDS,
+    Alert,
+    AlertDetector,
+    AlertKind,
+    Chunk,
+    RememberedVerdicts,
+    VerdictMemory,
+)
 from graph.store import GraphStore, StoreUnavailable
 from graph.visibility import Visibility
 
@@ -54,6 +76,18 @@ class Ingestion(Protocol):
 
     @property
     def id(self) -> str: ...
+
+
+class StandingAudiences(Protocol):
+    """Listeners that hold no socket (the hub's webhooks and e-mail addresses)."""
+
+    async def current(self) -> Mapping[Visibility, frozenset[AlertKind]]:
+        """The audiences registered now, and the kinds each listens to."""
+        ...
+
+    async def accept(self, found: Mapping[Visibility, Sequence[Alert]]) -> None:
+        """Take the alerts detected for each audience (to send them, durably)."""
+        ...
 
 
 WARN_EVERY = 100  # after the first, one warning per this many drops
@@ -122,8 +156,12 @@ class AlertBus:
         queue_size: int = 1000,
         pending_chunks: int = 64,
         registry: CollectorRegistry | None = None,
+        standing: StandingAudiences | None = None,
+        verdicts: VerdictMemory | None = None,
     ) -> None:
         self.queue_size = queue_size
+        self.standing = standing
+        self.verdicts = verdicts if verdicts is not None else RememberedVerdicts()
         self._subscribers: set[Subscriber] = set()
         self._pending: deque[Chunk] = deque()
         self._pending_limit = pending_chunks
@@ -169,7 +207,7 @@ class AlertBus:
 
     async def on_chunk(self, received: Ingestion, records: list[Record]) -> None:
         """The workers' ``on_chunk`` hook: note the chunk for detection, never wait."""
-        if not self._subscribers:
+        if not self._subscribers and self.standing is None:
             return
         chunk = Chunk.of(received.id, records)
         if chunk.empty:
@@ -189,7 +227,7 @@ class AlertBus:
     async def run(self, store: GraphStore) -> None:
         """Detect alerts in the chunks noted, as ``store`` holds them, and deliver them,
         until cancelled."""
-        detector = AlertDetector(store)
+        detector = AlertDetector(store, self.verdicts)
         while True:
             while not self._pending:
                 self._ready.clear()
@@ -203,6 +241,9 @@ class AlertBus:
             audiences[subscriber.visibility] = (
                 audiences.get(subscriber.visibility, frozenset()) | subscriber.kinds
             )
+        standing = await self._standing_audiences(chunk)
+        for visibility, kinds in standing.items():
+            audiences[visibility] = audiences.get(visibility, frozenset()) | kinds
         if not audiences:
             return
         try:
@@ -221,3 +262,26 @@ class AlertBus:
                     self._delivered.labels(alert.kind.value).inc()
                     if not subscriber.offer(alert):
                         self._dropped.labels("slow_subscriber").inc()
+        if self.standing is not None and standing:
+            try:
+                await self.standing.accept(
+                    {visibility: found.get(visibility, []) for visibility in standing}
+                )
+            except Exception:  # the database down, or a bug: log it, keep the bus running
+                log.exception(
+                    "alerts of a chunk of %s could not be queued for webhooks and e-mail",
+                    chunk.ingestion_id,
+                )
+
+    async def _standing_audiences(self, chunk: Chunk) -> Mapping[Visibility, frozenset[AlertKind]]:
+        if self.standing is None:
+            return {}
+        try:
+            return await self.standing.current()
+        except Exception:
+            log.exception(
+                "no webhook or e-mail alerts for a chunk of %s: their registrations could "
+                "not be read",
+                chunk.ingestion_id,
+            )
+            return {}

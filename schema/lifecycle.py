@@ -21,7 +21,6 @@ from strawberry.types import Info
 from graph import lifecycle, model, queries
 from graph.ids import NodeKind, make_id
 from graph.model import EdgeKind
-from schema.context import context_of
 from schema.nodes import (
     KIND_OF,
     Batch,
@@ -29,9 +28,7 @@ from schema.nodes import (
     Organization,
     Product,
     Site,
-    T,
     linked,
-    load_as,
     load_one,
     org_id,
 )
@@ -372,17 +369,6 @@ KIND_OF.update(
         Inspection: NodeKind.INSPECTION,
     }
 )
-
-
-async def concerning(info: Info, cls: type[T], targets: list[str]) -> list[T]:
-    """The records of ``cls``'s kind that concern one of ``targets`` (sites, an
-    organization), newest first."""
-    concerns = context_of(info).loaders.sources(EdgeKind.CONCERNS)
-    found = [node_id for ids in await concerns.load_many(targets) for node_id in ids]
-    records = await load_as(info, cls, list(dict.fromkeys(found)))
-    return sorted(
-        records, key=lambda r: (getattr(r, "started_on", None) or date.min, r.id), reverse=True
-    )
 
 
 # Filters (GraphQL inputs, turned into the stores' typed filters in graph.queries).

@@ -10,10 +10,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from datetime import date
-from typing import TYPE_CHECKING, Annotated, Any, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 import strawberry
 from strawberry.types import Info
+from strawberry.types.lazy_type import LazyType
 
 import schema.enums  # noqa: F401  (registers the model's enums with strawberry)
 from graph import model
@@ -23,12 +24,16 @@ from graph.quality import compliance
 from graph.store import StoredEdge, StoredNode
 from schema.context import context_of
 
-if TYPE_CHECKING:
-    from schema.lifecycle import Audit, Inspection, Specification
-
 T = TypeVar("T", bound="GraphNode")
-# The lifecycle's types (schema.lifecycle) build on these ones, so fields here name
-# them lazily (``strawberry.lazy``) and import them where they resolve.
+# The lifecycle's types (schema.lifecycle) build on these ones, so the fields here
+# that hold them name them lazily (and find their classes by kind: ``type_of``).
+# Strings, not imports: schema.lifecycle imports this module (no cycle, not even a
+# typing one), so its fields here are typed GraphNode in Python and by name in GraphQL.
+
+
+def lifecycle_list(type_name: str) -> object:
+    """The GraphQL type "list of schema.lifecycle's ``type_name``", resolved lazily."""
+    return list[LazyType(type_name, "schema.lifecycle")]  # type: ignore[misc]
 
 
 @strawberry.type(description="Where a fact came from: an ingestion and the place in its payload.")
@@ -82,6 +87,22 @@ async def load_as(info: Info, cls: type[T], ids: Iterable[str | None]) -> list[T
         for stored in found
         if stored is not None and stored.kind is KIND_OF[cls]
     ]
+
+
+def type_of(kind: NodeKind) -> type[GraphNode]:
+    """The GraphQL type of a node kind, wherever it is defined (``KIND_OF``)."""
+    return next(cls for cls, of in KIND_OF.items() if of is kind)
+
+
+async def concerning(info: Info, cls: type[T], targets: list[str]) -> list[T]:
+    """The records of ``cls``'s kind that concern one of ``targets`` (sites, an
+    organization: ``CONCERNS`` edges), newest first."""
+    concerns = context_of(info).loaders.sources(EdgeKind.CONCERNS)
+    found = [node_id for ids in await concerns.load_many(targets) for node_id in ids]
+    records = await load_as(info, cls, list(dict.fromkeys(found)))
+    return sorted(
+        records, key=lambda r: (getattr(r, "started_on", None) or date.min, r.id), reverse=True
+    )
 
 
 async def load_one(info: Info, cls: type[T], node_id: str | None) -> T | None:
@@ -145,22 +166,19 @@ class Organization(GraphNode):
         return await load_as(info, Qualification, found)
 
     @strawberry.field(
-        description="Agencies' inspections of the organization's sites, newest first."
+        description="Agencies' inspections of the organization's sites, newest first.",
+        graphql_type=lifecycle_list("Inspection"),
     )
-    async def inspections(
-        self, info: Info
-    ) -> list[Annotated[Inspection, strawberry.lazy("schema.lifecycle")]]:
-        from schema.lifecycle import Inspection, concerning
+    async def inspections(self, info: Info) -> list[GraphNode]:
+        return await concerning(info, type_of(NodeKind.INSPECTION), await self._sites(info))
 
-        return await concerning(info, Inspection, await self._sites(info))
-
-    @strawberry.field(description="Audits of this organization (the asker may read), newest first.")
-    async def audits(
-        self, info: Info
-    ) -> list[Annotated[Audit, strawberry.lazy("schema.lifecycle")]]:
-        from schema.lifecycle import Audit, concerning
-
-        return await concerning(info, Audit, [self.id, *await self._sites(info)])
+    @strawberry.field(
+        description="Audits of this organization (the asker may read), newest first.",
+        graphql_type=lifecycle_list("Audit"),
+    )
+    async def audits(self, info: Info) -> list[GraphNode]:
+        targets = [self.id, *await self._sites(info)]
+        return await concerning(info, type_of(NodeKind.AUDIT), targets)
 
     async def _sites(self, info: Info) -> list[str]:
         owned = await context_of(info).loaders.sources(EdgeKind.OWNED_BY).load(self.id)
@@ -186,13 +204,12 @@ class Site(GraphNode):
     async def qualifications(self, info: Info) -> list[Qualification]:
         return await linked(info, Qualification, self.id, EdgeKind.QUALIFIES, outgoing=False)
 
-    @strawberry.field(description="Agencies' inspections of this site, newest first.")
-    async def inspections(
-        self, info: Info
-    ) -> list[Annotated[Inspection, strawberry.lazy("schema.lifecycle")]]:
-        from schema.lifecycle import Inspection, concerning
-
-        return await concerning(info, Inspection, [self.id])
+    @strawberry.field(
+        description="Agencies' inspections of this site, newest first.",
+        graphql_type=lifecycle_list("Inspection"),
+    )
+    async def inspections(self, info: Info) -> list[GraphNode]:
+        return await concerning(info, type_of(NodeKind.INSPECTION), [self.id])
 
 
 @strawberry.federation.type(
@@ -208,15 +225,16 @@ class Product(GraphNode):
         return await load_one(info, Organization, org_id(self.stored.record.sponsor))  # type: ignore[attr-defined]
 
     @strawberry.field(
-        description="The sponsor's specifications of this product (every version), by test."
+        description="The sponsor's specifications of this product (every version), by test.",
+        graphql_type=lifecycle_list("Specification"),
     )
-    async def specifications(
-        self, info: Info
-    ) -> list[Annotated[Specification, strawberry.lazy("schema.lifecycle")]]:
-        from schema.lifecycle import Specification
-
-        found = await linked(info, Specification, self.id, EdgeKind.SPECIFIES, outgoing=False)
-        return sorted(found, key=lambda spec: (spec.test, spec.effective_from or date.min))
+    async def specifications(self, info: Info) -> list[GraphNode]:
+        specification = type_of(NodeKind.SPECIFICATION)
+        found = await linked(info, specification, self.id, EdgeKind.SPECIFIES, outgoing=False)
+        return sorted(
+            found,
+            key=lambda s: (getattr(s, "test", ""), getattr(s, "effective_from", None) or date.min),
+        )
 
     @classmethod
     async def resolve_reference(cls, info: Info, **representation: Any) -> Product | None:

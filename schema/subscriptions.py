@@ -83,6 +83,10 @@ class FreshLoadersOverSockets(SchemaExtension):
     "alert names only what it may read."
 )
 class Alert:
+    alert_id: strawberry.ID = strawberry.field(
+        description="The same for the same alert (its kind, subject and ingestion), here and "
+        "in webhook and e-mail deliveries: deduplicate on it."
+    )
     kind: AlertKind
     subject_id: strawberry.ID = strawberry.field(
         description="The result (OUT_OF_SPECIFICATION, RUN_RULE), deviation (DEVIATION) or "
@@ -111,6 +115,7 @@ class Alert:
     def of(cls, notice: Notice) -> Alert:
         alert = notice.alert
         return cls(
+            alert_id=strawberry.ID(alert.id),
             kind=alert.kind,
             subject_id=strawberry.ID(alert.subject_id),
             batch_ids=[strawberry.ID(batch_id) for batch_id in alert.batch_ids],

@@ -15,6 +15,7 @@ from typing import IO, ClassVar
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from connectors.base import Connector, Outcome, ParseContext
+from connectors.csv.lifecycle_fields import LIFECYCLE_KINDS
 from connectors.csv.mapping import RowMapper, referenced_columns
 from connectors.csv.profile import Profile, ProfileError
 from connectors.csv.reading import open_text, read_table
@@ -70,7 +71,7 @@ class LimsCsvOptions(CsvOptions):
 
 
 class QmsCsvOptions(CsvOptions):
-    KINDS = ("QualityAgreement", "Qualification", "Deviation")
+    KINDS = ("QualityAgreement", "Qualification", "Deviation", *LIFECYCLE_KINDS)
     CONNECTOR = "qms.csv"
 
 
@@ -129,7 +130,11 @@ class LimsCsvConnector(ProfileCsvConnector):
 class QmsCsvConnector(ProfileCsvConnector):
     name = "qms.csv"
     Options = QmsCsvOptions
-    description = "QMS agreements, qualifications and deviations as CSV or JSON lines, through a partner profile"
+    description = (
+        "QMS agreements, qualifications, deviations and the partnership lifecycle"
+        " (specifications, tech transfers, changes, audits, inspections) as CSV or JSON"
+        " lines, through a partner profile"
+    )
 
 
 CSV_CONNECTORS: dict[str, type[ProfileCsvConnector]] = {

@@ -26,14 +26,30 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
 from connectors.csv.cells import As, Choice, FieldType, ListOf
+from graph.lifecycle import (
+    Agency,
+    AuditOutcome,
+    CapaStatus,
+    ChangeKind,
+    ChangeStatus,
+    Criticality,
+    DocumentKind,
+    InspectionOutcome,
+    MilestoneStatus,
+    RiskLevel,
+    RiskStatus,
+    TransferPhase,
+)
 from graph.model import (
     Activity,
     AgreementStatus,
     BatchStatus,
+    ChangeClass,
     DeviationClass,
     DeviationStatus,
     QualificationStatus,
     Slug,
+    ValidationStage,
     Verdict,
 )
 
@@ -160,6 +176,9 @@ class BatchFields(Strict):
     expires_on: Day = about("expiry date")
     quantity: Number = about("batch quantity")
     unit: Unit = about("quantity unit")
+    validation_stage: Annotated[
+        Source | None, Choice(ValidationStage, "validation_stage", "validation stage")
+    ] = about("validation stage")
 
     @model_validator(mode="after")
     def _product_has_sponsor(self) -> BatchFields:
@@ -255,6 +274,12 @@ class QualityAgreementFields(Strict):
     status: Annotated[
         Source | None, Choice(AgreementStatus, "agreement_status", "agreement status")
     ] = about("agreement status")
+    # Each "test/version" of a Specification of the agreement's one covered product
+    # (partners name a spec by test and version; the product is the agreement's).
+    specifications: Texts = about("bound specifications (test/version)")
+    change_approval_from: Annotated[
+        Source | None, Choice(ChangeClass, "change_class", "change classification")
+    ] = about("sponsor approval needed from change class")
 
 
 class QualificationFields(Strict):
@@ -299,11 +324,14 @@ class When(Strict):
         return (value,) if isinstance(value, str) else value
 
 
-class _Records(Strict):
+class RecordsBase(Strict):
+    """What every record spec of a profile has: an optional row condition and its fields."""
+
     when: When | None = None
+    fields: Strict  # each kind's own ``*Fields`` model
 
 
-class BatchRecords(_Records):
+class BatchRecords(RecordsBase):
     kind: Literal["Batch"]
     fields: BatchFields
     inputs: tuple[InputFields, ...] = ()  # each a CONSUMED edge when its lot is given
@@ -311,12 +339,12 @@ class BatchRecords(_Records):
     shipped_to: ShippedTo | None = None  # a SHIPPED_TO edge to the consignee
 
 
-class MaterialRecords(_Records):
+class MaterialRecords(RecordsBase):
     kind: Literal["Material"]
     fields: MaterialFields
 
 
-class ResultRecords(_Records):
+class ResultRecords(RecordsBase):
     kind: Literal["TestResult"]
     fields: ResultFields
     results: tuple[ResultColumn, ...] = ()  # wide layout: one result per listed column
@@ -339,22 +367,23 @@ class ResultRecords(_Records):
         return self
 
 
-class QualityAgreementRecords(_Records):
+class QualityAgreementRecords(RecordsBase):
     kind: Literal["QualityAgreement"]
     fields: QualityAgreementFields
 
 
-class QualificationRecords(_Records):
+class QualificationRecords(RecordsBase):
     kind: Literal["Qualification"]
     fields: QualificationFields
 
 
-class DeviationRecords(_Records):
+class DeviationRecords(RecordsBase):
     kind: Literal["Deviation"]
     fields: DeviationFields
 
 
-AnyRecords = (
+# The lot kinds; ``connectors.csv.kinds`` adds the lifecycle's.
+LotRecords = (
     BatchRecords
     | MaterialRecords
     | ResultRecords
@@ -362,7 +391,7 @@ AnyRecords = (
     | QualificationRecords
     | DeviationRecords
 )
-RECORD_KINDS = ("Batch", "Material", "TestResult", "QualityAgreement", "Qualification", "Deviation")
+LOT_KINDS = ("Batch", "Material", "TestResult", "QualityAgreement", "Qualification", "Deviation")
 
 
 def _words_key(value: Any) -> Any:
@@ -391,6 +420,21 @@ class Words(Strict):
     deviation_status: dict[str, DeviationStatus] = {}
     deviation_class: dict[str, DeviationClass] = {}
     activity: dict[str, Activity] = {}
+    validation_stage: dict[str, ValidationStage] = {}
+    change_class: dict[str, ChangeClass] = {}
+    # the partnership lifecycle's (qms.csv)
+    transfer_phase: dict[str, TransferPhase] = {}
+    milestone_status: dict[str, MilestoneStatus] = {}
+    document_kind: dict[str, DocumentKind] = {}
+    risk_level: dict[str, RiskLevel] = {}
+    risk_status: dict[str, RiskStatus] = {}
+    change_kind: dict[str, ChangeKind] = {}
+    change_status: dict[str, ChangeStatus] = {}
+    audit_outcome: dict[str, AuditOutcome] = {}
+    criticality: dict[str, Criticality] = {}
+    capa_status: dict[str, CapaStatus] = {}
+    agency: dict[str, Agency] = {}
+    inspection_outcome: dict[str, InspectionOutcome] = {}
 
     @field_validator("*", mode="before")
     @classmethod
@@ -433,7 +477,7 @@ def mapped(fields: Strict) -> list[MappedField]:
     return found
 
 
-def mapped_groups(spec: AnyRecords, prefix: str) -> Iterator[tuple[str, list[MappedField]]]:
+def mapped_groups(spec: RecordsBase, prefix: str) -> Iterator[tuple[str, list[MappedField]]]:
     """Every group of mapped fields of one record spec with its key path."""
     yield f"{prefix}.fields", mapped(spec.fields)
     if isinstance(spec, BatchRecords):

@@ -30,7 +30,6 @@ from connectors.csv.cells import (
 )
 from connectors.csv.fields import (
     PLACEHOLDER,
-    AnyRecords,
     BatchRecords,
     MappedField,
     ResultColumn,
@@ -39,10 +38,10 @@ from connectors.csv.fields import (
     mapped,
     mapped_groups,
 )
+from connectors.csv.kinds import BUILDERS, AnyRecords
 from connectors.csv.profile import Profile
 from connectors.csv.reading import Cell, Locate, Row
 from connectors.csv.records import (
-    BUILDERS,
     NEEDED_WITH,
     PROFILE_NAME_OF,
     consumed,
@@ -228,11 +227,16 @@ class _Group:
 
 def _rejection(location: str, labels: Mapping[str, str], error: ValidationError) -> RecordRejection:
     first = error.errors()[0]
-    model_field = str(first["loc"][0]) if first["loc"] else "record"
-    name = PROFILE_NAME_OF.get(model_field, model_field)
-    return RecordRejection(
-        location, labels.get(name, name), first["msg"].removeprefix("Value error, ")
-    )
+    message = first["msg"].removeprefix("Value error, ")
+    if first["loc"]:
+        model_field = str(first["loc"][0])
+        name = PROFILE_NAME_OF.get(model_field, model_field)
+        return RecordRejection(location, labels.get(name, name), message)
+    # A check across fields (days out of order, crossed limits) starts its message
+    # with the field it refuses: name that field's column when the profile maps it.
+    first_word = message.split(" ", 1)[0]
+    name = PROFILE_NAME_OF.get(first_word, first_word)
+    return RecordRejection(location, labels.get(name, "record"), message)
 
 
 class _BoundSpec:

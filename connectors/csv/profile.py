@@ -40,7 +40,8 @@ from connectors.csv.cells import (
     converter,
     describe_date_formats,
 )
-from connectors.csv.fields import RECORD_KINDS, AnyRecords, Strict, Words, mapped_groups
+from connectors.csv.fields import Strict, Words, mapped_groups
+from connectors.csv.kinds import RECORD_KINDS, AnyRecords
 
 RecordSpec = Annotated[AnyRecords, Field(discriminator="kind")]
 

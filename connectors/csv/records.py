@@ -17,6 +17,9 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
+from pydantic import ValidationError
+from pydantic_core import PydanticCustomError
+
 from graph.ids import NodeKind, make_id
 from graph.model import (
     Batch,
@@ -44,6 +47,9 @@ PROFILE_NAME_OF = {
     "batch_ids": "batches",
     "target": "number",
     "occurred_on": "on",
+    "specification_ids": "specifications",
+    "ppq_batch_ids": "ppq_batches",
+    "product_code": "product",
 }
 
 # A partner's code that names a node only together with another field's organization:
@@ -75,6 +81,7 @@ def batch(values: Values, org: str, provenance: Provenance) -> Batch:
         expires_on=values.get("expires_on"),
         quantity=values.get("quantity"),
         unit=values.get("unit"),
+        validation_stage=values.get("validation_stage"),
         provenance=provenance,
     )
 
@@ -146,9 +153,40 @@ def result(values: Values, org: str, provenance: Provenance) -> TestResult:
     )
 
 
+def refused(field: str, message: str) -> ValidationError:
+    """A refusal of one model field decided here rather than by the model, so that the
+    caller locates it like the model's own."""
+    error = PydanticCustomError("row_value", message)
+    return ValidationError.from_exception_data(
+        "row", [{"type": error, "loc": (field,), "input": None}]
+    )
+
+
+def specification_ids(sponsor: str, products: tuple[str, ...], named: list[str]) -> tuple[str, ...]:
+    """An agreement names its specifications as "test/version" of its one product: how
+    a QMS lists them on the agreement (the product is the agreement's, not repeated)."""
+    if not named:
+        return ()
+    if len(products) != 1:
+        raise refused(
+            "specification_ids",
+            f"test/version names a specification of the agreement's one product; "
+            f"it covers {len(products)}",
+        )
+    ids = []
+    for entry in named:
+        test, slash, version = entry.rpartition("/")
+        if not slash or not test.strip() or not version.strip():
+            raise refused("specification_ids", f"expected test/version, got {entry!r}")
+        ids.append(
+            make_id(NodeKind.SPECIFICATION, sponsor, products[0], test.strip(), version.strip())
+        )
+    return tuple(ids)
+
+
 def agreement(values: Values, org: str, provenance: Provenance) -> QualityAgreement:
     sponsor, vendor = values["sponsor"], values["vendor"]
-    products = values.get("products") or ()
+    products = tuple(values.get("products") or ())
     sites = values.get("sites") or ()
     return QualityAgreement(
         agreement_id=values["agreement_id"],
@@ -161,6 +199,8 @@ def agreement(values: Values, org: str, provenance: Provenance) -> QualityAgreem
         effective_from=values.get("effective_from"),
         effective_to=values.get("effective_to"),
         status=values.get("status"),
+        specification_ids=specification_ids(sponsor, products, values.get("specifications") or []),
+        change_approval_from=values.get("change_approval_from"),
         provenance=provenance,
     )
 
@@ -195,7 +235,7 @@ def deviation(values: Values, org: str, provenance: Provenance) -> Deviation:
     )
 
 
-BUILDERS: dict[str, Builder] = {
+LOT_BUILDERS: dict[str, Builder] = {
     "Batch": batch,
     "Material": material,
     "TestResult": result,

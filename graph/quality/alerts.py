@@ -19,18 +19,30 @@ subject:
   say, rings no bell); for whoever may read the deviation.
 - ``COMPLIANCE_GAP``: a lot in the records that ``graph.quality.compliance`` judges not
   compliant, with the gaps the principal is shown (``GraphStore.compliance_of``: only
-  the sponsor and the maker, and the operator, get a verdict).
+  the sponsor and the maker, and the operator, get a verdict). Raised when the verdict
+  *changes* for that principal: the first time the lot is judged not compliant, or when
+  the set of gap reasons differs from the last verdict. A partner re-sending its lots
+  (a daily full export, a worker applying an ingestion again) would otherwise ring the
+  same bell every time. The last verdict per (lot, principal) is kept by a
+  ``VerdictMemory``: the hub keeps it in its database (``hub.records.verdicts``), so it
+  holds across restarts and hub processes; ``RememberedVerdicts`` keeps it in memory.
 
 Detection reads only the store, after the records are written; ``Chunk.of`` picks what
 could raise an alert without any read, so a chunk with none costs nothing.
+
+Every alert has an ``id`` derived from what it is about (kind, subject, ingestion):
+the same alert raised again (an ingestion applied twice after a worker died) has the
+same id, so a receiver, or the hub's outbox (``hub.notify``), can keep it once.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Protocol
 
 from graph.ids import parse_id
 from graph.model import Batch, Deviation, EdgeKind, Record, TestResult
@@ -62,6 +74,43 @@ class Alert:
     raised_at: datetime
     rules: tuple[NelsonRule, ...] = ()  # RUN_RULE: the rules that include the point
     gap_reasons: tuple[GapReason, ...] = ()  # COMPLIANCE_GAP: why, deduplicated
+
+    @property
+    def id(self) -> str:
+        """Stable for the same alert: what it is about, not when or for whom it was raised."""
+        about = f"{self.kind.value}\n{self.subject_id}\n{self.ingestion_id}"
+        return "alert:" + hashlib.sha256(about.encode()).hexdigest()[:32]
+
+
+class VerdictMemory(Protocol):
+    """The last compliance verdict each audience was given on each lot."""
+
+    async def changed(
+        self, audience: Visibility, verdicts: Mapping[str, frozenset[GapReason]]
+    ) -> set[str]:
+        """Remember ``verdicts`` (lot -> gap reasons, empty: compliant) as the audience's
+        last, and answer the lots whose verdict differs from the one remembered before
+        (a lot never judged for the audience counts as changed)."""
+        ...
+
+
+class RememberedVerdicts:
+    """A ``VerdictMemory`` in this process's memory (tests, tools; the hub keeps its own
+    in the database)."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str | None, str], frozenset[GapReason]] = {}
+
+    async def changed(
+        self, audience: Visibility, verdicts: Mapping[str, frozenset[GapReason]]
+    ) -> set[str]:
+        changed = set()
+        for batch_id, reasons in verdicts.items():
+            key = (audience.org, batch_id)
+            if self._last.get(key) != reasons:
+                changed.add(batch_id)
+            self._last[key] = reasons
+        return changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +160,9 @@ class AlertDetector:
     """Turns a written chunk into the alerts each audience (a visibility, with the kinds
     it listens to) should receive."""
 
-    def __init__(self, store: GraphStore) -> None:
+    def __init__(self, store: GraphStore, verdicts: VerdictMemory | None = None) -> None:
         self.store = store
+        self.verdicts = verdicts if verdicts is not None else RememberedVerdicts()
 
     async def detect(
         self, chunk: Chunk, audiences: Mapping[Visibility, frozenset[AlertKind]]
@@ -252,10 +302,17 @@ class AlertDetector:
 
     async def _compliance(self, chunk: Chunk, visibility: Visibility, now: datetime) -> list[Alert]:
         verdicts = await self.store.compliance_of(chunk.lots, visibility=visibility)
+        changed = await self.verdicts.changed(
+            visibility,
+            {
+                batch_id: frozenset(gap.reason for gap in gaps)
+                for batch_id, gaps in verdicts.items()
+            },
+        )
         alerts = []
         for batch_id in chunk.lots:
             gaps = verdicts.get(batch_id)
-            if not gaps:
+            if not gaps or batch_id not in changed:
                 continue
             maker, number = parse_id(batch_id).parts
             alerts.append(

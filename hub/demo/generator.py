@@ -3,7 +3,8 @@
 ``generate_network(batches, seed)`` yields exactly ``batches`` Batch records (once the
 count covers the excipient stock every CDMO starts with: a few hundred) together with
 the organizations, sites, products, materials, agreements, qualifications, genealogy
-edges, test results and deviations around them. The same arguments give the same
+edges, test results and deviations around them, and the partnership lifecycle
+(``hub.demo.scaled_lifecycle``). The same arguments give the same
 records in the same order. Records are yielded as they are made and only a few small
 pools of recent lot ids are kept, so memory stays flat for any size.
 
@@ -67,6 +68,7 @@ from graph.model import (
     TestResult,
     Verdict,
 )
+from hub.demo.scaled_lifecycle import lifecycle_records
 
 CONNECTOR = "generator"
 SITE_CODE = "S1"
@@ -430,6 +432,15 @@ class _Network:
         yield from self._partners()
         yield from self._materials()
         yield from self._agreements()
+        yield from lifecycle_records(
+            self.layout,
+            self.layout.seed,
+            self.at,
+            lambda campaign: self.layout.batch_id(
+                Tier.DRUG_PRODUCT, campaign * TABLET_BATCHES_PER_CAMPAIGN
+            ),
+            SITE_CODE,
+        )
         for lot in range(self.layout.stock_lots):
             yield from self._excipient_lot(lot, campaign=0)
         campaign = 0

@@ -11,6 +11,10 @@ The payload is already safe in the ledger when this runs (``hub.records.ledger``
    memory, and is what makes "nothing half-applied" hold without holding every record.
    Graph writes are idempotent, so applying the same payload again (after a crash, or
    in a replay) changes nothing that was already there.
+   Between the two, the lifecycle records whose sense depends on the graph (a
+   transfer's PPQ lots, an inspected organization) are judged against it
+   (``hub.ingest.lifecycle_checks``); a refused one is a rejection like the
+   connector's, and the second pass leaves it out.
 3. Then what the payload took back of earlier ones is retracted in the store
    (``graph.retraction``), and its notes (``connectors.traces``: serials commissioned,
    containers packed, events stated) are kept for later payloads
@@ -46,6 +50,7 @@ from graph.loading import DEFAULT_CHUNK
 from graph.model import Edge, NodeRecord, Record
 from graph.retraction import Retraction
 from graph.store import GraphStore, StoreUnavailable
+from hub.ingest.lifecycle_checks import Needs, from_payload, verdicts, without_refused
 from hub.ingest.ownership import owned_by
 from hub.records import identifiers
 from hub.records.database import DATABASE_ERRORS, unavailable
@@ -195,17 +200,29 @@ class IngestPipeline:
         outcomes = partial(
             _outcomes, connector, payload, context, received.owner_only, received.org
         )
+        needs = Needs()
         try:
-            await asyncio.to_thread(_survey, outcomes(), report)
+            await asyncio.to_thread(_survey, outcomes(), report, needs)
         except PayloadError as error:
             return _refuse(report, IngestError("unreadable", error.location, error.message))
+        refused = {}
+        if needs:
+            await self._ready_store()
+            in_payload = await asyncio.to_thread(from_payload, outcomes(), needs)
+            registered = _registered(known)
+            if received.owner_only:  # a partner pushing as itself: its client vouches for it
+                registered.add(received.org)
+            refused = await verdicts(self.store, needs, in_payload, registered)
+            for rejection in refused.values():
+                report.records -= 1
+                _count_rejection(report, rejection)
         if report.rejected and received.all_or_nothing:
             report.status = IngestionStatus.REJECTED
             return report
 
         await self._ready_store()
         notes: list[Note] = []
-        chunks = _good_chunks(outcomes(), self.chunk_size, notes)
+        chunks = _good_chunks(without_refused(outcomes(), refused), self.chunk_size, notes)
         while chunk := await asyncio.to_thread(next, chunks, None):
             await self.store.upsert(chunk)
             report.applied += len(chunk)
@@ -249,12 +266,22 @@ def _outcomes(
     return owned_by(outcomes, org) if owner_only else outcomes
 
 
-def _survey(outcomes: Iterator[Outcome], report: IngestReport) -> None:
+def _registered(known: identifiers.ForConnectors) -> set[str]:
+    """The organizations the operator registered identifiers for."""
+    return {*known.gs1_prefixes.values(), *known.glns.values(), *known.numbers.values()}
+
+
+def _count_rejection(report: IngestReport, rejection: RecordRejection) -> None:
+    report.rejected += 1
+    if len(report.rejections) < MAX_REPORTED_REJECTIONS:
+        report.rejections.append(rejection)
+
+
+def _survey(outcomes: Iterator[Outcome], report: IngestReport, needs: Needs) -> None:
     for outcome in outcomes:
+        needs.see(outcome)
         if isinstance(outcome, RecordRejection):
-            report.rejected += 1
-            if len(report.rejections) < MAX_REPORTED_REJECTIONS:
-                report.rejections.append(outcome)
+            _count_rejection(report, outcome)
         elif isinstance(outcome, RecordWarning):
             report.warned += 1
             if len(report.warnings) < MAX_REPORTED_REJECTIONS:

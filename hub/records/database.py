@@ -9,6 +9,7 @@ and a test keeps the two equal.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,6 +19,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+# aiosqlite logs every statement with its bound values at DEBUG: partners' payloads,
+# webhook signing secrets. HUB_LOG_LEVEL=DEBUG must not write those to the log.
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BASELINE = "0001"  # the schema the hub created before it had migrations

@@ -1,6 +1,6 @@
 """Every table the hub's database holds, gathered from the modules that own them: the
 ledger's, the audit trail's, the authorization server's, the organizations'
-identifiers and the EPCIS traces. A test compares them with
+identifiers, the EPCIS traces, and the alert targets, outbox and compliance verdicts. A test compares them with
 what the migrations build, so a table changed without a migration fails it."""
 
 from __future__ import annotations
@@ -8,10 +8,13 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 from auth.store import auth_metadata
+from hub.records.alert_targets import metadata as alert_targets_metadata
 from hub.records.audit import audit_metadata
 from hub.records.identifiers import metadata as identifiers_metadata
 from hub.records.ledger import metadata as ledger_metadata
+from hub.records.outbox import metadata as outbox_metadata
 from hub.records.traces import metadata as traces_metadata
+from hub.records.verdicts import metadata as verdicts_metadata
 
 
 def all_tables() -> MetaData:
@@ -23,6 +26,9 @@ def all_tables() -> MetaData:
         audit_metadata,
         identifiers_metadata,
         traces_metadata,
+        alert_targets_metadata,
+        outbox_metadata,
+        verdicts_metadata,
     ):
         for table in part.tables.values():
             table.to_metadata(gathered)

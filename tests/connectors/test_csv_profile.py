@@ -202,10 +202,19 @@ def test_each_shipped_profile_loads_and_fits_a_connector(name: str) -> None:
     CSV_CONNECTORS[fitting[0]].for_profile(profile)
 
 
-def test_the_shipped_profiles_are_the_four_examples() -> None:
+def test_the_shipped_profiles_are_the_examples() -> None:
     assert example_profile_names() == [
         "mes_batches",
         "novabio_flex2",
+        "qms_audit_findings",
+        "qms_audits",
+        "qms_change_controls",
         "qms_export",
+        "qms_inspections",
+        "qms_specifications",
+        "qms_tech_transfers",
+        "qms_transfer_documents",
+        "qms_transfer_milestones",
+        "qms_transfer_risks",
         "receiving_log",
     ]

@@ -20,7 +20,9 @@ from graph.model import Record
 from hub.demo.generator import canonical_lines
 
 PROTOCOL = "graphql-transport-ws"
-ALERT_FIELDS = "kind subjectId batchIds ingestionId message raisedAt rules gapReasons missedBefore"
+ALERT_FIELDS = (
+    "alertId kind subjectId batchIds ingestionId message raisedAt rules gapReasons missedBefore"
+)
 ALERTS = f"subscription ($kinds: [AlertKind!]) {{ alerts(kinds: $kinds) {{ {ALERT_FIELDS} }} }}"
 
 

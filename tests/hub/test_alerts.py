@@ -80,11 +80,13 @@ class Hub:
 
 
 @asynccontextmanager
-async def running_hub(store: GraphStore, tmp_path: Path, tokens: TokenSource) -> AsyncIterator[Hub]:
+async def running_hub(
+    store: GraphStore, tmp_path: Path, tokens: TokenSource, **settings_given: object
+) -> AsyncIterator[Hub]:
     ledger = Ledger(f"sqlite+aiosqlite:///{tmp_path / 'ledger.sqlite'}")
     await ledger.setup()
     # One worker: pushes apply, and so raise their alerts, in the order sent.
-    settings = Settings(ingest_poll_seconds=0.05, ingest_workers=1)
+    settings = Settings(ingest_poll_seconds=0.05, ingest_workers=1, **settings_given)  # type: ignore[arg-type]
     app = create_app(settings, store=store, ledger=ledger, auth=tokens.service)
     try:
         async with (

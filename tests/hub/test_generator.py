@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from itertools import islice
 
+from graph.ids import NodeKind, make_id
+from graph.lifecycle import Audit, ChangeControl, Inspection, Milestone, TechTransfer
 from graph.lineage import Direction
 from graph.loading import load
-from graph.model import Batch, Edge, EdgeKind, Qualification, QualityAgreement
+from graph.model import Batch, Edge, EdgeKind, Material, Qualification, QualityAgreement
 from graph.store import GraphStore
 from hub.demo.generator import Tier, generate_network, sample_batch_ids
 from tests.graph.builders import unaccepted_claims
@@ -72,3 +74,32 @@ async def test_a_finished_lot_goes_back_to_raw_material_across_vendors(store: Gr
         assert max(node.depth for node in lineage.nodes) >= 7
         assert raw & lineage.ids, "the genealogy reaches a supplier's raw-material lot"
         assert len({node_id.split("/")[0] for node_id in lineage.ids}) >= 4, "several makers"
+
+
+def test_the_lifecycle_around_the_lots_names_real_lots_and_its_own_parties() -> None:
+    records = list(generate_network(6_000, 5))
+    batches = {record.id: record for record in records if isinstance(record, Batch)}
+    product_of_material = {
+        record.id: record.product_id for record in records if isinstance(record, Material)
+    }
+    transfers = [record for record in records if isinstance(record, TechTransfer)]
+    assert transfers
+    for transfer in transfers:
+        # Verified by the receiving CDMO's own tablet lots of the product transferred.
+        assert len(transfer.ppq_batch_ids) == 3
+        for lot_id in transfer.ppq_batch_ids:
+            lot = batches[lot_id]
+            assert lot.maker == transfer.vendor
+            material = make_id(NodeKind.MATERIAL, lot.maker, lot.material_code or "")
+            assert product_of_material[material] == transfer.product_id
+    agreements = {
+        (record.sponsor, record.vendor)
+        for record in records
+        if isinstance(record, QualityAgreement)
+    }
+    # Audits and changes only between a sponsor and its vendors; every vendor inspected.
+    assert {(r.auditor, r.vendor) for r in records if isinstance(r, Audit)} == agreements
+    assert {(r.sponsor, r.vendor) for r in records if isinstance(r, ChangeControl)} == agreements
+    assert {r.org for r in records if isinstance(r, Inspection)} == {v for _, v in agreements}
+    late = [r for r in records if isinstance(r, Milestone) and r.done_on is None]
+    assert late, "some transfer has a late milestone for readiness to find"
