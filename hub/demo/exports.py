@@ -8,14 +8,23 @@ the story's records, so the two cannot drift apart:
 - the operator: the partner directory agreed at onboarding (organizations, sites,
   products, and each partner's item codes with the sponsor product they are), as
   ``canonical.jsonl``, and the partners' GS1 keys and FDA FEI numbers, registered;
-- each sponsor: its QMS export (``qms.csv``): quality agreements and the
-  qualifications of its vendors;
+- each sponsor: its QMS export (``qms.csv``): quality agreements (with the
+  specifications they bind, as test/version) and the qualifications of its vendors;
+  sent after its specification register, so that an agreement names known ones;
 - the API maker (Alder): its MES's B2MML material lots (``mes.b2mml``);
 - the packager (Cedar): its shipments to distributors as DSCSA-style EPCIS 1.2
   shipping events (``supply.epcis``), lots named by LGTIN under its GS1 prefix;
 - every other maker: its ERP's goods-receipt log (a received lot tied to the
-  supplier's), MES batch export (with the input lots consumed) and dispatch log
-  (``mes.csv``), and its deviations (``qms.csv``);
+  supplier's), MES batch export (with the input lots consumed and, where the MES
+  records it, each lot's validation stage) and dispatch log (``mes.csv``);
+- each vendor: its QMS export (``qms.csv``), record types told apart by "Record
+  Type": its deviations, its change controls as notified to a sponsor, and the
+  agencies' inspections of its sites; sent after its lots, which deviations name;
+- each sponsor, once the PPQ lots are in: its lifecycle registers (``qms.csv``), one
+  file each for the tech transfers, their milestones, documents and risk items, and
+  one for its audits with their findings (a finding pushed in a file of its own
+  names its audit as a placeholder, whose key would say it concerns the vendor
+  rather than the audited site);
 - the lab (Elm): its LIMS result export with the specification limits and verdicts
   of its certificates of analysis (``lims.csv``; AnIML and ASM carry no
   specification, so a lab's release results come from its LIMS).
@@ -26,7 +35,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
@@ -34,12 +43,24 @@ from xml.sax.saxutils import escape
 
 from connectors.epcis.gs1 import check_digit
 from graph.ids import parse_id
+from graph.lifecycle import (
+    Audit,
+    AuditFinding,
+    ChangeControl,
+    Inspection,
+    Milestone,
+    Specification,
+    TechTransfer,
+    TransferDocument,
+    TransferRisk,
+)
 from graph.model import (
     Batch,
     Deviation,
     Edge,
     EdgeKind,
     Material,
+    NodeRecord,
     Organization,
     Product,
     Qualification,
@@ -131,10 +152,20 @@ def demo_exports(records: Sequence[Record]) -> list[Export]:
     master data first, so that a lot's item and site are known when it arrives."""
     story = _Story(records)
     exports = [_directory(story)]
-    for sponsor in sorted({r.sponsor for r in story.of_type(QualityAgreement)}):
+    sponsors = sorted({r.sponsor for r in story.of_type(QualityAgreement)})
+    for sponsor in sponsors:
+        specifications = [s for s in story.of_type(Specification) if s.sponsor == sponsor]
+        if specifications:  # before the agreements that name them
+            exports.append(_specifications(sponsor, specifications))
         exports.append(_qms(story, sponsor))
     for org in sorted({batch.maker for batch in story.batches.values()}):
         exports += _maker_exports(story, org)
+    vendors = {r.org for r in story.of_type(Deviation)} | {r.org for r in story.of_type(Inspection)}
+    vendors |= {r.vendor for r in story.of_type(ChangeControl)}
+    for org in sorted(vendors):  # after the lots their deviations name
+        exports.append(_vendor_qms(story, org))
+    for sponsor in sponsors:  # after the PPQ lots the transfers name
+        exports += _lifecycle_exports(story, sponsor)
     for lab in sorted({r.lab for r in story.of_type(TestResult)}):
         exports.append(_lims_results(story, lab))
     return exports
@@ -168,6 +199,10 @@ def _qms(story: _Story, sponsor: str) -> Export:
                     "Effective From": _day(agreement.effective_from),
                     "Effective To": _day(agreement.effective_to),
                     "Status": _value(agreement.status),
+                    "Specifications": ";".join(
+                        "/".join(parse_id(spec).parts[2:]) for spec in agreement.specification_ids
+                    ),
+                    "Change Approval From": _value(agreement.change_approval_from),
                 }
             )
     for qualification in story.of_type(Qualification):
@@ -198,6 +233,9 @@ def _qms(story: _Story, sponsor: str) -> Export:
                 "effective_from": "Effective From",
                 "effective_to": "Effective To",
                 "status": "Status",
+                # "test/version" of the agreement's one product
+                "specifications": {"column": "Specifications", "optional": True},
+                "change_approval_from": {"column": "Change Approval From", "optional": True},
             },
         },
         {
@@ -223,7 +261,6 @@ def _maker_exports(story: _Story, org: str) -> list[Export]:
     received = [lot for lot in lots if story.edges(EdgeKind.SAME_LOT, lot.id)]
     made = [lot for lot in lots if lot not in received]
     shipped = [edge for lot in lots for edge in story.edges(EdgeKind.SHIPPED_TO, lot.id)]
-    deviations = [d for d in story.of_type(Deviation) if d.org == org]
     exports = []
     if received:
         exports.append(_receiving_log(story, org, received))
@@ -235,8 +272,6 @@ def _maker_exports(story: _Story, org: str) -> list[Export]:
         exports.append(_epcis_shipping(story, org, shipped))
     elif shipped:
         exports.append(_dispatch_log(org, shipped))
-    if deviations:
-        exports.append(_deviations(org, deviations))
     return exports
 
 
@@ -291,9 +326,12 @@ def _receiving_log(story: _Story, org: str, lots: list[Batch]) -> Export:
 def _batch_export(story: _Story, org: str, lots: list[Batch]) -> Export:
     inputs = {lot.id: story.edges(EdgeKind.CONSUMED, lot.id) for lot in lots}
     slots = max(len(edges) for edges in inputs.values())
+    staged = any(lot.validation_stage for lot in lots)
     rows = []
     for lot in lots:
         row = _lot_columns(lot)
+        if staged:
+            row["Stage"] = _value(lot.validation_stage)
         for index, edge in enumerate(inputs[lot.id], start=1):
             row[f"Input Lot {index}"] = parse_id(edge.target).parts[1]
             row[f"Input Qty {index}"] = _number(edge.quantity)
@@ -303,7 +341,10 @@ def _batch_export(story: _Story, org: str, lots: list[Batch]) -> Export:
         f"{org} MES batch export with the input lots consumed",
         {
             "kind": "Batch",
-            "fields": _LOT_FIELDS,
+            "fields": {
+                **_LOT_FIELDS,
+                **({"validation_stage": {"column": "Stage", "optional": True}} if staged else {}),
+            },
             "inputs": [
                 {
                     "number": {"column": f"Input Lot {n}", "optional": True},
@@ -344,8 +385,14 @@ def _dispatch_log(org: str, shipped: list[Edge]) -> Export:
     return _csv_export(org, "mes.csv", f"{org}-dispatches.csv", rows, profile)
 
 
-def _deviations(org: str, deviations: list[Deviation]) -> Export:
-    rows = [
+def _vendor_qms(story: _Story, org: str) -> Export:
+    """A vendor's QMS export, its record types told apart by "Record Type": its
+    deviations, its changes as notified to each sponsor, and the agencies' inspections
+    of its sites."""
+    rows: list[dict[str, str]] = []
+    kinds: list[dict[str, Any]] = []
+    deviations = [d for d in story.of_type(Deviation) if d.org == org]
+    rows += [
         {
             "Record Type": "Deviation",
             "Record ID": deviation.deviation_id,
@@ -358,23 +405,352 @@ def _deviations(org: str, deviations: list[Deviation]) -> Export:
         }
         for deviation in deviations
     ]
-    profile = _profile(
-        f"{org} QMS deviation export",
+    if deviations:
+        kinds.append(
+            {
+                "kind": "Deviation",
+                "when": {"column": "Record Type", "equals": "Deviation"},
+                "fields": {
+                    "deviation_id": "Record ID",
+                    "title": "Title",
+                    "classification": "Classification",
+                    "status": "Status",
+                    "opened_on": "Opened",
+                    "closed_on": "Closed",
+                    "batches": "Affected Lots",
+                },
+            }
+        )
+    changes = [c for c in story.of_type(ChangeControl) if c.vendor == org]
+    rows += [
         {
-            "kind": "Deviation",
-            "when": {"column": "Record Type", "equals": "Deviation"},
+            "Record Type": "Change Control",
+            "Record ID": change.change_id,
+            "Title": change.title or "",
+            "Classification": _value(change.classification),
+            "Status": _value(change.status),
+            "Opened": _day(change.opened_on),
+            "Customer": change.sponsor,
+            "Change Type": _value(change.kind),
+            "Site": change.site_code or "",
+            "Product": parse_id(change.product_id).parts[-1] if change.product_id else "",
+            "Customer Approval": _day(change.sponsor_approved_on),
+            "Implemented": _day(change.implemented_on),
+        }
+        for change in changes
+    ]
+    if changes:
+        kinds.append(
+            {
+                "kind": "ChangeControl",
+                "when": {"column": "Record Type", "equals": "Change Control"},
+                "fields": {
+                    "sponsor": "Customer",
+                    "change_id": "Record ID",
+                    "title": "Title",
+                    "kind": "Change Type",
+                    "classification": "Classification",
+                    "site_code": "Site",
+                    "product": "Product",  # the customer's product code
+                    "opened_on": "Opened",
+                    "sponsor_approved_on": "Customer Approval",
+                    "implemented_on": "Implemented",
+                    "status": "Status",
+                },
+            }
+        )
+    inspections = [i for i in story.of_type(Inspection) if i.org == org]
+    rows += [
+        {
+            "Record Type": "Inspection",
+            "Site": inspection.site_code,
+            "Agency": _value(inspection.agency),
+            "Opened": _day(inspection.started_on),
+            "Closed": _day(inspection.ended_on),
+            "Outcome": _value(inspection.outcome),
+            "Observations": _number(inspection.observations),
+            "Reference": inspection.reference or "",
+        }
+        for inspection in inspections
+    ]
+    if inspections:
+        kinds.append(
+            {
+                "kind": "Inspection",
+                "when": {"column": "Record Type", "equals": "Inspection"},
+                "fields": {
+                    "site_code": "Site",
+                    "agency": "Agency",
+                    "started_on": "Opened",
+                    "ended_on": "Closed",
+                    "outcome": "Outcome",
+                    "observations": "Observations",
+                    "reference": "Reference",
+                },
+            }
+        )
+    described = ", ".join(
+        name
+        for name, found in (
+            ("deviations", deviations),
+            ("change controls", changes),
+            ("inspections", inspections),
+        )
+        if found
+    )
+    profile = _profile(f"{org} QMS export: {described}", *kinds)
+    return _csv_export(org, "qms.csv", f"{org}-qms.csv", rows, profile)
+
+
+# -- a sponsor's lifecycle registers -------------------------------------------------
+
+
+def _specifications(sponsor: str, specifications: list[Specification]) -> Export:
+    rows = [
+        {
+            "Product": spec.product_code,
+            "Test": spec.test,
+            "Spec Version": spec.version,
+            "Lower Limit": _number(spec.spec_low),
+            "Upper Limit": _number(spec.spec_high),
+            "Unit": spec.unit or "",
+            "Effective": _day(spec.effective_from),
+            "Superseded": _day(spec.effective_to),
+        }
+        for spec in specifications
+    ]
+    profile = _profile(
+        f"{sponsor} specification register (limits per test and version)",
+        {
+            "kind": "Specification",
             "fields": {
-                "deviation_id": "Record ID",
-                "title": "Title",
-                "classification": "Classification",
-                "status": "Status",
-                "opened_on": "Opened",
-                "closed_on": "Closed",
-                "batches": "Affected Lots",
+                "product": "Product",
+                "test": "Test",
+                "version": "Spec Version",
+                "spec_low": "Lower Limit",
+                "spec_high": "Upper Limit",
+                "unit": "Unit",
+                "effective_from": "Effective",
+                "effective_to": "Superseded",
             },
         },
     )
-    return _csv_export(org, "qms.csv", f"{org}-deviations.csv", rows, profile)
+    return _csv_export(sponsor, "qms.csv", f"{sponsor}-specifications.csv", rows, profile)
+
+
+def _lifecycle_exports(story: _Story, sponsor: str) -> list[Export]:
+    """The sponsor's transfer tracker and the transfer's plan, package log and risk
+    assessment, one register each; and its audit programme with the findings, told
+    apart by "Record Type" (in one file, so that the findings' audit is a record of
+    the same push and not a placeholder concerning the whole vendor)."""
+    files = [
+        ("tech-transfers", "tech-transfer tracker", [_TRANSFERS]),
+        ("transfer-milestones", "tech-transfer milestones", [_MILESTONES]),
+        ("transfer-documents", "transfer package log (documents stay in its DMS)", [_DOCUMENTS]),
+        ("transfer-risks", "transfer risk assessment", [_RISKS]),
+        ("audits", "supplier audits and their findings with CAPAs", [_AUDITS, _FINDINGS]),
+    ]
+    exports = []
+    for name, description, registers in files:
+        rows: list[dict[str, str]] = []
+        kinds: list[dict[str, Any]] = []
+        for register in registers:
+            records = [r for r in story.of_type(register.kind) if register.sponsor(r) == sponsor]
+            if not records:
+                continue
+            typed = len(registers) > 1
+            rows += [
+                ({"Record Type": register.label} if typed else {}) | register.row(record)
+                for record in records
+            ]
+            kinds.append(
+                {"kind": register.kind.__name__}
+                | ({"when": {"column": "Record Type", "equals": register.label}} if typed else {})
+                | {"fields": register.fields}
+            )
+        if rows:
+            profile = _profile(f"{sponsor} {description}", *kinds)
+            filename = f"{sponsor}-{name}.csv"
+            exports.append(_csv_export(sponsor, "qms.csv", filename, rows, profile))
+    return exports
+
+
+@dataclass(frozen=True, slots=True)
+class _Register:
+    """One lifecycle register of a sponsor's QMS: a row per record of ``kind``, a column
+    per field (``fields``: profile field -> column), the cells as ``cells`` writes them."""
+
+    label: str  # its "Record Type" where it shares a file
+    kind: type[NodeRecord]
+    fields: dict[str, str]
+    cells: Callable[[Any], dict[str, str]] = field(repr=False)
+
+    def sponsor(self, record: NodeRecord) -> str:
+        return str(parse_id(record.id).parts[0])  # the sponsor, or the auditor
+
+    def row(self, record: NodeRecord) -> dict[str, str]:
+        cells = self.cells(record)
+        return {column: cells[name] for name, column in self.fields.items()}
+
+
+_TRANSFERS = _Register(
+    "Tech Transfer",
+    TechTransfer,
+    {
+        "vendor": "Vendor",
+        "transfer_id": "Transfer ID",
+        "title": "Title",
+        "product": "Product",
+        "site_code": "Receiving Site",
+        "phase": "Phase",
+        "started_on": "Start",
+        "target_on": "Target",
+        "completed_on": "Completed",
+        "ppq_protocol_approved_on": "PPQ Protocol Approved",
+        "ppq_lots_planned": "PPQ Lots Planned",
+        "ppq_batches": "PPQ Lots",  # the receiving vendor's lot numbers
+    },
+    lambda t: {
+        "vendor": t.vendor,
+        "transfer_id": t.transfer_id,
+        "title": t.title or "",
+        "product": parse_id(t.product_id).parts[-1] if t.product_id else "",
+        "site_code": t.site_code or "",
+        "phase": _value(t.phase),
+        "started_on": _day(t.started_on),
+        "target_on": _day(t.target_on),
+        "completed_on": _day(t.completed_on),
+        "ppq_protocol_approved_on": _day(t.ppq_protocol_approved_on),
+        "ppq_lots_planned": _number(t.ppq_lots_planned),
+        "ppq_batches": ";".join(parse_id(lot).parts[-1] for lot in t.ppq_batch_ids),
+    },
+)
+_PART = {"vendor": "Vendor", "transfer_id": "Transfer ID"}
+
+
+def _part_cells(part: Milestone | TransferDocument | TransferRisk) -> dict[str, str]:
+    return {"vendor": part.vendor, "transfer_id": part.transfer_id}
+
+
+_MILESTONES = _Register(
+    "Milestone",
+    Milestone,
+    {
+        **_PART,
+        "milestone_id": "Milestone",
+        "name": "Name",
+        "planned_on": "Planned",
+        "done_on": "Done",
+        "status": "Status",
+        "owner_org": "Owner",
+    },
+    lambda m: {
+        **_part_cells(m),
+        "milestone_id": m.milestone_id,
+        "name": m.name or "",
+        "planned_on": _day(m.planned_on),
+        "done_on": _day(m.done_on),
+        "status": _value(m.status),
+        "owner_org": m.owner_org or "",
+    },
+)
+_DOCUMENTS = _Register(
+    "Transfer Document",
+    TransferDocument,
+    {
+        **_PART,
+        "document_id": "Doc No",
+        "title": "Title",
+        "kind": "Type",
+        "version": "Rev",
+        "checksum": "SHA-256",
+        "reference": "DMS Link",
+        "sent_on": "Sent",
+    },
+    lambda d: {
+        **_part_cells(d),
+        "document_id": d.document_id,
+        "title": d.title or "",
+        "kind": _value(d.kind),
+        "version": d.version or "",
+        "checksum": d.checksum or "",
+        "reference": d.reference or "",
+        "sent_on": _day(d.sent_on),
+    },
+)
+_RISKS = _Register(
+    "Transfer Risk",
+    TransferRisk,
+    {
+        **_PART,
+        "risk_id": "Risk ID",
+        "description": "Failure Mode",
+        "severity": "Severity",
+        "likelihood": "Occurrence",
+        "mitigation": "Mitigation",
+        "status": "Status",
+    },
+    lambda r: {
+        **_part_cells(r),
+        "risk_id": r.risk_id,
+        "description": r.description or "",
+        "severity": _value(r.severity),
+        "likelihood": _value(r.likelihood),
+        "mitigation": r.mitigation or "",
+        "status": _value(r.status),
+    },
+)
+_AUDITS = _Register(
+    "Audit",
+    Audit,
+    {
+        "vendor": "Supplier",
+        "audit_id": "Audit No",
+        "site_code": "Site",
+        "audit_type": "Type",
+        "started_on": "From",
+        "ended_on": "To",
+        "outcome": "Result",
+    },
+    lambda a: {
+        "vendor": a.vendor,
+        "audit_id": a.audit_id,
+        "site_code": a.site_code or "",
+        "audit_type": a.audit_type or "",
+        "started_on": _day(a.started_on),
+        "ended_on": _day(a.ended_on),
+        "outcome": _value(a.outcome),
+    },
+)
+_FINDINGS = _Register(
+    "Audit Finding",
+    AuditFinding,
+    {
+        "vendor": "Supplier",
+        "audit_id": "Audit No",
+        "finding_id": "Finding",
+        "criticality": "Grade",
+        "description": "Observation",
+        "capa_id": "CAPA",
+        "capa_due_on": "CAPA Due",
+        "capa_status": "CAPA Status",
+        "capa_closed_on": "CAPA Closed",
+    },
+    lambda f: {
+        "vendor": f.vendor,
+        "audit_id": f.audit_id,
+        "finding_id": f.finding_id,
+        "criticality": _value(f.criticality),
+        "description": f.description or "",
+        "capa_id": f.capa_id or "",
+        "capa_due_on": _day(f.capa_due_on),
+        "capa_status": _value(f.capa_status),
+        "capa_closed_on": _day(f.capa_closed_on),
+    },
+)
+
+
+# -- a lab's LIMS --------------------------------------------------------------------
 
 
 def _lims_results(story: _Story, lab: str) -> Export:

@@ -25,11 +25,35 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from graph.ids import NodeKind, make_id
+from graph.lifecycle import (
+    Agency,
+    Audit,
+    AuditFinding,
+    AuditOutcome,
+    CapaStatus,
+    ChangeControl,
+    ChangeKind,
+    ChangeStatus,
+    Criticality,
+    DocumentKind,
+    Inspection,
+    InspectionOutcome,
+    Milestone,
+    MilestoneStatus,
+    RiskLevel,
+    RiskStatus,
+    Specification,
+    TechTransfer,
+    TransferDocument,
+    TransferPhase,
+    TransferRisk,
+)
 from graph.model import (
     Activity,
     AgreementStatus,
     Batch,
     BatchStatus,
+    ChangeClass,
     Deviation,
     DeviationClass,
     DeviationStatus,
@@ -46,6 +70,7 @@ from graph.model import (
     Record,
     Site,
     TestResult,
+    ValidationStage,
     Verdict,
 )
 
@@ -70,6 +95,10 @@ OOS_BATCH_ID = make_id(NodeKind.BATCH, "birch", "BT-25-055")
 GAP_BATCH_ID = make_id(NodeKind.BATCH, "birch", "BT-25-041")
 OAKRIDGE_BATCH_ID = make_id(NodeKind.BATCH, "birch", "BT-25-030")
 EXPIRED_AGREEMENT_ID = make_id(NodeKind.QUALITY_AGREEMENT, "northwind", "QA-NW-BIR", "2")
+# The tablet's transfer to Birch, verified by the first three lots of 2025.
+TABLET_TRANSFER_ID = make_id(NodeKind.TECH_TRANSFER, "northwind", "birch", "TT-NW-BIR-01")
+PPQ_LOTS = ("BT-25-004", "BT-25-011", "BT-25-019")
+UNAPPROVED_CHANGE_ID = make_id(NodeKind.CHANGE_CONTROL, "birch", "northwind", "CC-BIR-25-014")
 
 # Cedar's item codes for its packs are the GTINs printed on them (under GS1's example
 # company prefix 0614141, which the demo registers as Cedar's): its shipments go out
@@ -235,6 +264,7 @@ class _Story:
         unit: str,
         status: BatchStatus = BatchStatus.RELEASED,
         released_after_days: int | None = None,
+        validation_stage: ValidationStage | None = None,
     ) -> str:
         released_on = (
             None
@@ -251,6 +281,7 @@ class _Story:
             released_on=released_on,
             quantity=quantity,
             unit=unit,
+            validation_stage=validation_stage,
             provenance=self.at(f"/batches/{maker}/{number}"),
         )
         self.records.append(batch)
@@ -327,6 +358,7 @@ def demo_records(ingestion_id: str = "demo-story") -> list[Record]:
     _tablets(story)
     _packing(story)
     _quality_events(story)
+    _lifecycle(story)
     return story.records
 
 
@@ -425,6 +457,7 @@ def _agreements(story: _Story) -> None:
                 effective_from=start,
                 effective_to=end,
                 status=status,
+                specification_ids=_TABLET_SPECS if TABLET_PRODUCT_ID in products else (),
                 provenance=story.at(f"/agreements/{agreement_id}/v{version}"),
             )
         )
@@ -493,6 +526,7 @@ def _tablets(story: _Story) -> None:
             "tablets",
             status,
             _DAYS_TO_RELEASE.get(number),
+            ValidationStage.PPQ if number in PPQ_LOTS else ValidationStage.COMMERCIAL,
         )
         story.consumed(
             batch,
@@ -608,5 +642,195 @@ def _quality_events(story: _Story) -> None:
                 closed_on=closed,
                 batch_ids=batches,
                 provenance=story.at(f"/deviations/{org}/{deviation_id}"),
+            )
+        )
+
+
+# Northwind's specifications of the tablet: assay, and dissolution tightened from Q 80 %
+# to Q 85 % in August 2025 (Elm kept reporting the old limit: a finding to see).
+_SPECIFICATIONS = (
+    ("assay", "1", 95.0, 105.0, date(2024, 1, 1), None),
+    ("dissolution", "1", 80.0, None, date(2024, 1, 1), date(2025, 7, 31)),
+    ("dissolution", "2", 85.0, None, date(2025, 8, 1), None),
+)
+_TABLET_SPECS = tuple(
+    make_id(NodeKind.SPECIFICATION, "northwind", "NW-TAB-101", test, version)
+    for test, version, *_ in _SPECIFICATIONS
+)
+
+
+def _lifecycle(story: _Story) -> None:
+    """The partnership around the lots: Northwind's specifications, its transfer of the
+    tablet to Birch (three PPQ lots, the PPQ report late), an audit of Birch with an
+    overdue CAPA, Birch's change implemented without Northwind's approval, and the
+    agencies' inspections of Alder (FDA, observations) and Birch (MHRA)."""
+    for test, version, low, high, start, end in _SPECIFICATIONS:
+        story.records.append(
+            Specification(
+                sponsor="northwind",
+                product_code="NW-TAB-101",
+                test=test,
+                version=version,
+                spec_low=low,
+                spec_high=high,
+                unit="%",
+                effective_from=start,
+                effective_to=end,
+                provenance=story.at(f"/specifications/NW-TAB-101/{test}/v{version}"),
+            )
+        )
+    transfer = {"sponsor": "northwind", "vendor": "birch", "transfer_id": "TT-NW-BIR-01"}
+    story.records.append(
+        TechTransfer(
+            **transfer,
+            title="Zelvoxin 50 mg tablets: transfer of compression and coating to Cork",
+            product_id=TABLET_PRODUCT_ID,
+            site_code=_SITES["birch"],
+            phase=TransferPhase.VERIFICATION,
+            started_on=date(2024, 5, 6),
+            target_on=date(2025, 6, 30),
+            ppq_protocol_approved_on=date(2024, 12, 2),
+            ppq_lots_planned=3,
+            ppq_batch_ids=tuple(_batch("birch", number) for number in PPQ_LOTS),
+            provenance=story.at("/transfers/TT-NW-BIR-01"),
+        )
+    )
+    # milestone, name, planned, done, owner. The PPQ report is late.
+    milestones = (
+        ("M1", "Transfer plan and risk assessment approved", date(2024, 6, 14),
+         date(2024, 6, 12), "northwind"),
+        ("M2", "Analytical method transfer to Elm complete", date(2024, 9, 30),
+         date(2024, 10, 4), "birch"),
+        ("M3", "Engineering batch made", date(2024, 11, 15), date(2024, 11, 13), "birch"),
+        ("M4", "PPQ protocol approved", date(2024, 12, 6), date(2024, 12, 2), "northwind"),
+        ("M5", "PPQ batches made and released", date(2025, 4, 30), date(2025, 4, 7), "birch"),
+        ("M6", "PPQ report approved", date(2025, 6, 15), None, "birch"),
+    )  # fmt: skip
+    for milestone_id, name, planned, done, owner in milestones:
+        story.records.append(
+            Milestone(
+                **transfer,
+                milestone_id=milestone_id,
+                name=name,
+                planned_on=planned,
+                done_on=done,
+                status=MilestoneStatus.DONE if done else MilestoneStatus.IN_PROGRESS,
+                owner_org=owner,
+                provenance=story.at(f"/transfers/TT-NW-BIR-01/milestones/{milestone_id}"),
+            )
+        )
+    documents = (
+        ("DOC-SPEC-101", "Zelvoxin 50 mg tablets specification", DocumentKind.SPECIFICATION,
+         "4.0", "sha256:9f2c41e0b7d3a5c8e1f6042b9d7a3c5e8f1b2d4a6c8e0f2b4d6a8c0e2f4b6d8a"),
+        ("DOC-PD-101", "Process description, compression and coating",
+         DocumentKind.PROCESS_DESCRIPTION, "2.1",
+         "sha256:1a3c5e7092b4d6f8a0c2e4f6b8d0a2c4e6f8b0d2a4c6e8f0b2d4a6c8e0f2a4c6"),
+        ("DOC-AM-231", "Assay by HPLC-UV, method EL-231", DocumentKind.ANALYTICAL_METHOD, "3.0",
+         "sha256:5b7d9f1a3c5e7b9d1f3a5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d"),
+        ("DOC-MBR-101", "Master batch record template", DocumentKind.BATCH_RECORD_TEMPLATE,
+         "1.2", "sha256:c4e6a8b0d2f4c6e8a0b2d4f6c8e0a2b4d6f8c0e2a4b6d8f0c2e4a6b8d0f2c4e6"),
+    )  # fmt: skip
+    for document_id, title, kind, version, checksum in documents:
+        story.records.append(
+            TransferDocument(
+                **transfer,
+                document_id=document_id,
+                title=title,
+                kind=kind,
+                version=version,
+                checksum=checksum,
+                reference=f"northwind-dms://{document_id}",
+                sent_on=date(2024, 6, 20),
+                provenance=story.at(f"/transfers/TT-NW-BIR-01/documents/{document_id}"),
+            )
+        )
+    risks = (
+        ("R1", "Tablet hardness differs on Birch's press (different tooling)", RiskLevel.HIGH,
+         RiskLevel.MEDIUM, "Engineering batch and hardness profile before PPQ",
+         RiskStatus.MITIGATED),
+        ("R2", "Assay method not robust on Elm's HPLC columns", RiskLevel.MEDIUM, RiskLevel.LOW,
+         "Method transfer protocol with comparative testing", RiskStatus.CLOSED),
+        ("R3", "Single qualified source of magnesium stearate", RiskLevel.MEDIUM,
+         RiskLevel.MEDIUM, "Qualify a second supplier in 2026", RiskStatus.OPEN),
+    )  # fmt: skip
+    for risk_id, description, severity, likelihood, mitigation, status in risks:
+        story.records.append(
+            TransferRisk(
+                **transfer,
+                risk_id=risk_id,
+                description=description,
+                severity=severity,
+                likelihood=likelihood,
+                mitigation=mitigation,
+                status=status,
+                provenance=story.at(f"/transfers/TT-NW-BIR-01/risks/{risk_id}"),
+            )
+        )
+    story.records.append(
+        ChangeControl(
+            vendor="birch",
+            sponsor="northwind",
+            change_id="CC-BIR-25-014",
+            title="Compression tooling replaced by a second supplier's punches and dies",
+            kind=ChangeKind.EQUIPMENT,
+            classification=ChangeClass.MAJOR,
+            site_code=_SITES["birch"],
+            product_id=TABLET_PRODUCT_ID,
+            opened_on=date(2025, 7, 21),
+            implemented_on=date(2025, 8, 18),
+            status=ChangeStatus.IMPLEMENTED,
+            provenance=story.at("/changes/birch/CC-BIR-25-014"),
+        )
+    )
+    audit = {"auditor": "northwind", "vendor": "birch", "audit_id": "AUD-NW-25-007"}
+    story.records.append(
+        Audit(
+            **audit,
+            site_code=_SITES["birch"],
+            audit_type="routine GMP",
+            started_on=date(2025, 3, 18),
+            ended_on=date(2025, 3, 20),
+            outcome=AuditOutcome.ACCEPTABLE_WITH_CONDITIONS,
+            provenance=story.at("/audits/AUD-NW-25-007"),
+        )
+    )
+    findings = (
+        ("F1", Criticality.MAJOR, "Cleaning validation of the compression line incomplete",
+         "CAPA-BIR-25-031", date(2025, 6, 30), CapaStatus.OPEN, None),
+        ("F2", Criticality.MINOR, "Two logbook entries corrected without a reason",
+         "CAPA-BIR-25-032", date(2025, 5, 31), CapaStatus.CLOSED, date(2025, 5, 12)),
+    )  # fmt: skip
+    for finding_id, criticality, description, capa, due, capa_status, closed in findings:
+        story.records.append(
+            AuditFinding(
+                **audit,
+                finding_id=finding_id,
+                criticality=criticality,
+                description=description,
+                capa_id=capa,
+                capa_due_on=due,
+                capa_status=capa_status,
+                capa_closed_on=closed,
+                provenance=story.at(f"/audits/AUD-NW-25-007/findings/{finding_id}"),
+            )
+        )
+    inspections = (
+        ("alder", Agency.FDA, date(2025, 2, 10), date(2025, 2, 14), InspectionOutcome.VAI, 3,
+         "FEI 3004567891, Form 483"),
+        ("birch", Agency.MHRA, date(2025, 9, 8), date(2025, 9, 11),
+         InspectionOutcome.GMP_COMPLIANT, 4, "MHRA GMP inspection, 2 major deficiencies"),
+    )  # fmt: skip
+    for org, agency, start, end, outcome, observations, reference in inspections:
+        story.records.append(
+            Inspection(
+                org=org,
+                site_code=_SITES[org],
+                agency=agency,
+                started_on=start,
+                ended_on=end,
+                outcome=outcome,
+                observations=observations,
+                reference=reference,
+                provenance=story.at(f"/inspections/{org}/{agency.value}/{start.isoformat()}"),
             )
         )
