@@ -380,6 +380,11 @@ class Audit(NodeRecord):
         )
         return [self._edge(EdgeKind.CONCERNS, target)]
 
+    def key_edges(self) -> list[Edge]:
+        # An audit known only by id (named by a finding pushed apart) says nothing of
+        # whether it was of one site or of the vendor as a whole.
+        return []
+
 
 class AuditFinding(NodeRecord):
     """One finding of an audit, with the CAPA that answers it."""

@@ -265,6 +265,12 @@ class NodeRecord(BaseModel):
         """Edges that the node's own reference fields state."""
         return []
 
+    def key_edges(self) -> list[Edge]:
+        """Edges its key alone states: all a placeholder (a node known only by id, as an
+        edge's far end) says. The implied edges, unless a kind's key says less than its
+        record (``graph.lifecycle.Audit``)."""
+        return self.implied_edges()
+
     def _edge(self, kind: EdgeKind, target: str) -> Edge:
         return Edge(kind=kind, source=self.id, target=target, provenance=self.provenance)
 

@@ -106,7 +106,7 @@ def _add_placeholders(plan: WritePlan) -> None:
                 {**placeholder_properties(endpoint), "provenance": edge.provenance}
             )
             plan.placeholders[endpoint] = NodeWrite(endpoint, kind, placeholder.properties(), [])
-            for implied in placeholder.implied_edges():
+            for implied in placeholder.key_edges():
                 pending.extend(_add_edge(plan, implied))
 
 

@@ -267,3 +267,17 @@ def test_days_out_of_order_and_crossed_limits_are_refused_naming_the_field(
 ) -> None:
     with pytest.raises(ValidationError, match=field):
         make()  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("findings_first", [True, False])
+async def test_findings_pushed_apart_from_their_audit_say_nothing_of_what_it_audited(
+    store: GraphStore, findings_first: bool
+) -> None:
+    audit, finding = (
+        record for record in lifecycle_records() if isinstance(record, Audit | AuditFinding)
+    )
+    for push in ([finding], [audit]) if findings_first else ([audit], [finding]):
+        await store.upsert(push)
+    concerns = await store.out_edges([AUDIT], [EdgeKind.CONCERNS])
+    assert concerns == [(AUDIT, EdgeKind.CONCERNS, make_id(NodeKind.SITE, "birch", "IE1"))]
+    assert (FINDING, EdgeKind.WITHIN, AUDIT) in await store.out_edges([FINDING], [EdgeKind.WITHIN])
