@@ -118,12 +118,21 @@ class AuthConfig:
     # How stale this hub's own keys and revoked clients may be on a replica.
     store_refresh_interval: timedelta = timedelta(seconds=5)
     scopes_supported: frozenset[Scope] = field(default_factory=lambda: frozenset(Scope))
+    # Sign-in for people (authorization code + PKCE): a code is good this long; a
+    # session lasts at most ``session_lifetime``, and ends sooner when its refresh token
+    # is left unused for ``refresh_idle_lifetime``.
+    authorization_code_lifetime: timedelta = timedelta(seconds=60)
+    session_lifetime: timedelta = timedelta(hours=12)
+    refresh_idle_lifetime: timedelta = timedelta(hours=1)
 
     def __post_init__(self) -> None:
         check_url("AuthConfig.issuer", self.issuer)
         if not self.audience:
             raise ValueError("AuthConfig.audience is required")
         _positive("AuthConfig.access_token_lifetime", self.access_token_lifetime)
+        _positive("AuthConfig.authorization_code_lifetime", self.authorization_code_lifetime)
+        _positive("AuthConfig.session_lifetime", self.session_lifetime)
+        _positive("AuthConfig.refresh_idle_lifetime", self.refresh_idle_lifetime)
         _positive("AuthConfig.jwks_cache_ttl", self.jwks_cache_ttl)
         _positive("AuthConfig.store_refresh_interval", self.store_refresh_interval)
         for name, value in (

@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     )
     auth_audience: str = "partnerhub"
     auth_token_minutes: int = Field(15, ge=1, le=24 * 60)
+    auth_session_hours: float = Field(
+        12.0, gt=0, description="A person's sign-in session lasts at most this long."
+    )
+    auth_session_idle_minutes: float = Field(
+        60.0, gt=0, description="A sign-in session ends when not refreshed for this long."
+    )
     auth_trusted_issuers: list[TrustedIssuerSettings] = Field(
         default_factory=list, description="External identity providers whose tokens count."
     )
@@ -150,6 +156,8 @@ class Settings(BaseSettings):
             issuer=self.auth_issuer or f"http://{self.host}:{self.port}",
             audience=self.auth_audience,
             access_token_lifetime=timedelta(minutes=self.auth_token_minutes),
+            session_lifetime=timedelta(hours=self.auth_session_hours),
+            refresh_idle_lifetime=timedelta(minutes=self.auth_session_idle_minutes),
             trusted_issuers=tuple(
                 TrustedIssuer(
                     issuer=trusted.issuer,
