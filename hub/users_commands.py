@@ -6,6 +6,7 @@ clear (``auth.passwords``)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
@@ -86,9 +87,13 @@ def users_add(
 @users_app.command("list")
 def users_list(
     org: Annotated[str | None, typer.Option(help="Only this organization's people.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")] = False,
 ) -> None:
     """Every person who may sign in, or has been disabled."""
     users = with_auth(lambda service: service.users.list(org))
+    if as_json:
+        typer.echo(json.dumps([_described(user) for user in users], indent=2))
+        return
     table = Table(title="Users")
     for column in ("e-mail", "user id", "organization", "scopes", "created", "disabled"):
         table.add_column(column, overflow="fold")
@@ -102,6 +107,17 @@ def users_list(
             f"{user.disabled_at:%Y-%m-%d %H:%M}" if user.disabled_at else "",
         )
     console.print(table)
+
+
+def _described(user: HubUser) -> dict[str, object]:
+    return {
+        "email": user.email,
+        "user_id": user.user_id,
+        "org": user.org_id,
+        "scopes": sorted(user.scopes),
+        "created_at": user.created_at.isoformat(),
+        "disabled_at": user.disabled_at.isoformat() if user.disabled_at else None,
+    }
 
 
 @users_app.command("disable")
