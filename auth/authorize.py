@@ -53,6 +53,7 @@ REQUEST_PARAMETERS = (
 )
 # S256 of a verifier: 32 bytes, base64url without padding (RFC 7636 4.2).
 S256_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+FORM_LIFETIME_SECONDS = 3600  # the CSRF cookie's: a form left open longer is shown again
 WRONG_CREDENTIALS = "The e-mail address or the password is not right."
 _KNOWN_SCOPES = {scope.value: scope for scope in Scope}
 
@@ -225,7 +226,7 @@ class AuthorizationEndpoint:
         response.set_cookie(
             CSRF_COOKIE,
             csrf,
-            max_age=int(self.config.session_lifetime.total_seconds()),
+            max_age=FORM_LIFETIME_SECONDS,
             path=AUTHORIZE_PATH,
             secure=self._secure_cookie,
             httponly=True,

@@ -105,7 +105,10 @@ class AuthService:
         return issued
 
     async def revoke_client(self, client_id: str, *, by: Principal = LOCAL_OPERATOR) -> bool:
-        revoked = await self.store.revoke_client(client_id)
+        # A partner's system, or an app people sign in to (its refreshes stop at once).
+        revoked = await self.store.revoke_client(client_id) or await self.public_clients.revoke(
+            client_id
+        )
         self.verifier.forget_client(client_id)
         outcome = "revoked" if revoked else "not found"
         await self.on_change(by, "client.revoked", client_id, outcome, {})

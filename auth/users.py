@@ -56,10 +56,16 @@ def normal_email(email: str) -> str:
     return email.strip().lower()
 
 
+# Each check holds 64 MiB and a core for a fraction of a second: a burst of sign-in
+# attempts waits its turn instead of exhausting the process's memory and threads.
+CONCURRENT_PASSWORD_CHECKS = 4
+
+
 class UserStore:
     def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
         self.engine = engine
         self.clock = clock
+        self._checks: anyio.CapacityLimiter | None = None  # made in the event loop
 
     async def add(
         self,
@@ -135,10 +141,16 @@ class UserStore:
     async def authenticate(self, email: str, password: str) -> HubUser | None:
         """The active user with this e-mail and password, or None (same time either way)."""
         user = await self.by_email(email) if EMAIL.fullmatch(normal_email(email)) else None
+        if self._checks is None:
+            self._checks = anyio.CapacityLimiter(CONCURRENT_PASSWORD_CHECKS)
         if user is None or user.disabled:
-            await anyio.to_thread.run_sync(spend_like_a_password_check, password)
+            await anyio.to_thread.run_sync(
+                spend_like_a_password_check, password, limiter=self._checks
+            )
             return None
-        matches = await anyio.to_thread.run_sync(verify_password, password, user.password_hash)
+        matches = await anyio.to_thread.run_sync(
+            verify_password, password, user.password_hash, limiter=self._checks
+        )
         return user if matches else None
 
     async def _one(self, condition: object) -> HubUser | None:

@@ -40,10 +40,10 @@ from hub.ingest.replay import replay as replay_ledger
 from hub.ingest.worker import IngestWorker
 from hub.notify.commands import alerts_app, webhooks_app
 from hub.records import identifiers
-from hub.records.audit import Actor, AuditEntry, auth_changes
+from hub.records.audit import Actor, AuditEntry
 from hub.records.audit import entries as audit_entries
 from hub.records.audit import verify as verify_audit
-from hub.records.database import current_revision, migrate
+from hub.records.database import current_revision
 from hub.records.ledger import LANDED, Delivery, IngestionStatus, Ledger, Received
 from hub.render import (
     audit_table,
@@ -59,6 +59,7 @@ from hub.render import (
 from hub.settings import Settings
 from hub.stores import open_graph_store
 from hub.users_commands import users_app
+from hub.users_commands import with_auth as _with_auth
 from schema.build import build_schema
 
 app = typer.Typer(
@@ -357,22 +358,6 @@ def _profile_or_exit(reference: str, profiles_dir: Path | None) -> Profile:
     except ProfileError as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from None
-
-
-def _with_auth(work: Callable[[AuthService], Awaitable[T]]) -> T:
-    async def run() -> T:
-        settings = Settings()
-        service = AuthService.from_url(
-            settings.database_url(), settings.auth_config(), migrate=migrate
-        )
-        service.on_change = auth_changes(service.store.engine)
-        try:
-            await service.setup()
-            return await work(service)
-        finally:
-            await service.close()
-
-    return asyncio.run(run())
 
 
 @clients_app.command("add")

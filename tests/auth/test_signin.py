@@ -306,3 +306,23 @@ async def test_no_password_in_the_logs_or_in_the_database(
     for secret in (PASSWORD, code, tokens["refresh_token"], pair.verifier):
         assert secret not in logged
         assert secret not in dumped
+
+
+async def test_revoking_a_public_client_ends_its_tokens_and_refreshes(
+    http: httpx.AsyncClient, service: AuthService, ana: HubUser
+) -> None:
+    app = await service.add_public_client(["http://127.0.0.1:5173/callback"])
+    pair = pkce()
+    where = {"client_id": app.client_id, "redirect_uri": app.redirect_uris[0]}
+    code = await sign_in(http, EMAIL, pair, **where)
+    tokens = (await exchange(http, code, pair.verifier, **where)).json()
+
+    assert await service.revoke_client(app.client_id)
+    whoami = await http.get("/whoami", headers=bearer(tokens["access_token"]))
+    refreshed = await refresh(http, tokens["refresh_token"], client_id=app.client_id)
+    page = await http.get("/oauth/authorize", params=authorize_params(pkce(), **where))
+
+    assert whoami.status_code == 401
+    assert (refreshed.status_code, refreshed.json()["error"]) == (401, "invalid_client")
+    assert page.status_code == 400
+    assert app.client_id in await service.store.revoked_client_ids(), "other replicas hear of it"
