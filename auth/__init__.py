@@ -15,7 +15,8 @@ in authlib, httpx or SQLAlchemy by doing so. The parts, each its own module:
 - people's sign-in (authorization code + PKCE): ``auth.authorize`` (the form, with
   ``auth.signin_page``), ``auth.person_grants`` (code and refresh grants),
   ``auth.revocation`` (sign-out), ``auth.users`` and ``auth.passwords`` (argon2id),
-  ``auth.public_clients``, ``auth.signin_sessions``, ``auth.signin_tables``
+  ``auth.public_clients``, ``auth.signin_sessions``, ``auth.signin_tables``,
+  ``auth.oidc_login`` (sign-in at an organization's OpenID Connect provider)
 
 Imports nothing of the other packages. It defines its tables (``auth_metadata``) but
 not the migration runner: whoever assembles a store hands it one (``SchemaMigrator``).

@@ -35,11 +35,12 @@ from auth.principal import Scope
 from auth.public_clients import PublicClient, PublicClientStore
 from auth.signin_page import refusal_page, signin_form
 from auth.signin_sessions import SigninSessions
-from auth.users import UserStore
+from auth.users import HubUser, UserStore
 
 log = logging.getLogger("partnerhub.auth.signin")
 
 AUTHORIZE_PATH = "/oauth/authorize"
+OIDC_PATH = AUTHORIZE_PATH + "/oidc"  # ?provider=NAME&...: sign in there instead
 CSRF_COOKIE = "partnerhub_signin_csrf"
 CSRF_FIELD = "csrf_token"
 REQUEST_PARAMETERS = (
@@ -68,11 +69,11 @@ class AuthorizationRequest:
     parameters: dict[str, str]  # as received, to carry through the form
 
 
-class _PageError(Exception):
+class PageError(Exception):
     """Refused without redirecting: the client or its redirect URI cannot be trusted."""
 
 
-class _RedirectError(Exception):
+class RedirectError(Exception):
     def __init__(self, error: str, description: str) -> None:
         super().__init__(description)
         self.error = error
@@ -109,12 +110,12 @@ class AuthorizationEndpoint:
         params = dict(pairs)
         try:
             if len(params) != len(pairs):
-                raise _PageError("A parameter was given more than once.")
-            checked = await self._check(params)
-        except _PageError as refused:
+                raise PageError("A parameter was given more than once.")
+            checked = await self.check(params)
+        except PageError as refused:
             return refusal_page(str(refused))
-        except _RedirectError as refused:
-            return self._redirect_error(params, refused)
+        except RedirectError as refused:
+            return self.redirect_error(params, refused)
         return self._form(checked)
 
     async def submit(self, request: Request) -> Response:
@@ -131,11 +132,11 @@ class AuthorizationEndpoint:
             return refusal_page(error.description or "Malformed form.")
         params = {name: form[name] for name in REQUEST_PARAMETERS if name in form}
         try:
-            checked = await self._check(params)
-        except _PageError as refused:
+            checked = await self.check(params)
+        except PageError as refused:
             return refusal_page(str(refused))
-        except _RedirectError as refused:
-            return self._redirect_error(params, refused)
+        except RedirectError as refused:
+            return self.redirect_error(params, refused)
         sent = form.get(CSRF_FIELD, "")
         kept = request.cookies.get(CSRF_COOKIE, "")
         if not sent or not kept or not hmac.compare_digest(sent.encode(), kept.encode()):
@@ -155,10 +156,18 @@ class AuthorizationEndpoint:
                 checked.client.client_id,
             )
             return self._form(checked, email=email, notice=WRONG_CREDENTIALS, status_code=400)
+        response = await self.grant(checked, user)
+        response.delete_cookie(CSRF_COOKIE, path=AUTHORIZE_PATH)
+        return response
+
+    async def grant(self, checked: AuthorizationRequest, user: HubUser) -> Response:
+        """Back to the client with a one-time code, for a person who proved who they are
+        (by password here, or at their organization's provider: ``auth.oidc_login``)."""
         granted = user.scopes if checked.scopes is None else checked.scopes & user.scopes
         if not granted:
-            return self._redirect_error(
-                params, _RedirectError("invalid_scope", "The user holds none of these scopes.")
+            return self.redirect_error(
+                checked.parameters,
+                RedirectError("invalid_scope", "The user holds none of these scopes."),
             )
         code = await self.sessions.issue_code(
             client_id=checked.client.client_id,
@@ -168,35 +177,33 @@ class AuthorizationEndpoint:
             code_challenge=checked.code_challenge,
         )
         log.info("%s signed in via client %s", user.user_id, checked.client.client_id)
-        response = self._redirect(
+        return self._redirect(
             checked.redirect_uri, {"code": code, "state": checked.state, "iss": self.config.issuer}
         )
-        response.delete_cookie(CSRF_COOKIE, path=AUTHORIZE_PATH)
-        return response
 
-    async def _check(self, params: dict[str, str]) -> AuthorizationRequest:
+    async def check(self, params: dict[str, str]) -> AuthorizationRequest:
         client = await self.clients.get(params.get("client_id", ""))
         if client is None:
-            raise _PageError("The application asking you to sign in is not registered here.")
+            raise PageError("The application asking you to sign in is not registered here.")
         redirect_uri = params.get("redirect_uri", "")
         if not client.allows(redirect_uri):
-            raise _PageError("The application's redirect URI is not registered for it.")
+            raise PageError("The application's redirect URI is not registered for it.")
         state = params.get("state", "")
         if not state:
-            raise _RedirectError("invalid_request", "state is required.")
+            raise RedirectError("invalid_request", "state is required.")
         if params.get("response_type") != "code":
-            raise _RedirectError("unsupported_response_type", "Only response_type=code.")
+            raise RedirectError("unsupported_response_type", "Only response_type=code.")
         if params.get("code_challenge_method") != "S256":
-            raise _RedirectError(
+            raise RedirectError(
                 "invalid_request", "PKCE is required, with code_challenge_method=S256."
             )
         challenge = params.get("code_challenge", "")
         if not S256_CHALLENGE.fullmatch(challenge):
-            raise _RedirectError("invalid_request", "code_challenge must be an S256 challenge.")
+            raise RedirectError("invalid_request", "code_challenge must be an S256 challenge.")
         names = params.get("scope", "").split()
         unknown = [name for name in names if name not in _KNOWN_SCOPES]
         if unknown:
-            raise _RedirectError("invalid_scope", f"Unknown scope: {' '.join(sorted(unknown))}.")
+            raise RedirectError("invalid_scope", f"Unknown scope: {' '.join(sorted(unknown))}.")
         return AuthorizationRequest(
             client=client,
             redirect_uri=redirect_uri,
@@ -221,6 +228,13 @@ class AuthorizationEndpoint:
             client_id=checked.client.client_id,
             email=email,
             notice=notice,
+            providers=[
+                (
+                    provider.name,
+                    f"{OIDC_PATH}?{urlencode({**checked.parameters, 'provider': provider.name})}",
+                )
+                for provider in self.config.oidc_providers
+            ],
             status_code=status_code,
         )
         response.set_cookie(
@@ -234,7 +248,7 @@ class AuthorizationEndpoint:
         )
         return response
 
-    def _redirect_error(self, params: dict[str, str], refused: _RedirectError) -> Response:
+    def redirect_error(self, params: dict[str, str], refused: RedirectError) -> Response:
         answer = {"error": refused.error, "error_description": refused.description}
         if params.get("state"):
             answer["state"] = params["state"]

@@ -21,6 +21,7 @@ _AUTH_TABLES = (
     "authorization_codes",
     "signin_sessions",
     "refresh_tokens",
+    "oidc_logins",
 )
 _SQL_LOGGERS = ("aiosqlite",)
 

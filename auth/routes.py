@@ -4,6 +4,7 @@
                                                (PKCE) or refresh token → access token
     GET  /oauth/authorize, POST                the sign-in form of people (``auth.authorize``)
     POST /oauth/revoke                         sign-out: a refresh token and its session
+    GET  /oauth/authorize/oidc, /oauth/oidc/callback   sign-in at an org's OIDC provider
     GET  /.well-known/jwks.json                public keys that verify the tokens
     GET  /.well-known/oauth-authorization-server   RFC 8414 metadata
 
@@ -18,8 +19,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from auth.authorize import AUTHORIZE_PATH
+from auth.authorize import AUTHORIZE_PATH, OIDC_PATH
 from auth.config import AuthConfig
+from auth.oidc_login import CALLBACK_PATH
 from auth.person_grants import PERSON_GRANT_TYPES
 from auth.revocation import REVOKE_PATH
 from auth.server import AUTH_METHODS, GRANT_TYPE
@@ -76,6 +78,8 @@ def auth_routes(service: AuthService) -> list[Route]:
         Route(AUTHORIZE_PATH, service.authorization_endpoint.show, methods=["GET"]),
         Route(AUTHORIZE_PATH, service.authorization_endpoint.submit, methods=["POST"]),
         Route(REVOKE_PATH, service.revocation_endpoint.respond, methods=["POST"]),
+        Route(OIDC_PATH, service.oidc_login.start, methods=["GET"]),
+        Route(CALLBACK_PATH, service.oidc_login.callback, methods=["GET"]),
         Route(JWKS_PATH, jwks, methods=["GET"]),
         Route(METADATA_PATH, authorization_server, methods=["GET"]),
     ]

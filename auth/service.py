@@ -16,6 +16,7 @@ import httpx
 from auth.authorize import AuthorizationEndpoint
 from auth.config import AuthConfig, Clock, system_clock
 from auth.keys import SigningKey
+from auth.oidc_login import OidcLogin
 from auth.person_grants import PersonGrants
 from auth.principal import LOCAL_OPERATOR, Principal, Scope
 from auth.public_clients import PublicClient, PublicClientStore
@@ -57,6 +58,7 @@ class AuthService:
         )
         self.revocation_endpoint = RevocationEndpoint(self.public_clients, self.sessions)
         self.verifier = TokenVerifier(config, store, http=http, clock=clock)
+        self.oidc_login = OidcLogin(config, self.authorization_endpoint, self.verifier.http, clock)
 
     @classmethod
     def from_url(

@@ -6,7 +6,7 @@ the form out of other sites' frames (click-jacking a password form).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from html import escape
 
 from starlette.responses import HTMLResponse
@@ -34,7 +34,7 @@ _PAGE = """<!doctype html>
 <p><label>Password<br><input type="password" name="password" autocomplete="current-password" required></label></p>
 <p><button type="submit">Sign in</button></p>
 </form>
-<p>Signing in to <strong>{client}</strong>.</p>
+{providers}<p>Signing in to <strong>{client}</strong>.</p>
 </main>
 </body>
 </html>
@@ -56,7 +56,13 @@ def signin_form(
     email: str = "",
     notice: str | None = None,
     status_code: int = 200,
+    providers: Sequence[tuple[str, str]] = (),
 ) -> HTMLResponse:
+    """The form; ``providers`` are (name, link) of the organizations' own sign-in."""
+    links = "".join(
+        f'<p><a href="{escape(link)}">Sign in with {escape(name)}</a></p>\n'
+        for name, link in providers
+    )
     fields = "\n".join(
         f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">'
         for name, value in hidden.items()
@@ -66,6 +72,7 @@ def signin_form(
         hidden=fields,
         email=escape(email),
         client=escape(client_id),
+        providers=links,
         notice=f'<p role="alert">{escape(notice)}</p>' if notice else "",
     )
     return HTMLResponse(page, status_code=status_code, headers=HEADERS)

@@ -73,4 +73,16 @@ refresh_tokens = Table(
     Index("ix_refresh_tokens_session", "session_id"),
 )
 
+oidc_logins = Table(
+    "oidc_logins",
+    signin_metadata,
+    Column("state_hash", String(64), primary_key=True),
+    Column("provider", String(64), nullable=False),
+    Column("nonce", String(64), nullable=False),
+    Column("code_verifier", String(128), nullable=False),  # ours, for the provider's PKCE
+    Column("request", Text, nullable=False),  # the hub authorization request, JSON
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+)
+
 SIGNIN_TABLES = tuple(signin_metadata.tables)

@@ -1,6 +1,6 @@
 """Sign-in for people (authorization code + PKCE): hub users, public clients,
-authorization codes, sign-in sessions and their rotating refresh tokens
-(``auth.signin_tables``).
+authorization codes, sign-in sessions and their rotating refresh tokens, and
+sign-ins in flight at an external OpenID Connect provider (``auth.signin_tables``).
 
 Revision ID: 0006
 Revises: 0005
@@ -72,9 +72,20 @@ def upgrade() -> None:
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
     )
     op.create_index("ix_refresh_tokens_session", "refresh_tokens", ["session_id"], unique=False)
+    op.create_table(
+        "oidc_logins",
+        sa.Column("state_hash", sa.String(64), primary_key=True),
+        sa.Column("provider", sa.String(64), nullable=False),
+        sa.Column("nonce", sa.String(64), nullable=False),
+        sa.Column("code_verifier", sa.String(128), nullable=False),
+        sa.Column("request", sa.Text, nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("oidc_logins")
     op.drop_index("ix_refresh_tokens_session", "refresh_tokens")
     op.drop_table("refresh_tokens")
     op.drop_index("ix_signin_sessions_user", "signin_sessions")
