@@ -8,6 +8,7 @@ fails start-up naming the field instead of failing every request later.
 from __future__ import annotations
 
 import ipaddress
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -95,6 +96,44 @@ class TrustedIssuer:
 
 
 @dataclass(frozen=True, slots=True)
+class OidcProvider:
+    """An organization's OpenID Connect provider its people may sign in through, instead
+    of with a hub password (``auth.oidc_login``).
+
+    The provider only vouches for who someone is: the person must still be a hub user
+    (``partnerhub users add``), found by the provider's verified ``email``, and that
+    address must be in one of ``email_domains``, so a provider speaks only for its own
+    organization's people. Endpoints are configured, not discovered: nothing the
+    provider publishes can point the hub elsewhere.
+    """
+
+    name: str  # in URLs: /oauth/authorize/oidc?provider=<name>
+    issuer: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    authorization_endpoint: str = ""
+    token_endpoint: str = ""
+    jwks_url: str = ""
+    email_domains: frozenset[str] = frozenset()
+    algorithms: frozenset[str] = frozenset({"RS256", "ES256"})
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[a-z0-9-]{1,32}", self.name):
+            raise ValueError(f"OIDC provider name {self.name!r}: a-z, 0-9 and - only")
+        for name in ("issuer", "authorization_endpoint", "token_endpoint", "jwks_url"):
+            check_url(f"OidcProvider.{name}", getattr(self, name))
+        if not self.client_id or not self.client_secret:
+            raise ValueError(f"OIDC provider {self.name}: client_id and client_secret are required")
+        if not self.email_domains:
+            raise ValueError(f"OIDC provider {self.name}: give the email_domains it speaks for")
+        object.__setattr__(
+            self, "email_domains", frozenset(domain.lower() for domain in self.email_domains)
+        )
+        if set(self.algorithms) - ASYMMETRIC_ALGORITHMS or not self.algorithms:
+            raise ValueError(f"OIDC provider {self.name}: algorithms must be asymmetric")
+
+
+@dataclass(frozen=True, slots=True)
 class AuthConfig:
     """The hub as an OAuth authorization server and resource server.
 
@@ -118,12 +157,22 @@ class AuthConfig:
     # How stale this hub's own keys and revoked clients may be on a replica.
     store_refresh_interval: timedelta = timedelta(seconds=5)
     scopes_supported: frozenset[Scope] = field(default_factory=lambda: frozenset(Scope))
+    # Sign-in for people (authorization code + PKCE): a code is good this long; a
+    # session lasts at most ``session_lifetime``, and ends sooner when its refresh token
+    # is left unused for ``refresh_idle_lifetime``.
+    authorization_code_lifetime: timedelta = timedelta(seconds=60)
+    session_lifetime: timedelta = timedelta(hours=12)
+    refresh_idle_lifetime: timedelta = timedelta(hours=1)
+    oidc_providers: Sequence[OidcProvider] = ()
 
     def __post_init__(self) -> None:
         check_url("AuthConfig.issuer", self.issuer)
         if not self.audience:
             raise ValueError("AuthConfig.audience is required")
         _positive("AuthConfig.access_token_lifetime", self.access_token_lifetime)
+        _positive("AuthConfig.authorization_code_lifetime", self.authorization_code_lifetime)
+        _positive("AuthConfig.session_lifetime", self.session_lifetime)
+        _positive("AuthConfig.refresh_idle_lifetime", self.refresh_idle_lifetime)
         _positive("AuthConfig.jwks_cache_ttl", self.jwks_cache_ttl)
         _positive("AuthConfig.store_refresh_interval", self.store_refresh_interval)
         for name, value in (
@@ -135,6 +184,10 @@ class AuthConfig:
                 raise ValueError(f"AuthConfig.{name} must not be negative, got {value}")
         if self.clock_leeway >= self.access_token_lifetime:
             raise ValueError("AuthConfig.clock_leeway must be shorter than the token lifetime")
+        providers = tuple(self.oidc_providers)
+        object.__setattr__(self, "oidc_providers", providers)
+        if len({provider.name for provider in providers}) != len(providers):
+            raise ValueError("OIDC providers listed twice under one name")
         issuers = tuple(self.trusted_issuers)
         object.__setattr__(self, "trusted_issuers", issuers)
         names = [trusted.issuer for trusted in issuers]
@@ -151,6 +204,9 @@ class AuthConfig:
     def endpoint(self, path: str) -> str:
         """An absolute URL of this authorization server, e.g. ``endpoint("/oauth/token")``."""
         return self.issuer.rstrip("/") + path
+
+    def oidc_provider(self, name: str) -> OidcProvider | None:
+        return next((p for p in self.oidc_providers if p.name == name), None)
 
     def trusted(self, issuer: str) -> TrustedIssuer | None:
         for candidate in self.trusted_issuers:

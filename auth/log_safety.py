@@ -1,7 +1,7 @@
 """Keeping the auth tables' values out of SQL debug logs.
 
 At DEBUG level aiosqlite logs every statement with its parameters: for the auth
-tables that would be private signing keys, secret hashes and, should a caller put a
+tables that would be private signing keys, secret and password hashes, code and refresh-token digests and, should a caller put a
 secret where its client id belongs, the secret itself. A filter on that logger
 withholds the parameters of any statement touching those tables. SQLAlchemy's own
 statement logging (``echo``) prints parameters in a record of their own, without the
@@ -13,7 +13,16 @@ from __future__ import annotations
 
 import logging
 
-_AUTH_TABLES = ("oauth_clients", "signing_keys")
+_AUTH_TABLES = (
+    "oauth_clients",
+    "signing_keys",
+    "hub_users",
+    "public_clients",
+    "authorization_codes",
+    "signin_sessions",
+    "refresh_tokens",
+    "oidc_logins",
+)
 _SQL_LOGGERS = ("aiosqlite",)
 
 

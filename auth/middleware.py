@@ -28,7 +28,10 @@ from starlette.types import ASGIApp, Receive, Send
 from starlette.types import Scope as AsgiScope
 from starlette.websockets import WebSocketClose
 
+from auth.authorize import AUTHORIZE_PATH, OIDC_PATH
+from auth.oidc_login import CALLBACK_PATH
 from auth.principal import Principal, Scope
+from auth.revocation import REVOKE_PATH
 from auth.routes import JWKS_PATH, METADATA_PATH, TOKEN_PATH
 from auth.verify import AccessToken, InvalidToken, TokenVerifier
 
@@ -36,7 +39,19 @@ log = logging.getLogger("partnerhub.auth.middleware")
 
 REALM = "partnerhub"
 # /metrics is left out on purpose: add it when the scraper has no token.
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz", TOKEN_PATH, JWKS_PATH, METADATA_PATH})
+PUBLIC_PATHS = frozenset(
+    {
+        "/healthz",
+        "/readyz",
+        TOKEN_PATH,
+        JWKS_PATH,
+        METADATA_PATH,
+        AUTHORIZE_PATH,
+        REVOKE_PATH,
+        OIDC_PATH,
+        CALLBACK_PATH,
+    }
+)
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 

@@ -1,6 +1,10 @@
 """The authorization server's HTTP surface, as Starlette routes for the hub to mount:
 
-    POST /oauth/token                          client credentials → access token
+    POST /oauth/token                          client credentials, authorization code
+                                               (PKCE) or refresh token → access token
+    GET  /oauth/authorize, POST                the sign-in form of people (``auth.authorize``)
+    POST /oauth/revoke                         sign-out: a refresh token and its session
+    GET  /oauth/authorize/oidc, /oauth/oidc/callback   sign-in at an org's OIDC provider
     GET  /.well-known/jwks.json                public keys that verify the tokens
     GET  /.well-known/oauth-authorization-server   RFC 8414 metadata
 
@@ -15,7 +19,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from auth.authorize import AUTHORIZE_PATH, OIDC_PATH
 from auth.config import AuthConfig
+from auth.oidc_login import CALLBACK_PATH
+from auth.person_grants import PERSON_GRANT_TYPES
+from auth.revocation import REVOKE_PATH
 from auth.server import AUTH_METHODS, GRANT_TYPE
 from auth.service import AuthService
 
@@ -29,10 +37,17 @@ def authorization_server_metadata(config: AuthConfig) -> dict[str, Any]:
         "issuer": config.issuer,
         "token_endpoint": config.endpoint(TOKEN_PATH),
         "jwks_uri": config.endpoint(JWKS_PATH),
-        "grant_types_supported": [GRANT_TYPE],
-        "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "authorization_endpoint": config.endpoint(AUTHORIZE_PATH),
+        "revocation_endpoint": config.endpoint(REVOKE_PATH),
+        "grant_types_supported": [GRANT_TYPE, *PERSON_GRANT_TYPES],
+        # "none": public clients (the console), which prove themselves with PKCE.
+        "token_endpoint_auth_methods_supported": [*AUTH_METHODS, "none"],
+        "revocation_endpoint_auth_methods_supported": ["none"],
         "scopes_supported": sorted(config.scopes_supported),
-        "response_types_supported": [],  # no authorization endpoint
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": True,
     }
 
 
@@ -60,6 +75,11 @@ def auth_routes(service: AuthService) -> list[Route]:
 
     return [
         Route(TOKEN_PATH, service.token_endpoint.respond, methods=["POST"]),
+        Route(AUTHORIZE_PATH, service.authorization_endpoint.show, methods=["GET"]),
+        Route(AUTHORIZE_PATH, service.authorization_endpoint.submit, methods=["POST"]),
+        Route(REVOKE_PATH, service.revocation_endpoint.respond, methods=["POST"]),
+        Route(OIDC_PATH, service.oidc_login.start, methods=["GET"]),
+        Route(CALLBACK_PATH, service.oidc_login.callback, methods=["GET"]),
         Route(JWKS_PATH, jwks, methods=["GET"]),
         Route(METADATA_PATH, authorization_server, methods=["GET"]),
     ]

@@ -1,5 +1,6 @@
 """The token endpoint: authlib's ``AuthorizationServer`` with the client credentials
-grant only, adapted to Starlette, issuing RFC 9068 JWT access tokens.
+grant, adapted to Starlette, issuing RFC 9068 JWT access tokens. The grants of people
+signed in (authorization code, refresh token) are handed to ``auth.person_grants``.
 
 authlib is synchronous (``query_client``, ``check_client_secret`` and the token
 generator are plain calls) and the store is async. So the handler first loads
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import logging
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl
 
 import anyio.to_thread
 from authlib.oauth2.rfc6749 import (  # type: ignore[import-untyped]
@@ -29,7 +29,6 @@ from authlib.oauth2.rfc6749 import (  # type: ignore[import-untyped]
 )
 from authlib.oauth2.rfc6749.errors import (  # type: ignore[import-untyped]
     InvalidClientError,
-    InvalidRequestError,
     InvalidScopeError,
     OAuth2Error,
 )
@@ -45,7 +44,9 @@ from starlette.responses import JSONResponse, Response
 
 from auth.claims import ORG_CLAIM, ORG_KIND_CLAIM
 from auth.config import AuthConfig
+from auth.forms import read_form
 from auth.keys import SigningKey
+from auth.person_grants import PERSON_GRANT_TYPES, PersonGrants
 from auth.secret_hash import spend_like_a_verification, verify_secret
 from auth.store import SLUG, AuthStore, OAuthClient
 
@@ -53,15 +54,17 @@ log = logging.getLogger("partnerhub.auth.server")
 
 GRANT_TYPE = "client_credentials"
 AUTH_METHODS = ("client_secret_basic", "client_secret_post")
-MAX_FORM_BYTES = 8192
 
 
 class TokenEndpoint:
     """``POST /oauth/token``: mount ``respond`` as a Starlette endpoint."""
 
-    def __init__(self, config: AuthConfig, store: AuthStore) -> None:
+    def __init__(
+        self, config: AuthConfig, store: AuthStore, people: PersonGrants | None = None
+    ) -> None:
         self.config = config
         self.store = store
+        self.people = people
 
     async def respond(self, request: Request) -> Response:
         """
@@ -70,6 +73,9 @@ class TokenEndpoint:
           Authenticate with client_secret_basic (HTTP Basic) or client_secret_post
           (client_id and client_secret in the form). The answer is an RFC 9068 JWT
           access token for the scopes asked for (all granted ones when none are asked).
+          People signed in through /oauth/authorize exchange their code
+          (authorization_code with code_verifier, public clients name themselves with
+          client_id) and refresh with refresh_token (rotated at every use).
         requestBody:
           required: true
           content:
@@ -78,19 +84,27 @@ class TokenEndpoint:
                 type: object
                 required: [grant_type]
                 properties:
-                  grant_type: {type: string, enum: [client_credentials]}
+                  grant_type:
+                    type: string
+                    enum: [client_credentials, authorization_code, refresh_token]
                   scope: {type: string, description: "space-separated, e.g. graph:read"}
                   client_id: {type: string}
                   client_secret: {type: string}
+                  code: {type: string, description: "authorization_code: the one-time code"}
+                  redirect_uri: {type: string, description: "authorization_code: as sent"}
+                  code_verifier: {type: string, description: "authorization_code: PKCE"}
+                  refresh_token: {type: string, description: "refresh_token: the last one"}
         responses:
           200: {description: "access_token, token_type Bearer, expires_in, scope"}
           400: {description: "invalid_request, unsupported_grant_type or invalid_scope"}
           401: {description: "invalid_client: authentication failed"}
         """
         try:
-            form = await _read_form(request)
+            form = await read_form(request)
         except OAuth2Error as error:
             return _json(*error())
+        if self.people is not None and form.get("grant_type") in PERSON_GRANT_TYPES:
+            return await self.people.respond(form)
         client_id = _named_client_id(request, form)
         client = await self.store.get_client(client_id) if client_id else None
         key = await self.store.current_signing_key()
@@ -308,33 +322,6 @@ class _StarletteOAuth2Request(OAuth2Request):  # type: ignore[misc]
     @property
     def form(self) -> dict[str, str]:
         return self._form
-
-
-async def _read_form(request: Request) -> dict[str, str]:
-    """The urlencoded body (RFC 6749 3.2), each parameter at most once."""
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type != "application/x-www-form-urlencoded":
-        raise InvalidRequestError("Expected an application/x-www-form-urlencoded body.")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            raise InvalidRequestError("Request body too large.")
-    try:
-        pairs = parse_qsl(
-            body.decode("utf-8"),
-            keep_blank_values=True,
-            strict_parsing=bool(body),
-            errors="strict",  # a percent-escape that is not UTF-8 is an error, not "?"
-        )
-    except (UnicodeDecodeError, ValueError):
-        raise InvalidRequestError("Malformed request body.") from None
-    form: dict[str, str] = {}
-    for name, value in pairs:
-        if name in form:
-            raise InvalidRequestError(f"Parameter {name!r} given more than once.")
-        form[name] = value
-    return form
 
 
 def _named_client_id(request: Request, form: dict[str, str]) -> str | None:

@@ -31,6 +31,7 @@ from sqlalchemy import (
     Text,
     or_,
     select,
+    union,
     update,
 )
 from sqlalchemy.engine import RowMapping
@@ -47,6 +48,7 @@ from auth.secret_hash import (
     spend_like_a_verification,
     verify_secret,
 )
+from auth.signin_tables import public_clients
 
 auth_metadata = MetaData()
 
@@ -240,7 +242,11 @@ class AuthStore:
         return bool(result.rowcount)
 
     async def revoked_client_ids(self) -> frozenset[str]:
-        query = select(oauth_clients.c.client_id).where(oauth_clients.c.revoked_at.is_not(None))
+        """Revoked clients: partners' systems, and apps people sign in to."""
+        query = union(
+            select(oauth_clients.c.client_id).where(oauth_clients.c.revoked_at.is_not(None)),
+            select(public_clients.c.client_id).where(public_clients.c.revoked_at.is_not(None)),
+        )
         async with self.engine.connect() as conn:
             return frozenset((await conn.scalars(query)).all())
 

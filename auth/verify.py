@@ -103,6 +103,11 @@ class TokenVerifier:
         }
         self._leeway = int(config.clock_leeway.total_seconds())
 
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The client that fetches other issuers' keys (and talks to OIDC providers)."""
+        return self._http
+
     async def aclose(self) -> None:
         if self._owns_http:
             await self._http.aclose()

@@ -40,10 +40,10 @@ from hub.ingest.replay import replay as replay_ledger
 from hub.ingest.worker import IngestWorker
 from hub.notify.commands import alerts_app, webhooks_app
 from hub.records import identifiers
-from hub.records.audit import Actor, AuditEntry, auth_changes
+from hub.records.audit import Actor, AuditEntry
 from hub.records.audit import entries as audit_entries
 from hub.records.audit import verify as verify_audit
-from hub.records.database import current_revision, migrate
+from hub.records.database import current_revision
 from hub.records.ledger import LANDED, Delivery, IngestionStatus, Ledger, Received
 from hub.render import (
     audit_table,
@@ -53,10 +53,13 @@ from hub.render import (
     ingest_table,
     lineage_tree,
     preview_table,
+    public_clients_table,
     push_table,
 )
 from hub.settings import Settings
 from hub.stores import open_graph_store
+from hub.users_commands import users_app
+from hub.users_commands import with_auth as _with_auth
 from schema.build import build_schema
 
 app = typer.Typer(
@@ -81,6 +84,7 @@ orgs_app = typer.Typer(
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(users_app, name="users")
 console = Console()
 T = TypeVar("T")
 
@@ -356,36 +360,40 @@ def _profile_or_exit(reference: str, profiles_dir: Path | None) -> Profile:
         raise typer.Exit(1) from None
 
 
-def _with_auth(work: Callable[[AuthService], Awaitable[T]]) -> T:
-    async def run() -> T:
-        settings = Settings()
-        service = AuthService.from_url(
-            settings.database_url(), settings.auth_config(), migrate=migrate
-        )
-        service.on_change = auth_changes(service.store.engine)
-        try:
-            await service.setup()
-            return await work(service)
-        finally:
-            await service.close()
-
-    return asyncio.run(run())
-
-
 @clients_app.command("add")
 def clients_add(
-    org: Annotated[str, typer.Option(help="The organization's slug, e.g. birch.")],
+    org: Annotated[
+        str | None, typer.Option(help="The organization's slug, e.g. birch (not with --public).")
+    ] = None,
     scopes: Annotated[
         str, typer.Option(help="Comma-separated: graph:read, ingest:write, admin.")
     ] = "graph:read",
     kind: Annotated[str | None, typer.Option(help="SPONSOR, CMO, CDMO, TESTING_LAB, ...")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")] = False,
+    public: Annotated[
+        bool,
+        typer.Option(
+            "--public", help="An app people sign in to (PKCE, no secret), not a partner's system."
+        ),
+    ] = False,
+    redirect_uris: Annotated[
+        list[str] | None,
+        typer.Option("--redirect-uri", help="With --public: where codes go (repeat for more)."),
+    ] = None,
 ) -> None:
-    """Register a client; its secret is printed once and never stored in clear."""
+    """Register a client; its secret is printed once and never stored in clear. With
+    --public, an app people sign in to: no secret, only its exact redirect URIs."""
+    if public:
+        _add_public_client(redirect_uris or [], as_json)
+        return
+    if org is None:
+        console.print("[red]--org is required (or --public with --redirect-uri)[/red]")
+        raise typer.Exit(1)
+    org_id = org
 
     async def work(service: AuthService) -> IssuedClient:
         granted = [scope.strip() for scope in scopes.split(",") if scope.strip()]
-        return await service.add_client(org, granted, org_kind=kind)
+        return await service.add_client(org_id, granted, org_kind=kind)
 
     try:
         issued = _with_auth(work)
@@ -400,11 +408,26 @@ def clients_add(
     console.print("[yellow]The secret is shown this once; the hub keeps only its hash.[/yellow]")
 
 
+def _add_public_client(redirect_uris: list[str], as_json: bool) -> None:
+    try:
+        client = _with_auth(lambda service: service.add_public_client(redirect_uris))
+    except ValueError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    if as_json:
+        typer.echo(json.dumps({"client_id": client.client_id}))
+        return
+    console.print(f"public client id: {client.client_id}")
+    console.print(f"redirect URIs:    {' '.join(client.redirect_uris)}")
+
+
 @clients_app.command("list")
 def clients_list() -> None:
     """Every client: its organization, scopes, and whether it is revoked."""
     clients = _with_auth(lambda service: service.store.list_clients())
     console.print(clients_table(clients))
+    public = _with_auth(lambda service: service.public_clients.list())
+    console.print(public_clients_table(public))
 
 
 @clients_app.command("revoke")

@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.table import Table
 from rich.tree import Tree
 
+from auth.public_clients import PublicClient
 from auth.store import OAuthClient
 from connectors.csv.preview import PreviewReport
 from graph.lineage import Direction, Impact, Lineage
@@ -160,6 +161,20 @@ def clients_table(clients: Sequence[OAuthClient]) -> Table:
             client.org_kind or "",
             " ".join(sorted(client.scopes)),
             f"{client.created_at:%Y-%m-%d %H:%M}",
+            f"{client.revoked_at:%Y-%m-%d %H:%M}" if client.revoked_at else "",
+        )
+    return table
+
+
+def public_clients_table(clients: Sequence[PublicClient]) -> Table:
+    table = Table(title="Public clients (people sign in to these)")
+    for column in ("client id", "redirect URIs", "created", "revoked"):
+        table.add_column(column, overflow="fold")
+    for client in clients:
+        table.add_row(
+            client.client_id,
+            " ".join(client.redirect_uris),
+            f"{client.created_at:%Y-%m-%d %H:%M}" if client.created_at else "built in",
             f"{client.revoked_at:%Y-%m-%d %H:%M}" if client.revoked_at else "",
         )
     return table

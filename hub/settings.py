@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from auth.config import AuthConfig, TrustedIssuer
+from auth.config import AuthConfig, OidcProvider, TrustedIssuer
 from graph.lineage import MAX_LINEAGE_DEPTH
 from hub.ingest.worker import QueuePolicy
 from hub.notify.dispatcher import DeliveryPolicy
@@ -35,6 +35,19 @@ class TrustedIssuerSettings(BaseModel):
     scope_claim: str = "scope"
     org_kind_claim: str | None = None
     allowed_orgs: list[str] | None = None
+
+
+class OidcProviderSettings(BaseModel):
+    """An organization's OpenID Connect provider (HUB_AUTH_OIDC_PROVIDERS is a JSON list)."""
+
+    name: str
+    issuer: str
+    client_id: str
+    client_secret: SecretStr
+    authorization_endpoint: str
+    token_endpoint: str
+    jwks_url: str
+    email_domains: list[str]
 
 
 class Settings(BaseSettings):
@@ -76,6 +89,16 @@ class Settings(BaseSettings):
     )
     auth_audience: str = "partnerhub"
     auth_token_minutes: int = Field(15, ge=1, le=24 * 60)
+    auth_session_hours: float = Field(
+        12.0, gt=0, description="A person's sign-in session lasts at most this long."
+    )
+    auth_session_idle_minutes: float = Field(
+        60.0, gt=0, description="A sign-in session ends when not refreshed for this long."
+    )
+    auth_oidc_providers: list[OidcProviderSettings] = Field(
+        default_factory=list,
+        description="Organizations' OpenID Connect providers people may sign in through.",
+    )
     auth_trusted_issuers: list[TrustedIssuerSettings] = Field(
         default_factory=list, description="External identity providers whose tokens count."
     )
@@ -150,6 +173,21 @@ class Settings(BaseSettings):
             issuer=self.auth_issuer or f"http://{self.host}:{self.port}",
             audience=self.auth_audience,
             access_token_lifetime=timedelta(minutes=self.auth_token_minutes),
+            session_lifetime=timedelta(hours=self.auth_session_hours),
+            refresh_idle_lifetime=timedelta(minutes=self.auth_session_idle_minutes),
+            oidc_providers=tuple(
+                OidcProvider(
+                    name=provider.name,
+                    issuer=provider.issuer,
+                    client_id=provider.client_id,
+                    client_secret=provider.client_secret.get_secret_value(),
+                    authorization_endpoint=provider.authorization_endpoint,
+                    token_endpoint=provider.token_endpoint,
+                    jwks_url=provider.jwks_url,
+                    email_domains=frozenset(provider.email_domains),
+                )
+                for provider in self.auth_oidc_providers
+            ),
             trusted_issuers=tuple(
                 TrustedIssuer(
                     issuer=trusted.issuer,

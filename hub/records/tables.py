@@ -1,5 +1,5 @@
 """Every table the hub's database holds, gathered from the modules that own them: the
-ledger's, the audit trail's, the authorization server's, the organizations'
+ledger's, the audit trail's, the authorization server's (clients, keys, people's sign-in), the organizations'
 identifiers, the EPCIS traces, and the alert targets, outbox and compliance verdicts. A test compares them with
 what the migrations build, so a table changed without a migration fails it."""
 
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+from auth.signin_tables import signin_metadata
 from auth.store import auth_metadata
 from hub.records.alert_targets import metadata as alert_targets_metadata
 from hub.records.audit import audit_metadata
@@ -23,6 +24,7 @@ def all_tables() -> MetaData:
     for part in (
         ledger_metadata,
         auth_metadata,
+        signin_metadata,
         audit_metadata,
         identifiers_metadata,
         traces_metadata,
