@@ -99,6 +99,7 @@ from graph.model import (
 from graph.oversight import Measurement, MeasurementScope, Period
 from graph.quality import cpv
 from graph.quality.control_charts import process_charts
+from graph.quality.specifications import in_force
 from graph.queries import Between, Condition, Equals, LinkedTo
 from graph.visibility import Visibility
 
@@ -492,16 +493,13 @@ def check_milestones(facts: Facts) -> Check:
 
 
 def specification_in_force(
-    specifications: Iterable[tuple[Found, Specification]], test: str, day: date
+    specifications: Iterable[tuple[Found, Specification]], test: str | None, day: date
 ) -> tuple[Found, Specification] | None:
-    matching = [
-        pair for pair in specifications if pair[1].test == test and pair[1].in_force_on(day)
-    ]
-    return max(
-        matching,
-        key=lambda pair: (pair[1].effective_from or date.min, pair[1].version),
-        default=None,
-    )
+    """The specification of ``test`` in force on ``day``, with where it was found: the
+    rule results and charts are judged by (``graph.quality.specifications.in_force``)."""
+    pairs = list(specifications)
+    chosen = in_force([spec for _, spec in pairs], test, day)
+    return next((pair for pair in pairs if pair[1] is chosen), None) if chosen else None
 
 
 def cpv_check(

@@ -234,7 +234,9 @@ async def test_a_lot_made_after_its_agreement_ended_raises_a_compliance_gap(hub:
     assert alert["kind"] == "COMPLIANCE_GAP"
     assert alert["subjectId"] == "batch:birch/BT-25-070"
     assert alert["ingestionId"] == ingestion
-    assert alert["gapReasons"] == ["AGREEMENT_EXPIRED"]
+    # Made after its agreement ended, and after Birch's change CC-BIR-25-014 went in
+    # without Northwind's approval (2025-08-18): the demo story plants both.
+    assert alert["gapReasons"] == ["AGREEMENT_EXPIRED", "UNAPPROVED_CHANGE"]
     assert "ended on 2025-06-30" in alert["message"]
 
 
