@@ -116,16 +116,20 @@ class BatchQuality:
 
 @dataclass(frozen=True, slots=True)
 class MeasurementScope:
-    """Numeric results of ``test`` on the lots of ``product``, the lots made in ``made``
-    (by manufacture date, or the result's test date for a lot without one)."""
+    """Numeric results of ``test`` (None: of every test, in one read) on the lots of
+    ``product`` (those ``vendor`` made, when given), the lots made in ``made`` (by manufacture date, or the result's test
+    date for a lot without one)."""
 
     product: str
-    test: str
+    test: str | None
     made: Period = field(default_factory=Period)
+    vendor: str | None = None  # organization id: only the lots it made
 
     def __post_init__(self) -> None:
         _checked(self.product, NodeKind.PRODUCT, "product", "product:northwind/NW-TAB-101")
-        if not self.test.strip():
+        if self.vendor is not None:
+            _checked(self.vendor, NodeKind.ORGANIZATION, "vendor", "org:birch")
+        if self.test is not None and not self.test.strip():
             raise ValueError("test: name the test or quality attribute, e.g. 'assay'")
 
 
@@ -144,6 +148,7 @@ class Measurement:
     verdict: Verdict | None
     tested_on: date | None
     manufactured_on: date | None
+    test: str = ""  # the test or attribute measured, as the result names it
 
     @property
     def on(self) -> date | None:
@@ -154,8 +159,8 @@ class Measurement:
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> Measurement:
         """From a store's row: result id, batch id, site code, value, unit, spec low,
-        spec high, verdict, tested on and made on (ISO dates), in that order."""
-        result_id, batch_id, site, value, unit, low, high, verdict, tested, made = row
+        spec high, verdict, tested on and made on (ISO dates), test, in that order."""
+        result_id, batch_id, site, value, unit, low, high, verdict, tested, made, test = row
         maker = parse_id(batch_id).parts[0]
         return cls(
             result=result_id,
@@ -169,4 +174,5 @@ class Measurement:
             verdict=None if verdict is None else Verdict(verdict),
             tested_on=None if tested is None else date.fromisoformat(tested),
             manufactured_on=None if made is None else date.fromisoformat(made),
+            test=test or "",
         )

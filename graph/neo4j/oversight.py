@@ -135,17 +135,20 @@ async def measurements(
         "org": visibility.org,
         "product": scope.product,
         "test": scope.test,
+        "vendor": None if scope.vendor is None else parse_id(scope.vendor).parts[0],
     }
     query = (
         _lots_of_product(restricted)
+        # One vendor's lots only: the rest is not read any further.
+        + "WITH b WHERE $vendor IS NULL OR b.maker = $vendor "
         + f"WITH b WHERE NOT EXISTS {{ (b)-[s:{_NOT_MADE_ON_ITS_OWN}]->() WHERE s.retracted IS NULL }}"
         + _overseen("b", restricted)
         + " MATCH (r:TestResult)-[:TESTED]->(b) "
-        "WHERE r.test = $test AND r.value IS NOT NULL"
+        "WHERE ($test IS NULL OR r.test = $test) AND r.value IS NOT NULL"
         + _readable("r", restricted)
         + _period("coalesce(b.manufactured_on, r.tested_on)", scope.made, parameters)
         + " RETURN collect([r.id, b.id, b.site_code, r.value, r.unit, r.spec_low, "
-        "r.spec_high, r.verdict, r.tested_on, b.manufactured_on]) AS results"
+        "r.spec_high, r.verdict, r.tested_on, b.manufactured_on, r.test]) AS results"
     )
     rows = await read(query, **parameters)
     found = [Measurement.from_row(row) for row in (rows[0]["results"] if rows else [])]

@@ -56,7 +56,7 @@ _LINEAGE_TYPES = "|".join(kind.value for kind in LINEAGE_EDGES)
 # Listings page through one kind in id order and filter on a few attributes; range
 # indexes on those let Neo4j seek and read in order instead of scanning and sorting.
 _LISTED_INDEXES = {
-    NodeKind.BATCH: ("id", "maker", "status", "manufactured_on"),
+    NodeKind.BATCH: ("id", "maker", "status", "manufactured_on", "validation_stage"),
     NodeKind.PRODUCT: ("id", "sponsor"),
     NodeKind.ORGANIZATION: ("id", "kind"),
     NodeKind.QUALITY_AGREEMENT: ("id", "sponsor", "vendor"),

@@ -98,8 +98,9 @@ from graph.model import (
 )
 from graph.oversight import Measurement, MeasurementScope, Period
 from graph.quality import cpv
-from graph.quality.control_charts import process_charts
-from graph.quality.specifications import in_force
+from graph.quality.control_charts import ProcessChart, process_charts
+from graph.quality.cpv import RuleViolation
+from graph.quality.specifications import in_force, normalized_test
 from graph.queries import Between, Condition, Equals, LinkedTo
 from graph.visibility import Visibility
 
@@ -502,6 +503,26 @@ def specification_in_force(
     return next((pair for pair in pairs if pair[1] is chosen), None) if chosen else None
 
 
+def recent_violations(chart: ProcessChart) -> tuple[int, list[RuleViolation]]:
+    """Where a chart's recent points start, and the run-rule violations among them."""
+    assert chart.chart is not None
+    start = max(0, len(chart.measurements) - CPV_RECENT_POINTS)
+    return start, [v for v in chart.chart.violations if any(i >= start for i in v.points)]
+
+
+def cited_results(by_test: Mapping[str, Sequence[Measurement]]) -> set[str]:
+    """The results a CPV check cites as evidence: the recent points of its rule
+    violations (``cpv_check``), found before it runs so that only those are read."""
+    cited: set[str] = set()
+    for points in by_test.values():
+        for chart in process_charts(points):
+            if chart.chart is None:
+                continue
+            start, recent = recent_violations(chart)
+            cited |= {chart.measurements[i].result for v in recent for i in v.points if i >= start}
+    return cited
+
+
 def cpv_check(
     by_test: Mapping[str, Sequence[Measurement]],
     specifications: Sequence[tuple[Found, Specification]],
@@ -521,12 +542,7 @@ def cpv_check(
             if chart.chart is None:
                 messages.append(f"{where}: too few points for a chart")
                 continue
-            recent_start = max(0, len(chart.measurements) - CPV_RECENT_POINTS)
-            recent = [
-                violation
-                for violation in chart.chart.violations
-                if any(index >= recent_start for index in violation.points)
-            ]
+            recent_start, recent = recent_violations(chart)
             if recent:
                 statuses.append(CheckStatus.WARN)
                 rules = ", ".join(violation.rule.value for violation in recent)
@@ -697,16 +713,31 @@ def _slug_of_site(site: str) -> str:
 async def measurements_by_test(
     store: GraphStore,
     product: str,
-    tests: Iterable[str],
+    tests: Iterable[str] | None,
     as_of: date,
     visibility: Visibility,
+    *,
+    vendor: str | None = None,
+    site: str | None = None,
 ) -> dict[str, tuple[Measurement, ...]]:
-    """One store read per test (a product has a handful of CQAs, not one per lot)."""
-    found_by_test: dict[str, tuple[Measurement, ...]] = {}
-    for test in sorted(set(tests)):
-        scope = MeasurementScope(product, test, Period(end=as_of))
-        found_by_test[test] = tuple(await store.measurements(scope, visibility=visibility))
-    return found_by_test
+    """The product's numeric results in one store read, grouped under the names of
+    ``tests`` (matched as specifications match a result: trimmed, case-folded) or, when
+    None, under each test measured; only the lots ``vendor`` made (at ``site``) when
+    given."""
+    scope = MeasurementScope(product, None, Period(end=as_of), vendor=vendor)
+    found = await store.measurements(scope, visibility=visibility)
+    named = None if tests is None else {normalized_test(test): test for test in tests}
+    by_test: dict[str, list[Measurement]] = {test: [] for test in (named or {}).values()}
+    for measurement in found:
+        if vendor is not None and measurement.vendor != vendor:
+            continue
+        if site is not None and measurement.site != site:
+            continue
+        key = normalized_test(measurement.test)
+        name = measurement.test if named is None else named.get(key)
+        if name:
+            by_test.setdefault(name, []).append(measurement)
+    return {test: tuple(points) for test, points in sorted(by_test.items())}
 
 
 async def gather(
@@ -761,9 +792,12 @@ async def gather(
             [*_parties(sponsor=sponsor), LinkedTo(((EdgeKind.SPECIFIES,),), product)],
         )
         tests = [spec.test for _, spec in records_of(specifications, Specification)]
-        measurements = await measurements_by_test(store, product, tests, as_of, visibility)
-        result_ids = sorted({m.result for points in measurements.values() for m in points})
-        nodes = await store.get_nodes(result_ids, visibility=visibility) if result_ids else {}
+        measurements = await measurements_by_test(
+            store, product, tests, as_of, visibility, vendor=vendor, site=site
+        )
+        # Only the points the CPV check will cite are read whole, for their sources.
+        cited = sorted(cited_results(measurements))
+        nodes = await store.get_nodes(cited, visibility=visibility) if cited else {}
         results = {node_id: as_found(node) for node_id, node in nodes.items()}
     verdict: AuditTrailVerdict | None = None
     if audit_trail is not None:

@@ -39,6 +39,8 @@ from graph.quality.readiness import (
     CheckStatus,
     Evidence,
     Found,
+    as_found,
+    cited_results,
     cpv_check,
     measurements_by_test,
     read_all,
@@ -80,7 +82,8 @@ class ValidationFacts:
     site: str | None
     as_of: date
     specifications: tuple[Found, ...] = ()
-    results: tuple[Found, ...] = ()  # the product's results on lots made at the site
+    results: tuple[Found, ...] = ()  # the results on the PPQ lots
+    cited: dict[str, Found] = field(default_factory=dict)  # results the CPV check cites
     transfers: tuple[Found, ...] = ()
     verified: dict[str, tuple[Found, ...]] = field(default_factory=dict)  # by transfer
     ppq_stage_lots: tuple[Found, ...] = ()
@@ -96,13 +99,8 @@ def _at_site(batch: Batch, site: str | None) -> bool:
 
 def stage_1(facts: ValidationFacts) -> tuple[Check, ...]:
     specifications = records_of(facts.specifications, Specification)
-    tests = sorted(
-        {
-            result.test
-            for _, result in records_of(facts.results, TestResult)
-            if result.test and (result.tested_on is None or result.tested_on <= facts.as_of)
-        }
-    )
+    # Measurements are of lots made (or tested) by asOf, at the site when one is named.
+    tests = sorted(test for test, points in facts.measurements.items() if points)
     if not tests:
         return (Check("specifications", CheckStatus.WARN, "no result measured on the lots yet"),)
     in_force = {test: specification_in_force(specifications, test, facts.as_of) for test in tests}
@@ -246,9 +244,8 @@ def stage_3(facts: ValidationFacts) -> tuple[Check, ...]:
         test: [m for m in points if facts.site is None or m.site == facts.site]
         for test, points in facts.measurements.items()
     }
-    results = {item.evidence.id: item for item in facts.results}
     specifications = records_of(facts.specifications, Specification)
-    return (cpv_check(by_test, specifications, results, facts.as_of),)
+    return (cpv_check(by_test, specifications, facts.cited, facts.as_of),)
 
 
 def judge_validation(facts: ValidationFacts) -> list[StageReport]:
@@ -274,21 +271,6 @@ async def gather_validation(
         [Equals("sponsor", sponsor), LinkedTo(((EdgeKind.SPECIFIES,),), product)],
         visibility,
     )
-    results = await read_all(
-        store, NodeKind.TEST_RESULT, [LinkedTo(RESULT_OF_PRODUCT, product)], visibility
-    )
-    if site is not None:
-        lot_ids = sorted(
-            {r.batch_id for _, r in records_of(results, TestResult) if r.batch_id is not None}
-        )
-        lots = await store.get_nodes(lot_ids, visibility=visibility) if lot_ids else {}
-        results = tuple(
-            item
-            for item, result in records_of(results, TestResult)
-            if result.batch_id in lots
-            and isinstance(lots[result.batch_id].record, Batch)
-            and _at_site(lots[result.batch_id].record, site)  # type: ignore[arg-type]
-        )
     transfers = await read_all(
         store, NodeKind.TECH_TRANSFER, [LinkedTo(((EdgeKind.TRANSFERS,),), product)], visibility
     )
@@ -302,10 +284,18 @@ async def gather_validation(
         ],
         visibility,
     )
-    # Every test measured is charted, specified or not (stage 1 fails the unspecified).
-    tests = [spec.test for _, spec in records_of(specifications, Specification)]
-    tests += [result.test for _, result in records_of(results, TestResult) if result.test]
-    measurements = await measurements_by_test(store, product, tests, as_of, visibility)
+    # The results judged one by one are the PPQ lots' (a few); every other result is a
+    # point on a chart, read in one measurements read for every test.
+    ppq_ids = {item.evidence.id for items in verified.values() for item in items}
+    ppq_ids |= {item.evidence.id for item in ppq_stage_lots}
+    tested = await store.in_edges(sorted(ppq_ids), (EdgeKind.TESTED,), visibility=visibility)
+    found = await store.get_nodes(
+        sorted({source for source, _, _ in tested}), visibility=visibility
+    )
+    results = tuple(as_found(node) for _, node in sorted(found.items()))
+    measurements = await measurements_by_test(store, product, None, as_of, visibility, site=site)
+    cited = sorted(cited_results(measurements))
+    nodes = await store.get_nodes(cited, visibility=visibility) if cited else {}
     return ValidationFacts(
         product=product,
         site=site,
@@ -316,6 +306,7 @@ async def gather_validation(
         verified=verified,
         ppq_stage_lots=ppq_stage_lots,
         measurements=measurements,
+        cited={node_id: as_found(node) for node_id, node in nodes.items()},
     )
 
 

@@ -174,7 +174,8 @@ async def measurements(
     engine: AsyncEngine, scope: MeasurementScope, visibility: Visibility
 ) -> list[Measurement]:
     restricted, parameters = _parameters(visibility)
-    parameters.update(product=scope.product, test=scope.test)
+    vendor = None if scope.vendor is None else parse_id(scope.vendor).parts[0]
+    parameters.update(product=scope.product, test=scope.test, vendor=vendor)
     on = (
         "coalesce(json_extract(b.properties, '$.manufactured_on'), "
         "json_extract(r.properties, '$.tested_on'))"
@@ -185,12 +186,13 @@ async def measurements(
             json_extract(r.properties, '$.value'), json_extract(r.properties, '$.unit'),
             json_extract(r.properties, '$.spec_low'), json_extract(r.properties, '$.spec_high'),
             json_extract(r.properties, '$.verdict'), json_extract(r.properties, '$.tested_on'),
-            json_extract(b.properties, '$.manufactured_on')
+            json_extract(b.properties, '$.manufactured_on'), json_extract(r.properties, '$.test')
         FROM chosen AS c
         CROSS JOIN graph_nodes AS b ON b.id = c.id AND b.kind = '{_BATCH}'
         JOIN graph_edges AS t ON t.target = b.id AND t.kind = '{_TESTED}'
         JOIN graph_nodes AS r ON r.id = t.source
-        WHERE json_extract(r.properties, '$.test') = :test
+        WHERE (:test IS NULL OR json_extract(r.properties, '$.test') = :test)
+        AND (:vendor IS NULL OR json_extract(b.properties, '$.maker') = :vendor)
         AND json_extract(r.properties, '$.value') IS NOT NULL
         AND NOT EXISTS (
             SELECT 1 FROM graph_edges AS s WHERE s.source = b.id AND s.kind IN ({_NOT_MADE_ON_ITS_OWN})
