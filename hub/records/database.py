@@ -36,6 +36,9 @@ DATABASE_ERRORS = (DBAPIError, OSError, ConnectionError, TimeoutError)
 _SQLITE_BUGS = ("no such table", "no such column", "syntax error", "has no column")
 
 
+_UNREACHABLE_CLASSES = ("08", "57")
+
+
 def unavailable(error: BaseException) -> bool:
     """Whether ``error`` says the database could not be reached (refused, lost, restarted,
     locked for too long): the same call may succeed later, so the hub answers 503 and
@@ -44,6 +47,12 @@ def unavailable(error: BaseException) -> bool:
     which tells a partner that nothing was stored and to send it again."""
     if isinstance(error, DBAPIError):
         if error.connection_invalidated:
+            return True
+        # PostgreSQL's own word: 08 connection exception, 57 operator intervention (the
+        # server shutting down or restarting: 57P01 admin_shutdown, 57P03 cannot connect
+        # now), whatever class the driver maps it to.
+        code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+        if isinstance(code, str) and code[:2] in _UNREACHABLE_CLASSES:
             return True
         if not isinstance(error, OperationalError | InterfaceError):
             return False

@@ -30,6 +30,14 @@ class Original(Exception):
     pass
 
 
+class FromPostgres(Exception):
+    """An error as the asyncpg adapter hands it over: with PostgreSQL's SQLSTATE."""
+
+    def __init__(self, message: str, sqlstate: str) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
 def driver_error(kind: type[DBAPIError], message: str) -> DBAPIError:
     return kind("SELECT 1", {}, Original(message))
 
@@ -42,6 +50,10 @@ def driver_error(kind: type[DBAPIError], message: str) -> DBAPIError:
         (ConnectionRefusedError(111, "Connection refused"), True),
         (TimeoutError(), True),
         (DBAPIError("SELECT 1", {}, Original("terminating connection"), connection_invalidated=True), True),
+        # The server stopped under a running query: admin_shutdown, whatever the class.
+        (DBAPIError("SELECT 1", {}, FromPostgres("terminating connection", "57P01")), True),
+        (DBAPIError("SELECT 1", {}, FromPostgres("connection failure", "08006")), True),
+        (DBAPIError("SELECT 1", {}, FromPostgres("division by zero", "22012")), False),
         (driver_error(OperationalError, "no such table: ingestions"), False),
         (driver_error(IntegrityError, "UNIQUE constraint failed: ingestions.id"), False),
         (driver_error(ProgrammingError, "column \"x\" does not exist"), False),

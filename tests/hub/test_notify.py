@@ -265,9 +265,14 @@ async def test_a_lot_sent_again_with_the_same_gaps_rings_once_and_a_change_of_ga
 
     assert len(log) == 2, [json.loads(delivery.body)["ingestion_id"] for delivery in log]
     first, second = (json.loads(posted.body) for posted in notifying.receiver.posted["gaps"])
-    assert first["gap_reasons"] == ["AGREEMENT_EXPIRED"]
+    # After the agreement ended and after Birch's change went in unapproved (the story's).
+    assert first["gap_reasons"] == ["AGREEMENT_EXPIRED", "UNAPPROVED_CHANGE"]
     assert second["ingestion_id"] == corrected
-    assert set(second["gap_reasons"]) == {"AGREEMENT_EXPIRED", "QUALIFICATION_EXPIRED"}
+    assert set(second["gap_reasons"]) == {
+        "AGREEMENT_EXPIRED",
+        "QUALIFICATION_EXPIRED",
+        "UNAPPROVED_CHANGE",
+    }
 
 
 async def test_a_websocket_and_a_webhook_of_one_organization_get_the_same_alert(

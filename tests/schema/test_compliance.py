@@ -114,7 +114,12 @@ async def test_a_batch_says_whether_it_is_compliant(api: GraphQLClient) -> None:
     assert data["a"]["complianceGaps"] == []
     assert [gap["reason"] for gap in data["b"]["complianceGaps"]] == ["AGREEMENT_EXPIRED"]
     assert data["c"]["complianceGaps"] is None
-    assert data["d"]["complianceGaps"] == [{"reason": "AGREEMENT_EXPIRED"}]
+    # BT-25-048 was made after Birch implemented CC-BIR-25-014 without Northwind's
+    # approval (2025-08-18), as well as after the agreement ended.
+    assert data["d"]["complianceGaps"] == [
+        {"reason": "AGREEMENT_EXPIRED"},
+        {"reason": "UNAPPROVED_CHANGE"},
+    ]
 
 
 @pytest.mark.parametrize(
