@@ -410,6 +410,12 @@ class AuditFinding(NodeRecord):
     def open(self) -> bool:
         return self.capa_status is not CapaStatus.CLOSED and self.capa_closed_on is None
 
+    def open_on(self, day: date) -> bool:
+        """Open on ``day``: not closed by then (a CAPA closed later was open that day)."""
+        if self.capa_closed_on is not None:
+            return self.capa_closed_on > day
+        return self.open()
+
     def capa_overdue_on(self, today: date) -> bool:
         return self.open() and self.capa_due_on is not None and self.capa_due_on < today
 

@@ -160,7 +160,7 @@ class QualificationFilter:
 # their keys name, and the product or site they are about.
 
 
-def _parties(**orgs: str | None) -> list[Condition]:
+def parties(**orgs: str | None) -> list[Condition]:
     """Equal-slug conditions for the organization ids given (attribute: org id)."""
     return [Equals(field, _org_slug(org)) for field, org in orgs.items() if org is not None]
 
@@ -184,7 +184,7 @@ class SpecificationFilter:
     test: str | None = None
 
     def conditions(self) -> tuple[Condition, ...]:
-        found = _parties(sponsor=self.sponsor) + _product(self.product, (EdgeKind.SPECIFIES,))
+        found = parties(sponsor=self.sponsor) + _product(self.product, (EdgeKind.SPECIFIES,))
         if self.test is not None:
             found.append(Equals("test", self.test))
         return tuple(found)
@@ -198,7 +198,7 @@ class TechTransferFilter:
     phase: TransferPhase | None = None
 
     def conditions(self) -> tuple[Condition, ...]:
-        found = _parties(sponsor=self.sponsor, vendor=self.vendor)
+        found = parties(sponsor=self.sponsor, vendor=self.vendor)
         found += _product(self.product, (EdgeKind.TRANSFERS,))
         if self.phase is not None:
             found.append(Equals("phase", self.phase.value))
@@ -214,7 +214,7 @@ class ChangeControlFilter:
     status: ChangeStatus | None = None
 
     def conditions(self) -> tuple[Condition, ...]:
-        found = _parties(vendor=self.vendor, sponsor=self.sponsor)
+        found = parties(vendor=self.vendor, sponsor=self.sponsor)
         found += _product(self.product, (EdgeKind.CONCERNS,))
         found += _site(self.site, (EdgeKind.CONCERNS,))
         if self.status is not None:
@@ -229,7 +229,7 @@ class AuditFilter:
     site: str | None = None  # site id
 
     def conditions(self) -> tuple[Condition, ...]:
-        found = _parties(auditor=self.auditor, vendor=self.vendor)
+        found = parties(auditor=self.auditor, vendor=self.vendor)
         return tuple(found + _site(self.site, (EdgeKind.CONCERNS,)))
 
 
@@ -241,7 +241,7 @@ class InspectionFilter:
     outcome: InspectionOutcome | None = None
 
     def conditions(self) -> tuple[Condition, ...]:
-        found = _parties(org=self.organization) + _site(self.site, (EdgeKind.CONCERNS,))
+        found = parties(org=self.organization) + _site(self.site, (EdgeKind.CONCERNS,))
         if self.agency is not None:
             found.append(Equals("agency", self.agency.value))
         if self.outcome is not None:

@@ -130,12 +130,16 @@ def conditions(kind: NodeKind, columns: Columns, params: dict[str, str]) -> list
         elif (field := name.rsplit("_", 1)[0]) in columns.dated and name.endswith(("_from", "_to")):
             ranges.setdefault(field, {})[name.rsplit("_", 1)[1]] = _day(name, value)
         else:
-            raise BadExport(
-                f"{name!r} is not a filter of this table (filters: "
-                f"{', '.join(columns.filters(kind))}; paging: first, after)"
-            )
+            raise _not_a_filter(name, columns.filters(kind))
     found += [Between(field, ends.get("from"), ends.get("to")) for field, ends in ranges.items()]
     return found
+
+
+def _not_a_filter(name: str, filters: Iterable[str]) -> BadExport:
+    return BadExport(
+        f"{name!r} is not a filter of this table (filters: {', '.join(filters)}; "
+        "paging: first, after)"
+    )
 
 
 def _day(name: str, value: str) -> date:
@@ -258,10 +262,7 @@ async def _gaps(
     known = {"product", "vendor", "site", "from", "to"}
     unknown = sorted(set(params) - known)
     if unknown:
-        raise BadExport(
-            f"{unknown[0]!r} is not a filter of this table (filters: "
-            f"{', '.join(sorted(known))}; paging: first, after)"
-        )
+        raise _not_a_filter(unknown[0], sorted(known))
     try:
         scope = ComplianceScope(
             product=params.get("product"),

@@ -101,7 +101,7 @@ from graph.quality import cpv
 from graph.quality.control_charts import ProcessChart, process_charts
 from graph.quality.cpv import RuleViolation
 from graph.quality.specifications import in_force, normalized_test
-from graph.queries import Between, Condition, Equals, LinkedTo
+from graph.queries import Between, Condition, LinkedTo, parties
 from graph.visibility import Visibility
 
 if TYPE_CHECKING:
@@ -336,19 +336,12 @@ def check_last_audit(facts: Facts) -> Check:
     )
 
 
-def open_on(finding: AuditFinding, day: date) -> bool:
-    """Open on ``day``: not closed by then (a CAPA closed later was open that day)."""
-    if finding.capa_closed_on is not None:
-        return finding.capa_closed_on > day
-    return finding.open()
-
-
 def check_findings(facts: Facts) -> Check:
     audits = {item.evidence.id for item, _ in _audits_held(facts)}
     day = facts.as_of
     critical, overdue, major = [], [], []
     for item, finding in records_of(facts.findings, AuditFinding):
-        if finding.audit not in audits or not open_on(finding, day):
+        if finding.audit not in audits or not finding.open_on(day):
             continue
         if finding.capa_due_on is not None and finding.capa_due_on < day:
             overdue.append(item)
@@ -688,10 +681,6 @@ def _slug(org: str) -> str:
     return parse_id(org).parts[0]
 
 
-def _parties(**orgs: str | None) -> list[Condition]:
-    return [Equals(name, _slug(org)) for name, org in orgs.items() if org is not None]
-
-
 async def vendors_of(store: GraphStore, product: str, visibility: Visibility) -> list[str]:
     """The vendors of a product the asker may know of: parties to the agreements that
     cover it and receivers of its transfers (two reads)."""
@@ -704,10 +693,6 @@ async def vendors_of(store: GraphStore, product: str, visibility: Visibility) ->
     slugs = {agreement.vendor for _, agreement in records_of(agreements, QualityAgreement)}
     slugs |= {transfer.vendor for _, transfer in records_of(transfers, TechTransfer)}
     return sorted(make_id(NodeKind.ORGANIZATION, slug) for slug in slugs)
-
-
-def _slug_of_site(site: str) -> str:
-    return parse_id(site).parts[0]
 
 
 async def measurements_by_test(
@@ -764,32 +749,32 @@ async def gather(
         return await read_all(store, kind, conditions, visibility)
 
     agreements = await read(
-        NodeKind.QUALITY_AGREEMENT, _parties(vendor=vendor, sponsor=sponsor) + covering
+        NodeKind.QUALITY_AGREEMENT, parties(vendor=vendor, sponsor=sponsor) + covering
     )
-    qualifications = await read(NodeKind.QUALIFICATION, _parties(vendor=vendor, qualifier=sponsor))
-    audits = await read(NodeKind.AUDIT, _parties(vendor=vendor, auditor=sponsor))
-    findings = await read(NodeKind.AUDIT_FINDING, _parties(vendor=vendor, auditor=sponsor))
+    qualifications = await read(NodeKind.QUALIFICATION, parties(vendor=vendor, qualifier=sponsor))
+    audits = await read(NodeKind.AUDIT, parties(vendor=vendor, auditor=sponsor))
+    findings = await read(NodeKind.AUDIT_FINDING, parties(vendor=vendor, auditor=sponsor))
     deviations = await read(
-        NodeKind.DEVIATION, [*_parties(org=vendor), Between("opened_on", None, cutoff)]
+        NodeKind.DEVIATION, [*parties(org=vendor), Between("opened_on", None, cutoff)]
     )
     changes = tuple(
         item
-        for item in await read(NodeKind.CHANGE_CONTROL, _parties(vendor=vendor, sponsor=sponsor))
+        for item in await read(NodeKind.CHANGE_CONTROL, parties(vendor=vendor, sponsor=sponsor))
         if isinstance(item.record, ChangeControl) and item.record.product_id in (None, product)
     )
     transfers = await read(
-        NodeKind.TECH_TRANSFER, _parties(vendor=vendor, sponsor=sponsor) + transferring
+        NodeKind.TECH_TRANSFER, parties(vendor=vendor, sponsor=sponsor) + transferring
     )
-    milestones = await read(NodeKind.MILESTONE, _parties(vendor=vendor, sponsor=sponsor))
+    milestones = await read(NodeKind.MILESTONE, parties(vendor=vendor, sponsor=sponsor))
     ppq_lots = await verified_lots(store, [item.evidence.id for item in transfers], visibility)
-    inspections = await read(NodeKind.INSPECTION, _parties(org=vendor))
+    inspections = await read(NodeKind.INSPECTION, parties(org=vendor))
     specifications: tuple[Found, ...] = ()
     measurements: dict[str, tuple[Measurement, ...]] = {}
     results: dict[str, Found] = {}
     if product is not None:
         specifications = await read(
             NodeKind.SPECIFICATION,
-            [*_parties(sponsor=sponsor), LinkedTo(((EdgeKind.SPECIFIES,),), product)],
+            [*parties(sponsor=sponsor), LinkedTo(((EdgeKind.SPECIFIES,),), product)],
         )
         tests = [spec.test for _, spec in records_of(specifications, Specification)]
         measurements = await measurements_by_test(
@@ -867,9 +852,9 @@ async def readiness(
     if vendor is None and site is None and product is None:
         raise ValueError("name a vendor, a site or a product (or several)")
     if site is not None:
-        if vendor is not None and _slug_of_site(site) != _slug(vendor):
+        if vendor is not None and _slug(site) != _slug(vendor):
             raise ValueError(f"site {site} is not one of {vendor}'s")
-        vendor = make_id(NodeKind.ORGANIZATION, _slug_of_site(site))
+        vendor = make_id(NodeKind.ORGANIZATION, _slug(site))
     if vendor is None:
         assert product is not None
         vendors = await vendors_of(store, product, visibility)
