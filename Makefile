@@ -1,7 +1,8 @@
 # Two commands on a fresh machine: `make demo` and `make test`. Everything they need
 # is installed here, pinned: Python packages from uv.lock, Neo4j from Maven Central,
 # the npm packages of the federation tests from tests/federation/package-lock.json and
-# the browser assets the hub serves itself (GraphiQL) from console/package-lock.json.
+# the browser assets the hub serves itself (GraphiQL, the console's drawing libraries)
+# from console/package-lock.json.
 
 UV_VERSION := 0.13.9
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -30,8 +31,8 @@ typecheck: install
 
 install: .venv/.synced $(CONSOLE_NPM)
 
-# GraphiQL's scripts and styles, served by the hub (hub/ide.py): no page loads code
-# from another host.
+# GraphiQL's scripts and styles (hub/ide.py) and the console's libraries (hub/console),
+# served by the hub: no page loads code from another host.
 $(CONSOLE_NPM): console/package-lock.json console/package.json
 	cd console && npm ci --no-audit --no-fund
 	@touch $@

@@ -61,6 +61,8 @@ from auth.service import AuthService
 from auth.store import AuthStore
 from auth.verify import InvalidToken
 from graph.store import GraphStore, StoreUnavailable
+from hub.console.routes import ROUTES as CONSOLE_ROUTES
+from hub.console.routes import is_console_path
 from hub.exports import ROUTES as EXPORT_ROUTES
 from hub.ide import ASSET_ROUTE, asset_endpoint, localised
 from hub.ingest.pipeline import IngestPipeline, IngestReport
@@ -103,12 +105,17 @@ OPENAPI = SchemaGenerator(
 )
 
 
-class BearerAuthExceptIdePage(BearerAuthMiddleware):
-    """GraphiQL's page is served without a token: it holds no data, and every query it
-    then sends carries the token the user puts in its headers pane."""
+class BearerAuthExceptPages(BearerAuthMiddleware):
+    """GraphiQL's page and the console's are served without a token: they hold no
+    data, and every query they then send carries the person's token."""
 
     async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
-        if _is_ide_page(scope) or _is_ide_asset(scope) or is_socket_without_header(scope):
+        if (
+            _is_ide_page(scope)
+            or _is_ide_asset(scope)
+            or _is_console_page(scope)
+            or is_socket_without_header(scope)
+        ):
             scope["user"], scope["auth"] = UnauthenticatedUser(), AuthCredentials()
             await self.app(scope, receive, send)
             return
@@ -120,6 +127,10 @@ def _is_ide_asset(scope: AsgiScope) -> bool:
         return False
     path: str = scope["path"]
     return path.startswith(ASSET_ROUTE + "/")
+
+
+def _is_console_page(scope: AsgiScope) -> bool:
+    return scope["type"] == "http" and is_console_path(scope["path"])
 
 
 def _is_ide_page(scope: AsgiScope) -> bool:
@@ -417,6 +428,7 @@ def create_app(
             Route(f"{ASSET_ROUTE}/{{name:path}}", asset_endpoint(graphql.ide), methods=["GET"]),
             WebSocketRoute("/graphql", graphql),
             *EXPORT_ROUTES,
+            *CONSOLE_ROUTES,
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
@@ -440,7 +452,7 @@ def create_app(
     public = PUBLIC_PATHS | ({"/metrics"} if settings.metrics_public else set())
     # Innermost first: tokens are checked inside the request id and metrics layers, so
     # refused requests are counted and carry an id too.
-    app.add_middleware(BearerAuthExceptIdePage, verifier=auth.verifier, public_paths=public)
+    app.add_middleware(BearerAuthExceptPages, verifier=auth.verifier, public_paths=public)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
     return app

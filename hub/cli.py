@@ -603,8 +603,8 @@ def demo_command(
     if not serve:
         return
     settings = Settings(store=f"sqlite:///{db}", database=f"sqlite:///{ledger}")
-    clients = asyncio.run(demo.register_demo_clients(settings))
-    console.print(demo.serving_banner(settings, clients), soft_wrap=True)
+    clients, users = asyncio.run(demo.register_demo_clients(settings))
+    console.print(demo.serving_banner(settings, clients, users), soft_wrap=True)
     _serve(settings)
 
 

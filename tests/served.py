@@ -61,6 +61,43 @@ def register_client(env: dict[str, str], org: str, scopes: str) -> tuple[str, st
     return issued["client_id"], issued["client_secret"]
 
 
+@dataclass(frozen=True)
+class Person:
+    """Someone who signs in to the console for an organization."""
+
+    org: str
+    email: str
+    password: str = field(repr=False)
+    scopes: str = "graph:read"
+    kind: str | None = None  # SPONSOR, CMO, ...
+
+
+def register_person(env: dict[str, str], person: Person) -> None:
+    """``partnerhub users add`` against the hub's database, the password on stdin."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hub.cli",
+            "users",
+            "add",
+            "--org",
+            person.org,
+            "--email",
+            person.email,
+            "--scopes",
+            person.scopes,
+            "--password-stdin",
+            *(["--kind", person.kind] if person.kind else []),
+        ],
+        env=env,
+        input=person.password + "\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+
 def fetch_token(url: str, client_id: str, client_secret: str) -> str:
     answer = httpx.post(
         url + "oauth/token",
@@ -106,9 +143,11 @@ def served_hub(
     *,
     org: str = "operator",
     scopes: str = "admin,graph:read,ingest:write",
+    people: tuple[Person, ...] = (),
 ) -> Iterator[ServedHub]:
     """``partnerhub serve`` on a free loopback port, with a ledger of its own in a
-    temporary folder and one registered client (an operator unless told otherwise)."""
+    temporary folder, one registered client (an operator unless told otherwise) and
+    the ``people`` who sign in."""
     port = free_port()
     ledger_folder = tempfile.TemporaryDirectory(prefix="partnerhub-ledger-")
     env = {
@@ -119,6 +158,8 @@ def served_hub(
         "HUB_LOG_LEVEL": "WARNING",
     }
     client_id, client_secret = register_client(env, org, scopes)
+    for person in people:
+        register_person(env, person)
     child = start_hub(env, timeout)
     base = f"http://127.0.0.1:{port}/"
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -150,11 +151,26 @@ DEMO_OPERATOR_SCOPES = ("admin", "graph:read", "ingest:write")
 DEMO_PARTNER_SCOPES = ("graph:read", "ingest:write")
 
 
-async def register_demo_clients(settings: Settings) -> list[DemoClient]:
-    """A fresh client for the operator and for each partner of the story."""
+@dataclass(frozen=True, slots=True)
+class DemoUser:
+    org: str
+    email: str
+    password: str = field(repr=False)
+
+
+def demo_email(org: str) -> str:
+    return f"qa@{org}.example"
+
+
+async def register_demo_clients(
+    settings: Settings, password: str | None = None
+) -> tuple[list[DemoClient], list[DemoUser]]:
+    """A fresh client for the operator and for each partner of the story, and a person
+    of each who signs in to the console (all with one password, new each run)."""
+    password = password or secrets.token_urlsafe(9)
     service = AuthService.from_url(settings.database_url(), settings.auth_config(), migrate=migrate)
     service.on_change = auth_changes(service.store.engine)
-    clients = []
+    clients, users = [], []
     try:
         await service.setup()
         for org, kind, scopes in [
@@ -163,13 +179,16 @@ async def register_demo_clients(settings: Settings) -> list[DemoClient]:
         ]:
             issued = await service.add_client(org, scopes, org_kind=kind)
             clients.append(DemoClient(org, scopes, issued.client.client_id, issued.secret))
+            user = await service.add_user(org, demo_email(org), password, scopes, org_kind=kind)
+            users.append(DemoUser(org, user.email, password))
     finally:
         await service.close()
-    return clients
+    return clients, users
 
 
-def serving_banner(settings: Settings, clients: list[DemoClient]) -> str:
+def serving_banner(settings: Settings, clients: list[DemoClient], users: list[DemoUser]) -> str:
     base = f"http://{settings.host}:{settings.port}"
+    people = "\n".join(f"  {user.org:<9} {user.email:<26} {user.password}" for user in users)
     body = json.dumps({"query": EXAMPLE_QUERY})
     operator = clients[0]
     token = (
@@ -182,7 +201,11 @@ def serving_banner(settings: Settings, clients: list[DemoClient]) -> str:
         for client in clients[1:]
     )
     return (
-        f"\n[bold]Serving the demo network at {base}/graphql[/bold] (GraphiQL in a browser; Ctrl-C stops)\n"
+        f"\n[bold]The console: {base}/console[/bold] (sign in as a partner's person; Ctrl-C stops)\n"
+        f"{people}\n"
+        f"Find the contaminated excipient lot {CONTAMINATED_EXCIPIENT_LOT_ID.split('/')[-1]} under Recall "
+        "(as northwind, or as operator) for its recall scope.\n"
+        f"\n[bold]The API: {base}/graphql[/bold] (GraphiQL in a browser)\n"
         "Every request needs a token. As the operator, get one and ask for the finished lot's\n"
         "genealogy across Cedar, Birch, Alder and Dogwood:\n"
         f"  {token}\n"

@@ -4,6 +4,7 @@
                             [&profile=NAME]   (CSV connectors: the partner's mapping profile)
                             [&supersedes=ING-ID]  (a correction of an earlier ingestion)
                             [&wait=SECONDS]   (answer with the outcome if it comes in time)
+    GET  /ingestions[?org=&status=&first=&after=]   (newest first)
     GET  /ingestions/{id}
 
 The body is the export itself. It is read up to the configured size limit (413
@@ -233,27 +234,91 @@ async def ingestion_status(request: Request) -> Response:
         return problem(
             503, "Unavailable", "the hub's database is unavailable", {"Retry-After": "5"}
         )
+    return JSONResponse({**_metadata(found), "superseded_by": corrections, "report": found.report})
+
+
+async def list_ingestions(request: Request) -> Response:
+    """
+    summary: Recent ingestions, newest first
+    description: A partner sees its own organization's; the operator everyone's (or one
+      organization's, with org). Paged by after (the last id of the previous page; the
+      Link header names the next page).
+    parameters:
+      - {name: org, in: query, schema: {type: string}}
+      - {name: status, in: query, schema: {type: string, enum: [RECEIVED, APPLIED, PARTIAL, REJECTED, FAILED]}}
+      - {name: first, in: query, schema: {type: integer, minimum: 1, maximum: 500, default: 50}}
+      - {name: after, in: query, schema: {type: string}}
+    responses:
+      200: {description: "ingestions: each one's metadata and outcome counts"}
+      403: {description: "org names another organization (partners see only their own)"}
+      422: {description: "a parameter that is not valid, named"}
+    """
+    principal = require_scope(request, Scope.INGEST_WRITE)
+    params = request.query_params
+    org = params.get("org")
+    if not principal.has(Scope.ADMIN):
+        if org not in (None, principal.org_id):
+            return problem(403, "Forbidden", "a partner lists only its own ingestions")
+        org = principal.org_id
+    try:
+        status = IngestionStatus(params["status"]) if "status" in params else None
+    except ValueError:
+        words = ", ".join(member.value for member in IngestionStatus)
+        return problem(422, "Invalid parameter", f"status: expected one of {words}")
+    first = params.get("first", "50")
+    if not first.isdigit() or not 1 <= int(first) <= 500:
+        return problem(422, "Invalid parameter", "first: expected a whole number from 1 to 500")
+    ledger: Ledger = request.app.state.ledger
+    try:
+        found = await ledger.recent(
+            org=org, status=status, before=params.get("after"), limit=int(first)
+        )
+    except DATABASE_ERRORS as error:
+        if not unavailable(error):
+            raise
+        return problem(
+            503, "Unavailable", "the hub's database is unavailable", {"Retry-After": "5"}
+        )
+    headers = {}
+    if len(found) == int(first):
+        following = str(request.url.include_query_params(after=found[-1].id))
+        headers["Link"] = f'<{following}>; rel="next"'
     return JSONResponse(
-        {
-            "ingestion_id": found.id,
-            "connector": found.connector,
-            "org": found.org,
-            "submitted_by": found.submitted_by,
-            "filename": found.filename,
-            "media_type": found.media_type,
-            "received_at": found.received_at.isoformat(),
-            "finished_at": _iso(found.finished_at),
-            "size": found.size,
-            "sha256": found.sha256,
-            "status": found.status.value,
-            "attempts": found.attempts,
-            "next_attempt_at": _iso(found.next_attempt_at),
-            "all_or_nothing": found.all_or_nothing,
-            "supersedes": found.supersedes,
-            "superseded_by": corrections,
-            "report": found.report,
-        }
+        {"ingestions": [{**_metadata(one), **_counts(one.report)} for one in found]},
+        headers=headers,
     )
+
+
+def _metadata(found: Received) -> dict[str, Any]:
+    return {
+        "ingestion_id": found.id,
+        "connector": found.connector,
+        "org": found.org,
+        "submitted_by": found.submitted_by,
+        "filename": found.filename,
+        "media_type": found.media_type,
+        "received_at": found.received_at.isoformat(),
+        "finished_at": _iso(found.finished_at),
+        "size": found.size,
+        "sha256": found.sha256,
+        "status": found.status.value,
+        "attempts": found.attempts,
+        "next_attempt_at": _iso(found.next_attempt_at),
+        "all_or_nothing": found.all_or_nothing,
+        "supersedes": found.supersedes,
+    }
+
+
+def _counts(report: dict[str, Any] | None) -> dict[str, Any]:
+    """What a list shows of an outcome: how many records, and how many went wrong."""
+    report = report or {}
+    return {
+        "records": report.get("records"),
+        "applied": report.get("applied"),
+        "rejected": report.get("rejected"),
+        "warned": report.get("warned"),
+        "error": (report.get("error") or {}).get("message"),
+    }
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -262,6 +327,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 ROUTES = [
     Route("/ingest/{connector}", ingest, methods=["POST"]),
+    Route("/ingestions", list_ingestions, methods=["GET"]),
     Route("/ingestions/{ingestion_id}", ingestion_status, methods=["GET"]),
 ]
 

@@ -353,6 +353,39 @@ class Ledger:
             ).first()
         return None if row is None else _received(dict(row._mapping))
 
+    async def recent(
+        self,
+        *,
+        org: str | None = None,
+        status: IngestionStatus | None = None,
+        before: str | None = None,
+        limit: int = 50,
+    ) -> list[Received]:
+        """Ingestions newest first (of one organization, in one status), at most
+        ``limit``, after ``before`` (the last id of the previous page) when given."""
+        query = select(*_METADATA_COLUMNS).order_by(
+            ingestions.c.received_at.desc(), ingestions.c.id.desc()
+        )
+        if org is not None:
+            query = query.where(ingestions.c.org == org)
+        if status is not None:
+            query = query.where(ingestions.c.status == status.value)
+        async with self.engine.connect() as conn:
+            if before is not None:
+                received_at = await conn.scalar(
+                    select(ingestions.c.received_at).where(ingestions.c.id == before)
+                )
+                if received_at is None:
+                    return []
+                query = query.where(
+                    or_(
+                        ingestions.c.received_at < received_at,
+                        and_(ingestions.c.received_at == received_at, ingestions.c.id < before),
+                    )
+                )
+            rows = await conn.execute(query.limit(limit))
+            return [_received(dict(row._mapping)) for row in rows]
+
     async def corrections_of(self, ingestion_id: str) -> list[str]:
         """The ingestions that say they supersede this one, oldest first."""
         async with self.engine.connect() as conn:
