@@ -120,11 +120,8 @@ class TokenEndpoint:
         # Before the secret is hashed: a flood of wrong secrets stops here.
         refused = self.guard.before_token(address, client_id)
         if refused is not None:
-            log.info(
-                "token request from %s refused: %s spent",
-                client_id or "(no client id)",
-                refused.limit,
-            )
+            # Not the client id: unchecked, it may be anything typed (a misplaced secret).
+            log.info("token request refused before authentication: %s spent", refused.limit)
             return too_many_requests(refused)
         client = await self.store.get_client(client_id) if client_id else None
         key = await self.store.current_signing_key()

@@ -189,7 +189,7 @@ class Settings(BaseSettings):
     )
     limit_graphql_window_seconds: int = Field(60, ge=1)
     limit_ingest_pushes: int = Field(
-        10_000, ge=0, description="Pushes per ingest window for one organization."
+        20_000, ge=0, description="Pushes per ingest window for one organization."
     )
     limit_ingest_bytes: int = Field(
         20 * 2**30, ge=0, description="Payload bytes per ingest window for one organization."
