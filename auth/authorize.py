@@ -163,7 +163,6 @@ class AuthorizationEndpoint:
             return self._too_many(checked, email, too_many)
         user = await self.users.authenticate(email, password)
         if user is None:
-            self.guard.signin_failed(address, email)
             known = await self.users.by_email(email)
             who = known.user_id if known is not None else "an unknown e-mail"
             log.warning(
@@ -172,6 +171,7 @@ class AuthorizationEndpoint:
                 checked.client.client_id,
             )
             return self._form(checked, email=email, notice=WRONG_CREDENTIALS, status_code=400)
+        self.guard.signin_not_failed(address, email)
         response = await self.grant(checked, user)
         response.delete_cookie(CSRF_COOKIE, path=AUTHORIZE_PATH)
         return response

@@ -15,6 +15,10 @@ hub's CPU on hashes. So the guard answers before any hash:
   (``signin_per_address``), and failed passwords per address and per account
   (``signin_failures``), checked before argon2 runs.
 
+An attempt counts as a failure from the moment it is let through, and is given back
+when it turns out not to be one: so a burst of concurrent wrong secrets, all let in
+before the first has been hashed, still gets no more hashes than the failure limit.
+
 A refusal is HTTP 429 with ``Retry-After`` (seconds). The per-account limit lets
 someone who knows an e-mail keep its owner out for a failure window; a per-address
 limit alone would let a botnet guess one account's password, and the window is short.
@@ -73,29 +77,38 @@ class LoginGuard:
         )
 
     def before_token(self, address: str, client_id: str | None) -> Refused | None:
-        """Refused, or the request counted: before anything is hashed."""
-        failures = [Ask(TOKEN_FAILURES_ADDRESS, address)]
-        requests = [Ask(TOKEN_ADDRESS, address)]
-        if client_id is not None:
-            failures.append(Ask(TOKEN_FAILURES_CLIENT, client_id))
-            requests.append(Ask(TOKEN_CLIENT, client_id))
-        return self.limits.check(*failures) or self.limits.spend(*requests)
+        """Refused, or the request counted (and, until ``token_not_failed``, its
+        failure too): before anything is hashed."""
+        return self.limits.spend(
+            *self._token_failures(address, client_id),
+            Ask(TOKEN_ADDRESS, address),
+            *([Ask(TOKEN_CLIENT, client_id)] if client_id is not None else []),
+        )
 
-    def token_failed(self, address: str, client_id: str | None) -> None:
-        self.limits.count(Ask(TOKEN_FAILURES_ADDRESS, address))
-        if client_id is not None:
-            self.limits.count(Ask(TOKEN_FAILURES_CLIENT, client_id))
+    def token_not_failed(self, address: str, client_id: str | None) -> None:
+        """The request let through did not fail authentication: not a failure after all."""
+        self.limits.refund(*self._token_failures(address, client_id))
 
     def before_signin(self, address: str, email: str) -> Refused | None:
-        account = _account(email)
-        return self.limits.check(
-            Ask(SIGNIN_FAILURES_ADDRESS, address), Ask(SIGNIN_FAILURES_ACCOUNT, account)
-        ) or self.limits.spend(Ask(SIGNIN_ADDRESS, address))
-
-    def signin_failed(self, address: str, email: str) -> None:
-        self.limits.count(
-            Ask(SIGNIN_FAILURES_ADDRESS, address), Ask(SIGNIN_FAILURES_ACCOUNT, _account(email))
+        """Refused, or the attempt counted (and its failure, until ``signin_not_failed``)."""
+        return self.limits.spend(
+            *self._signin_failures(address, email), Ask(SIGNIN_ADDRESS, address)
         )
+
+    def signin_not_failed(self, address: str, email: str) -> None:
+        self.limits.refund(*self._signin_failures(address, email))
+
+    @staticmethod
+    def _token_failures(address: str, client_id: str | None) -> list[Ask]:
+        failures = [Ask(TOKEN_FAILURES_ADDRESS, address)]
+        if client_id is not None:
+            failures.append(Ask(TOKEN_FAILURES_CLIENT, client_id))
+        return failures
+
+    @staticmethod
+    def _signin_failures(address: str, email: str) -> list[Ask]:
+        account = _account(email)
+        return [Ask(SIGNIN_FAILURES_ADDRESS, address), Ask(SIGNIN_FAILURES_ACCOUNT, account)]
 
 
 def _account(email: str) -> str:

@@ -107,6 +107,13 @@ class RateLimits:
             if item is not None:
                 self._window.hit(item, ask.key, cost=ask.cost)
 
+    def refund(self, *asks: Ask) -> None:
+        """Give back what ``spend`` or ``count`` took (never below nothing spent)."""
+        for ask in asks:
+            item = self._items.get(ask.limit)
+            if item is not None:
+                self._storage.decr(item.key_for(ask.key), ask.cost)
+
     def left(self, limit: str, key: str) -> tuple[int, float]:
         """What is left of ``limit`` for ``key``, and when its window ends (Unix time)."""
         item = self._items[limit]

@@ -115,7 +115,10 @@ class TokenEndpoint:
         if self.people is not None and form.get("grant_type") in PERSON_GRANT_TYPES:
             # Per address only: every person signed in through one app shares its client id.
             refused = self.guard.before_token(address, None)
-            return too_many_requests(refused) if refused else await self.people.respond(form)
+            if refused is not None:
+                return too_many_requests(refused)
+            self.guard.token_not_failed(address, None)  # no secret here to fail
+            return await self.people.respond(form)
         client_id = _named_client_id(request, form)
         # Before the secret is hashed: a flood of wrong secrets stops here.
         refused = self.guard.before_token(address, client_id)
@@ -131,11 +134,11 @@ class TokenEndpoint:
         # Only a stored client id is logged: what a caller typed may be anything,
         # a misplaced secret included.
         who = client.client_id if client is not None else "(unknown client)"
+        if status != 401:  # 401 alone says the secret (or the client id) was wrong
+            self.guard.token_not_failed(address, client_id)
         if status == 200:
             log.info("issued an access token to %s", who)
         else:
-            if status == 401:  # the secret (or the client id) was wrong
-                self.guard.token_failed(address, client_id)
             log.info("token request from %s refused: %s", who, body.get("error"))
         return _json(status, body, headers)
 

@@ -4,6 +4,7 @@ and their refusals in /metrics. Budgets are small (settings) so the tests are fa
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -119,6 +120,40 @@ async def test_a_flood_of_wrong_secrets_gets_429_before_the_hash_is_computed(
     assert from_another_address.json()["access_token"]
     assert refusals(exposition, "token_failures_address") == 17
     assert "guess" not in exposition and target.client.client_id not in exposition
+
+
+async def test_a_burst_of_concurrent_wrong_secrets_gets_no_more_hashes_than_the_limit(
+    parts: tuple[SqlGraphStore, Ledger], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, ledger = parts
+    app = create_app(Settings(limit_token_failures=3), store=store, ledger=ledger)
+    hashes = HashCalls(monkeypatch)
+    async with running(app) as client_from:
+        target = await app.state.auth.add_client("birch", [Scope.GRAPH_READ])
+        async with client_from(ATTACKER) as attacker:
+            burst = [token(attacker, target.client.client_id, f"guess {n}") for n in range(20)]
+            answers = await asyncio.gather(*burst)
+            afterwards = await token(attacker, "nobody", "x")
+
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [401] * 3 + [429] * 17
+    assert hashes.count == 3, "all 20 were in flight at once; only 3 were hashed"
+    assert afterwards.status_code == 429, "the address is still resting"
+
+
+async def test_good_secrets_do_not_spend_the_failure_limit(
+    parts: tuple[SqlGraphStore, Ledger],
+) -> None:
+    store, ledger = parts
+    app = create_app(Settings(limit_token_failures=2), store=store, ledger=ledger)
+    async with running(app) as client_from:
+        good = await app.state.auth.add_client("northwind", [Scope.GRAPH_READ])
+        async with client_from(PARTNER) as partner:
+            answers = [await token(partner, good.client.client_id, good.secret) for _ in range(5)]
+            wrong = [await token(partner, good.client.client_id, "old secret") for _ in range(3)]
+
+    assert [answer.status_code for answer in answers] == [200] * 5
+    assert [answer.status_code for answer in wrong] == [401, 401, 429]
 
 
 async def test_too_many_token_requests_from_one_address_get_429(
