@@ -22,7 +22,8 @@ compliance verdict per lot and audience is kept in the database too
 A ``/graphql`` request body over ``HUB_GRAPHQL_MAX_BODY_BYTES`` is refused with 413
 before it is read whole (by its Content-Length, or as soon as a chunked body passes the
 limit); the query's cost and its execution time are limited by the schema
-(``schema.build``, ``schema.cost``).
+(``schema.build``, ``schema.cost``), and each client's queries together by its cost
+budget (``hub.limits``, 429 when spent).
 """
 
 from __future__ import annotations
