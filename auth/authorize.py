@@ -13,7 +13,10 @@ CSRF: a double-submit token, random per form, in a ``SameSite=Strict``, ``HttpOn
 cookie scoped to this path and in a hidden field; the POST must carry both, equal.
 A wrong e-mail or password re-shows the form with one generic message, whichever was
 wrong; the attempt is logged with the user id when the e-mail is known, never with
-what was typed.
+what was typed. Too many attempts from one address, or too many wrong passwords for
+one account or from one address (``auth.login_limits``), re-show the form with a
+message saying when to try again, as HTTP 429 with ``Retry-After``, before the
+password is hashed.
 """
 
 from __future__ import annotations
@@ -31,8 +34,10 @@ from starlette.responses import RedirectResponse, Response
 
 from auth.config import AuthConfig
 from auth.forms import read_form
+from auth.login_limits import LoginGuard
 from auth.principal import Scope
 from auth.public_clients import PublicClient, PublicClientStore
+from auth.rate_limits import Refused
 from auth.signin_page import refusal_page, signin_form
 from auth.signin_sessions import SigninSessions
 from auth.users import HubUser, UserStore
@@ -87,11 +92,13 @@ class AuthorizationEndpoint:
         clients: PublicClientStore,
         users: UserStore,
         sessions: SigninSessions,
+        guard: LoginGuard | None = None,
     ) -> None:
         self.config = config
         self.clients = clients
         self.users = users
         self.sessions = sessions
+        self.guard = guard or LoginGuard(config.login_limits)
         self._secure_cookie = config.issuer.startswith("https://")
 
     async def show(self, request: Request) -> Response:
@@ -125,6 +132,7 @@ class AuthorizationEndpoint:
           303: {description: "to the client's redirect URI with a one-time code and the state"}
           400: {description: "wrong e-mail or password (the form again), or a bad request"}
           403: {description: "the form's CSRF token is missing or wrong"}
+          429: {description: "too many attempts or wrong passwords: the form again, with Retry-After"}
         """
         try:
             form = await read_form(request)
@@ -146,6 +154,13 @@ class AuthorizationEndpoint:
                 status_code=403,
             )
         email, password = form.get("email", ""), form.get("password", "")
+        address = request.client.host if request.client is not None else "unknown"
+        too_many = self.guard.before_signin(address, email)
+        if too_many is not None:  # before argon2 runs
+            log.warning(
+                "sign-in refused via client %s: %s spent", checked.client.client_id, too_many.limit
+            )
+            return self._too_many(checked, email, too_many)
         user = await self.users.authenticate(email, password)
         if user is None:
             known = await self.users.by_email(email)
@@ -156,8 +171,21 @@ class AuthorizationEndpoint:
                 checked.client.client_id,
             )
             return self._form(checked, email=email, notice=WRONG_CREDENTIALS, status_code=400)
+        self.guard.signin_not_failed(address, email)
         response = await self.grant(checked, user)
         response.delete_cookie(CSRF_COOKIE, path=AUTHORIZE_PATH)
+        return response
+
+    def _too_many(self, checked: AuthorizationRequest, email: str, refused: Refused) -> Response:
+        minutes = -(-refused.retry_after // 60)
+        wait = f"{minutes} minute{'s' if minutes > 1 else ''}"
+        response = self._form(
+            checked,
+            email=email,
+            notice=f"Too many sign-in attempts. Try again in {wait}.",
+            status_code=429,
+        )
+        response.headers["Retry-After"] = str(refused.retry_after)
         return response
 
     async def grant(self, checked: AuthorizationRequest, user: HubUser) -> Response:

@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Literal
 from urllib.parse import urlsplit
 
+from auth.login_limits import LoginLimits
 from auth.principal import Scope
 
 # Epoch seconds. Injected wherever time matters so tests can move it.
@@ -164,6 +165,8 @@ class AuthConfig:
     session_lifetime: timedelta = timedelta(hours=12)
     refresh_idle_lifetime: timedelta = timedelta(hours=1)
     oidc_providers: Sequence[OidcProvider] = ()
+    # How fast a caller may try secrets and passwords (``auth.login_limits``).
+    login_limits: LoginLimits = field(default_factory=LoginLimits)
 
     def __post_init__(self) -> None:
         check_url("AuthConfig.issuer", self.issuer)

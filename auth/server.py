@@ -46,7 +46,9 @@ from auth.claims import ORG_CLAIM, ORG_KIND_CLAIM
 from auth.config import AuthConfig
 from auth.forms import read_form
 from auth.keys import SigningKey
+from auth.login_limits import LoginGuard
 from auth.person_grants import PERSON_GRANT_TYPES, PersonGrants
+from auth.rate_limits import Refused
 from auth.secret_hash import spend_like_a_verification, verify_secret
 from auth.store import SLUG, AuthStore, OAuthClient
 
@@ -60,11 +62,16 @@ class TokenEndpoint:
     """``POST /oauth/token``: mount ``respond`` as a Starlette endpoint."""
 
     def __init__(
-        self, config: AuthConfig, store: AuthStore, people: PersonGrants | None = None
+        self,
+        config: AuthConfig,
+        store: AuthStore,
+        people: PersonGrants | None = None,
+        guard: LoginGuard | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.people = people
+        self.guard = guard or LoginGuard(config.login_limits)
 
     async def respond(self, request: Request) -> Response:
         """
@@ -98,14 +105,27 @@ class TokenEndpoint:
           200: {description: "access_token, token_type Bearer, expires_in, scope"}
           400: {description: "invalid_request, unsupported_grant_type or invalid_scope"}
           401: {description: "invalid_client: authentication failed"}
+          429: {description: "too many requests or failed secrets from this address or for this client: see Retry-After"}
         """
         try:
             form = await read_form(request)
         except OAuth2Error as error:
             return _json(*error())
+        address = remote_address(request)
         if self.people is not None and form.get("grant_type") in PERSON_GRANT_TYPES:
+            # Per address only: every person signed in through one app shares its client id.
+            refused = self.guard.before_token(address, None)
+            if refused is not None:
+                return too_many_requests(refused)
+            self.guard.token_not_failed(address, None)  # no secret here to fail
             return await self.people.respond(form)
         client_id = _named_client_id(request, form)
+        # Before the secret is hashed: a flood of wrong secrets stops here.
+        refused = self.guard.before_token(address, client_id)
+        if refused is not None:
+            # Not the client id: unchecked, it may be anything typed (a misplaced secret).
+            log.info("token request refused before authentication: %s spent", refused.limit)
+            return too_many_requests(refused)
         client = await self.store.get_client(client_id) if client_id else None
         key = await self.store.current_signing_key()
         status, body, headers = await anyio.to_thread.run_sync(
@@ -114,6 +134,8 @@ class TokenEndpoint:
         # Only a stored client id is logged: what a caller typed may be anything,
         # a misplaced secret included.
         who = client.client_id if client is not None else "(unknown client)"
+        if status != 401:  # 401 alone says the secret (or the client id) was wrong
+            self.guard.token_not_failed(address, client_id)
         if status == 200:
             log.info("issued an access token to %s", who)
         else:
@@ -328,6 +350,25 @@ def _named_client_id(request: Request, form: dict[str, str]) -> str | None:
     basic_id, _ = extract_basic_authorization(request.headers)
     named = basic_id or form.get("client_id")
     return named if isinstance(named, str) and SLUG.fullmatch(named) else None
+
+
+def remote_address(request: Request) -> str:
+    """The caller's address as the server saw it (behind a proxy, the server must be
+    told which proxies to believe for this to be the client's)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
+def too_many_requests(refused: Refused) -> JSONResponse:
+    """RFC 6585's 429 in RFC 6749's error shape."""
+    return JSONResponse(
+        {
+            "error": "too_many_requests",
+            "error_description": f"Too many attempts ({refused.limit}: {refused.rate}); "
+            f"try again in {refused.retry_after} s.",
+        },
+        status_code=429,
+        headers={"Retry-After": str(refused.retry_after), "Cache-Control": "no-store"},
+    )
 
 
 def _json(status: int, body: dict[str, Any], headers: list[tuple[str, str]]) -> JSONResponse:

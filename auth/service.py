@@ -16,6 +16,7 @@ import httpx
 from auth.authorize import AuthorizationEndpoint
 from auth.config import AuthConfig, Clock, system_clock
 from auth.keys import SigningKey
+from auth.login_limits import LoginGuard
 from auth.oidc_login import OidcLogin
 from auth.person_grants import PersonGrants
 from auth.principal import LOCAL_OPERATOR, Principal, Scope
@@ -51,10 +52,13 @@ class AuthService:
         self.users = UserStore(store.engine, clock)
         self.public_clients = PublicClientStore(store.engine, config, clock)
         self.sessions = SigninSessions(store.engine, config, clock)
+        # One guard for the token endpoint and the sign-in form: its counts are this
+        # process's (``auth.login_limits``), and /metrics reads its refusals.
+        self.login_guard = LoginGuard(config.login_limits)
         people = PersonGrants(config, store, self.public_clients, self.users, self.sessions)
-        self.token_endpoint = TokenEndpoint(config, store, people)
+        self.token_endpoint = TokenEndpoint(config, store, people, self.login_guard)
         self.authorization_endpoint = AuthorizationEndpoint(
-            config, self.public_clients, self.users, self.sessions
+            config, self.public_clients, self.users, self.sessions, self.login_guard
         )
         self.revocation_endpoint = RevocationEndpoint(self.public_clients, self.sessions)
         self.verifier = TokenVerifier(config, store, http=http, clock=clock)

@@ -22,7 +22,8 @@ compliance verdict per lot and audience is kept in the database too
 A ``/graphql`` request body over ``HUB_GRAPHQL_MAX_BODY_BYTES`` is refused with 413
 before it is read whole (by its Content-Length, or as soon as a chunked body passes the
 limit); the query's cost and its execution time are limited by the schema
-(``schema.build``, ``schema.cost``).
+(``schema.build``, ``schema.cost``), and each client's queries together by its cost
+budget (``hub.limits``, 429 when spent).
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ from hub.ide import ASSET_ROUTE, asset_endpoint, localised
 from hub.ingest.pipeline import IngestPipeline, IngestReport
 from hub.ingest.routes import ROUTES as INGEST_ROUTES
 from hub.ingest.worker import Completions, IngestWorker, QueuePolicy
+from hub.limits.graphql_budget import CostBudgets
+from hub.limits.metrics import LimitRefusals
 from hub.notify.dispatcher import Dispatcher
 from hub.notify.standing import StandingTargets
 from hub.observability import (
@@ -196,7 +199,9 @@ async def _body_within(
 
 
 class GraphQLApp(GraphQL[RequestContext, None]):
-    def __init__(self, limits: Limits, max_body_bytes: int = 2**20) -> None:
+    def __init__(
+        self, limits: Limits, max_body_bytes: int = 2**20, budgets: CostBudgets | None = None
+    ) -> None:
         super().__init__(
             build_schema(limits),
             graphql_ide="graphiql",
@@ -207,6 +212,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         )
         self.limits = limits
         self.max_body_bytes = max_body_bytes
+        self.budgets = budgets
         self.ide = localised(get_graphql_ide_html(graphql_ide="graphiql"))
 
     def should_render_graphql_ide(self, request: Any) -> bool:
@@ -277,6 +283,8 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             request=request,
             response=response,
             audit_trail=deliveries_trail(request.app.state.ledger.engine),
+            # Each client's cost budget (hub.limits.graphql_budget), paid before execution.
+            spend_cost=self.budgets.for_user(request.user) if self.budgets else None,
         )
 
 
@@ -421,7 +429,10 @@ def create_app(
     async def openapi(request: Request) -> Response:
         return JSONResponse(OPENAPI.get_schema(routes=request.app.routes))
 
-    graphql: Any = GraphQLApp(settings.limits(), settings.graphql_max_body_bytes)
+    budgets = settings.cost_budgets()
+    quotas = settings.ingest_quotas()
+    registry.register(LimitRefusals([auth.login_guard.limits, budgets.limits, quotas.limits]))
+    graphql: Any = GraphQLApp(settings.limits(), settings.graphql_max_body_bytes, budgets)
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -444,6 +455,7 @@ def create_app(
     app.state.ledger = ledger
     app.state.auth = auth
     app.state.completions = completions
+    app.state.ingest_quotas = quotas
     app.state.wake_workers = wake.set
     app.state.alerts = alerts
     app.state.notifications = dispatcher

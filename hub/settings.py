@@ -13,8 +13,12 @@ from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from auth.config import AuthConfig, OidcProvider, TrustedIssuer
+from auth.login_limits import LoginLimits
+from auth.rate_limits import Rate
 from graph.lineage import MAX_LINEAGE_DEPTH
 from hub.ingest.worker import QueuePolicy
+from hub.limits.graphql_budget import CostBudgets
+from hub.limits.ingest_quotas import IngestQuotas
 from hub.notify.dispatcher import DeliveryPolicy
 from hub.notify.email import SmtpRelay
 from hub.records.database import async_url
@@ -150,6 +154,47 @@ class Settings(BaseSettings):
     graphql_max_body_bytes: int = Field(
         2**20, ge=1, description="Largest POST /graphql body accepted (413 beyond)."
     )
+    # Limits, each counted per hub process (auth.rate_limits); 0 turns one off.
+    limit_token_per_address: int = Field(
+        300, ge=0, description="POST /oauth/token requests per minute from one address."
+    )
+    limit_token_per_client: int = Field(
+        60, ge=0, description="Client-credentials token requests per minute for one client id."
+    )
+    limit_token_failures: int = Field(
+        20,
+        ge=0,
+        description="Failed client authentications per failure window, per address and per"
+        " client id; beyond, refused before the secret is hashed.",
+    )
+    limit_signin_per_address: int = Field(
+        60, ge=0, description="Sign-in form submissions (POST /oauth/authorize) per minute."
+    )
+    limit_signin_failures: int = Field(
+        10,
+        ge=0,
+        description="Wrong passwords per failure window, per address and per account;"
+        " beyond, refused before the password is hashed.",
+    )
+    limit_failure_window_seconds: int = Field(
+        900, ge=1, description="The window of the token and sign-in failure limits."
+    )
+    limit_graphql_cost: int = Field(
+        10_000_000,
+        ge=0,
+        description="Query cost units per GraphQL window for one client or person.",
+    )
+    limit_graphql_operator_cost: int = Field(
+        100_000_000, ge=0, description="The same for tokens holding admin (the operator's)."
+    )
+    limit_graphql_window_seconds: int = Field(60, ge=1)
+    limit_ingest_pushes: int = Field(
+        20_000, ge=0, description="Pushes per ingest window for one organization."
+    )
+    limit_ingest_bytes: int = Field(
+        20 * 2**30, ge=0, description="Payload bytes per ingest window for one organization."
+    )
+    limit_ingest_window_seconds: int = Field(3600, ge=1)
     shutdown_seconds: float = Field(
         10.0,
         gt=0,
@@ -168,8 +213,33 @@ class Settings(BaseSettings):
             timeout_seconds=self.graphql_timeout_seconds,
         )
 
+    def login_limits(self) -> LoginLimits:
+        failures = self.limit_failure_window_seconds
+        return LoginLimits(
+            token_per_address=Rate(self.limit_token_per_address, 60),
+            token_per_client=Rate(self.limit_token_per_client, 60),
+            token_failures=Rate(self.limit_token_failures, failures),
+            signin_per_address=Rate(self.limit_signin_per_address, 60),
+            signin_failures=Rate(self.limit_signin_failures, failures),
+        )
+
+    def cost_budgets(self) -> CostBudgets:
+        window = self.limit_graphql_window_seconds
+        return CostBudgets(
+            per_client=Rate(self.limit_graphql_cost, window),
+            per_operator=Rate(self.limit_graphql_operator_cost, window),
+        )
+
+    def ingest_quotas(self) -> IngestQuotas:
+        window = self.limit_ingest_window_seconds
+        return IngestQuotas(
+            pushes=Rate(self.limit_ingest_pushes, window),
+            payload_bytes=Rate(self.limit_ingest_bytes, window),
+        )
+
     def auth_config(self) -> AuthConfig:
         return AuthConfig(
+            login_limits=self.login_limits(),
             issuer=self.auth_issuer or f"http://{self.host}:{self.port}",
             audience=self.auth_audience,
             access_token_lifetime=timedelta(minutes=self.auth_token_minutes),

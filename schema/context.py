@@ -15,6 +15,7 @@ from auth.principal import Principal
 from graph.quality.readiness import AuditTrail
 from graph.store import GraphStore
 from graph.visibility import Visibility
+from schema.budget import SpendCost
 from schema.cost import DEFAULT_MAX_COST
 from schema.loaders import Loaders
 
@@ -47,6 +48,8 @@ class RequestContext:
     # The hub's audit trail verdict for an organization's deliveries (the hub supplies
     # it: schema/ never reads the hub's records itself); None where there is none.
     audit_trail: AuditTrail | None = None
+    # Pays each operation's cost from the asker's budget (``schema.budget``); None: no budget.
+    spend_cost: SpendCost | None = None
 
     def __post_init__(self) -> None:
         self.visibility = Visibility.of(self.principal)

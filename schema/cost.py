@@ -55,6 +55,9 @@ single field is counted), such as the 7-deep ``NESTED`` query of
 tests/schema/test_limits.py at ``first: 500`` (3,801,502), and three nested lists of
 two fields or more under any page.
 
+An operation within the limit is then paid from the asker's budget over a window
+(``schema.budget``), and refused with HTTP 429 when the budget cannot pay it.
+
 The check runs in ``on_execute``, after parsing and validation (both cached per
 document) but before execution, because only there are the variables known: a
 validation rule sees the document alone, and its verdict would be cached across
@@ -99,6 +102,7 @@ from strawberry.extensions import SchemaExtension
 from graph.lineage import MAX_LINEAGE_DEPTH
 from graph.quality.compliance import GapReason
 from graph.quality.readiness import CHECKS as READINESS_CHECKS
+from schema.budget import answer_too_many, budget_spent
 
 QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
 DEFAULT_MAX_COST = 200_000
@@ -323,7 +327,20 @@ class QueryCostLimiter(SchemaExtension):
                 context.result = GraphQLExecutionResult(
                     data=None, errors=[too_costly(cost, self.max_cost)]
                 )
+            elif cost is not None:
+                self._spend(cost)
         yield
+
+    def _spend(self, cost: int) -> None:
+        """Pay ``cost`` from the asker's budget (``schema.budget``), or refuse the operation."""
+        asker = self.execution_context.context
+        spend = getattr(asker, "spend_cost", None)
+        refused = spend(cost) if spend is not None else None
+        if refused is not None:
+            self.execution_context.result = GraphQLExecutionResult(
+                data=None, errors=[budget_spent(cost, refused)]
+            )
+            answer_too_many(getattr(asker, "response", None), refused)
 
 
 __all__ = [

@@ -8,7 +8,8 @@
     GET  /ingestions/{id}
 
 The body is the export itself. It is read up to the configured size limit (413
-beyond) and committed to the ledger; then the answer is 202 with the ingestion's id,
+beyond), counted against the organization's ingest quotas (429 beyond:
+``hub.limits.ingest_quotas``) and committed to the ledger; then the answer is 202 with the ingestion's id,
 and a worker applies it to the graph. ``wait`` trades that for the outcome itself when
 it comes within the given seconds (the CLI and scripts like it). Nothing is updated
 or deleted through this API: a correction is a new ingestion that names the one it
@@ -31,6 +32,7 @@ from auth.principal import Scope
 from connectors.csv.profile import ProfileError
 from hub.ingest.pipeline import IngestError, reader_for, refusal_report
 from hub.ingest.profiles import profile_by_name, with_profile
+from hub.limits.ingest_quotas import IngestQuotas, over_quota
 from hub.records.audit import Actor
 from hub.records.database import DATABASE_ERRORS, unavailable
 from hub.records.ledger import Delivery, IngestionStatus, Ledger, Received
@@ -89,6 +91,7 @@ async def ingest(request: Request) -> Response:
       403: {description: "The token lacks ingest:write, or names another organization"}
       404: {description: "No such connector (the payload is still kept in the ledger)"}
       413: {description: "Body over the size limit (not stored)"}
+      429: {description: "The organization's ingest quota (pushes or bytes per window) is spent: nothing stored, see Retry-After"}
       422: {description: "Unreadable payload, bad options or an unknown superseded ingestion: the report names where"}
       500: {description: "A bug while storing the push: nothing was stored (the traceback is in the hub's log)"}
       503: {description: "The hub's database is unavailable: nothing was stored, send it again"}
@@ -127,6 +130,16 @@ async def ingest(request: Request) -> Response:
         return problem(
             413, "Payload too large", f"the limit is {settings.ingest_max_bytes:,} bytes"
         )
+    # Counted before the ledger commits: a push refused here leaves nothing behind.
+    quotas: IngestQuotas = request.app.state.ingest_quotas
+    if refused := quotas.spend(org, len(payload)):
+        log.info(
+            "push of %s for %s refused: %s spent",
+            request.path_params["connector"],
+            org,
+            refused.limit,
+        )
+        return over_quota(org, len(payload), refused)
 
     ledger: Ledger = request.app.state.ledger
     delivery = Delivery(
