@@ -169,3 +169,20 @@ def test_without_autoscaling_the_replica_count_is_set() -> None:
     rendered = render("autoscaling.enabled=false", "replicaCount=4")
     assert _one(rendered, "Deployment")["spec"]["replicas"] == 4
     assert not [manifest for manifest in rendered if manifest["kind"] == "HorizontalPodAutoscaler"]
+
+
+@pytest.mark.parametrize(
+    ("value", "refusal"),
+    [
+        ("replicaCont=4", "'replicaCont' not allowed"),
+        ("settings.HUB_NEO4J_PASSWORD=hunter2", "/settings"),
+        ("probes.readiness.path=readyz", "/probes/readiness/path"),
+    ],
+)
+def test_a_wrong_value_is_refused_before_anything_is_rendered(value: str, refusal: str) -> None:
+    """values.schema.json: a misspelt key, a secret among the plain settings (it would
+    land in a ConfigMap) or a malformed probe path fails at `helm install`, naming it."""
+    done = _run(_tool(HELM), "template", RELEASE, str(CHART), "--set", value)
+    assert done.returncode != 0
+    assert refusal in done.stderr
+    assert "hunter2" not in done.stdout + done.stderr
