@@ -2,7 +2,8 @@
 # is installed here, pinned: Python packages from uv.lock, Neo4j from Maven Central,
 # the npm packages of the federation tests from tests/federation/package-lock.json and
 # the browser assets the hub serves itself (GraphiQL, the console's drawing libraries)
-# from console/package-lock.json.
+# from console/package-lock.json, and the tools that check deploy/: Helm (built from its
+# Go module) and kubernetes-validate.
 
 UV_VERSION := 0.13.9
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -13,13 +14,18 @@ NEO4J_BUILT := deploy/neo4j/target/.built
 FEDERATION_NPM := tests/federation/node_modules/.installed
 CONSOLE_NPM := console/node_modules/.installed
 PEER_NPM := bench/peer/node_modules/.installed
+# The chart's tools, pinned (tests/deploy fails, never skips, without them).
+HELM_VERSION := v4.3.2
+KUBERNETES_VALIDATE_VERSION := 1.37.0
+HELM_BUILT := .tools/.helm-$(HELM_VERSION)
+KUBERNETES_VALIDATE_INSTALLED := .tools/.kubernetes-validate-$(KUBERNETES_VALIDATE_VERSION)
 
-.PHONY: demo test lint typecheck install neo4j neo4j-server postgres-server bench-peer-npm clean
+.PHONY: demo test lint typecheck install neo4j neo4j-server postgres-server bench-peer-npm deploy-tools clean
 
 demo: install
 	.venv/bin/partnerhub demo
 
-test: install $(NEO4J_BUILT) $(FEDERATION_NPM) lint typecheck
+test: install $(NEO4J_BUILT) $(FEDERATION_NPM) deploy-tools lint typecheck
 	.venv/bin/pytest
 
 lint: install
@@ -59,6 +65,22 @@ bench-peer-npm: $(PEER_NPM)
 
 $(PEER_NPM): bench/peer/package-lock.json bench/peer/package.json
 	cd bench/peer && npm ci --no-audit --no-fund
+	@touch $@
+
+deploy-tools: $(HELM_BUILT) $(KUBERNETES_VALIDATE_INSTALLED)
+
+# Helm from source at a pinned version, into .tools/bin (no prebuilt binary can be
+# fetched here). The first build takes minutes: see README "Production".
+$(HELM_BUILT): .tools/.bootstrapped
+	GOBIN=$(CURDIR)/.tools/bin GOFLAGS=-mod=mod go install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
+	@touch $@
+
+# kubernetes-validate bundles Kubernetes' JSON schemas. It needs a newer jsonschema than
+# allotropy allows, so it lives in a venv of its own rather than in uv.lock.
+$(KUBERNETES_VALIDATE_INSTALLED): $(UV)
+	rm -rf .tools/kubernetes-validate
+	$(PYTHON) -m venv .tools/kubernetes-validate
+	.tools/kubernetes-validate/bin/pip install --quiet kubernetes-validate==$(KUBERNETES_VALIDATE_VERSION)
 	@touch $@
 
 neo4j: $(NEO4J_BUILT)

@@ -7,6 +7,8 @@ missing=()
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+# Helm, for the chart's tests, is built from its Go module (`make deploy-tools`).
+command -v go >/dev/null 2>&1 || missing+=(golang-go)
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || missing+=(python3 python3-venv)
 # The tests start their own PostgreSQL from /usr/lib/postgresql/<version>/bin (the
 # package's own cluster and service are not used).

@@ -19,6 +19,14 @@ back and who took them back (``retracted_sources``, ``retracted_by``); every rea
 Who may read a node is its ``readers`` list (``graph.neo4j.readers``), set from its key
 when it is created and grown in each write's transaction. Reads under a visibility
 check it in the query: inside the walk's expand, in listings' and look-ups' WHERE.
+
+On a cluster (a ``neo4j://`` URI: Enterprise or Aura) writes go to the leader and reads,
+being read transactions (``execute_read``), to the secondaries. Every session of one
+store shares one bookmark manager, so a read begins only once the server answering it
+has applied every write this store committed before: an ingestion applied by this
+process's worker is seen by the next request this process serves. Another process's
+writes are seen as soon as the cluster has replicated them (no bookmark crosses
+processes).
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
+from neo4j.api import AsyncBookmarkManager
 from neo4j.exceptions import ServiceUnavailable, SessionExpired
 
 from graph.ids import NodeKind, parse_id
@@ -220,6 +229,7 @@ class Neo4jGraphStore(Neo4jCompliance, GraphStore):
         user: str | None = None,
         password: str | None = None,
         database: str | None = None,
+        bookmarks: AsyncBookmarkManager | None = None,
     ) -> None:
         self.uri = uri
         auth = (user, password or "") if user else None
@@ -227,9 +237,13 @@ class Neo4jGraphStore(Neo4jCompliance, GraphStore):
             uri, auth=auth, notifications_min_severity="OFF"
         )
         self.database = database
+        # Sessions chain causally only through a shared manager: without one, each
+        # session starts with no bookmark and a secondary may answer from before a
+        # write this store has already committed.
+        self.bookmarks = bookmarks or AsyncGraphDatabase.bookmark_manager()
 
     def _session(self) -> Any:
-        return self.driver.session(database=self.database)
+        return self.driver.session(database=self.database, bookmark_manager=self.bookmarks)
 
     async def ping(self) -> None:
         try:
