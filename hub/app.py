@@ -34,6 +34,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 from starlette.applications import Starlette
 from starlette.authentication import AuthCredentials, UnauthenticatedUser
@@ -83,6 +84,7 @@ from hub.records.verdicts import StoredVerdicts
 from hub.settings import Settings
 from hub.sockets import close_on_expiry, forget_expiry, is_socket_without_header, socket_token
 from hub.stores import open_graph_store
+from hub.telemetry.store import traced_store
 from schema.alert_bus import AlertBus
 from schema.build import build_schema
 from schema.context import Limits, RequestContext
@@ -94,6 +96,7 @@ SOCKET_INIT_TIMEOUT = timedelta(seconds=10)
 MAX_SUBSCRIPTIONS_PER_SOCKET = 10
 PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
 METRIC_ROUTES = ("/graphql", "/healthz", "/readyz", "/metrics", "/openapi.json")
+UNTRACED_PATHS = "/healthz,/readyz,/metrics"  # probes and scrapes, every few seconds
 OPENAPI = SchemaGenerator(
     {
         "openapi": "3.0.3",
@@ -185,9 +188,11 @@ async def _body_within(
 
 
 class GraphQLApp(GraphQL[RequestContext, None]):
-    def __init__(self, limits: Limits, max_body_bytes: int = 2**20) -> None:
+    def __init__(
+        self, limits: Limits, max_body_bytes: int = 2**20, *, traced: bool = False
+    ) -> None:
         super().__init__(
-            build_schema(limits),
+            build_schema(limits, traced=traced),
             graphql_ide="graphiql",
             subscription_protocols=(GRAPHQL_TRANSPORT_WS,),
             # An unauthenticated socket is closed (4408) if it sends no connection_init.
@@ -313,6 +318,8 @@ def create_app(
     start-up and closed on exit. The auth tables live in the ledger's database. The
     lifespan also runs the workers that apply queued ingestions."""
     settings = settings or Settings()
+    # Tracing layers only when on (hub.telemetry): an untraced hub runs none of them.
+    traced = settings.tracing_on()
     registry = CollectorRegistry()
     metrics = HttpMetrics(registry, METRIC_ROUTES)
     queue_depth = Gauge(
@@ -351,6 +358,8 @@ def create_app(
             if store is None:
                 app.state.store = open_graph_store(settings)
                 opened.push_async_callback(app.state.store.close)
+                if traced:
+                    traced_store(app.state.store)
             if given_ledger is None:
                 await app.state.ledger.setup()
                 opened.push_async_callback(app.state.ledger.close)
@@ -410,7 +419,7 @@ def create_app(
     async def openapi(request: Request) -> Response:
         return JSONResponse(OPENAPI.get_schema(routes=request.app.routes))
 
-    graphql: Any = GraphQLApp(settings.limits(), settings.graphql_max_body_bytes)
+    graphql: Any = GraphQLApp(settings.limits(), settings.graphql_max_body_bytes, traced=traced)
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -436,11 +445,17 @@ def create_app(
     app.state.alerts = alerts
     app.state.notifications = dispatcher
     if store is not None:
-        app.state.store = store
+        app.state.store = traced_store(store) if traced else store
     public = PUBLIC_PATHS | ({"/metrics"} if settings.metrics_public else set())
     # Innermost first: tokens are checked inside the request id and metrics layers, so
     # refused requests are counted and carry an id too.
     app.add_middleware(BearerAuthExceptIdePage, verifier=auth.verifier, public_paths=public)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
+    if traced:  # outermost: the request's span is the parent of everything it does
+        app.add_middleware(
+            OpenTelemetryMiddleware,
+            excluded_urls=UNTRACED_PATHS,
+            exclude_spans=["receive", "send"],  # a span per ASGI message is noise
+        )
     return app

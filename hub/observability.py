@@ -3,7 +3,10 @@
 Every response carries ``X-Request-ID`` (the caller's, when it is a sane token, so a
 gateway's id follows the request through; otherwise a fresh one). The same id is in
 ``scope["state"]["request_id"]`` for handlers and in every masked error message, so a
-client's report leads straight to the server's log line.
+client's report leads straight to the server's log line. While the request is
+handled the id is also ``current_request_id`` (a context variable, so the JSON log
+lines of ``hub.telemetry.logs`` carry it) and an attribute of the request's span when
+tracing is on.
 """
 
 from __future__ import annotations
@@ -12,13 +15,16 @@ import re
 import time
 import uuid
 from collections.abc import Iterable
+from contextvars import ContextVar
 
+from opentelemetry import trace
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "x-request-id"
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+current_request_id: ContextVar[str | None] = ContextVar("partnerhub_request_id", default=None)
 
 
 def request_id_of(scope: Scope) -> str:
@@ -38,13 +44,20 @@ class RequestIdMiddleware:
         )
         request_id = given if _SANE_REQUEST_ID.match(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        token = current_request_id.set(request_id)  # seen by what the request runs and starts
+        span = trace.get_current_span()
+        if span.is_recording():
+            span.set_attribute("partnerhub.request_id", request_id)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            current_request_id.reset(token)
 
 
 class HttpMetrics:

@@ -33,6 +33,7 @@ from hub.ingest.profiles import profile_by_name, with_profile
 from hub.records.audit import Actor
 from hub.records.database import DATABASE_ERRORS, unavailable
 from hub.records.ledger import Delivery, IngestionStatus, Ledger, Received
+from hub.telemetry.tracing import current_traceparent
 
 log = logging.getLogger("partnerhub.ingest")
 
@@ -140,6 +141,7 @@ async def ingest(request: Request) -> Response:
         # A partner asserts facts about what it owns only; the operator may load anything.
         owner_only=not operator,
         supersedes=query.get("supersedes") or None,
+        traceparent=current_traceparent(),  # the worker's spans continue this request's trace
     )
     try:
         if delivery.supersedes and not await _may_correct(ledger, delivery):
