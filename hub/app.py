@@ -70,7 +70,9 @@ from hub.ingest.worker import Completions, IngestWorker, QueuePolicy
 from hub.notify.dispatcher import Dispatcher
 from hub.notify.standing import StandingTargets
 from hub.observability import (
+    Availability,
     HttpMetrics,
+    IngestMetrics,
     MetricsMiddleware,
     RequestIdMiddleware,
     request_id_of,
@@ -294,6 +296,16 @@ async def _set_up_when_reachable(store: GraphStore, policy: QueuePolicy) -> None
             await asyncio.sleep(policy.retry_delay(attempts).total_seconds())
 
 
+async def _answers(store: GraphStore) -> bool:
+    """Whether the store answers a ping soon enough for a scrape (a few seconds)."""
+    try:
+        async with asyncio.timeout(3):
+            await store.ping()
+    except (StoreUnavailable, TimeoutError):
+        return False
+    return True
+
+
 async def _stop(tasks: list[asyncio.Task[None]]) -> None:
     """Cancel the background tasks and wait for them, a bounded time: a shutdown never hangs."""
     pending = set(tasks)
@@ -349,8 +361,11 @@ def create_app(
         verdicts=StoredVerdicts(ledger.engine),
     )
 
+    ingest_metrics, availability = IngestMetrics(registry), Availability(registry)
+
     async def finished(job: Received, report: IngestReport) -> None:
         completions.done(job.id)
+        ingest_metrics.finished(report.status.value, job.received_at)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -412,8 +427,11 @@ def create_app(
     async def metrics_endpoint(request: Request) -> Response:
         try:
             queue_depth.set(await request.app.state.ledger.waiting())
+            availability.note("database", True)
         except DATABASE_ERRORS:
             queue_depth.set(float("nan"))  # unknown, rather than a reassuring zero
+            availability.note("database", False)
+        availability.note("store", await _answers(request.app.state.store))
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     async def openapi(request: Request) -> Response:

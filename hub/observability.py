@@ -16,9 +16,10 @@ import time
 import uuid
 from collections.abc import Iterable
 from contextvars import ContextVar
+from datetime import UTC, datetime
 
 from opentelemetry import trace
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -78,6 +79,46 @@ class HttpMetrics:
             ("route",),
             registry=registry,
         )
+
+
+class IngestMetrics:
+    """What this process's workers made of the ingestions they finished, and how long
+    each waited from its acknowledgement to its outcome (the queue's lag)."""
+
+    LAG_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.outcomes = Counter(
+            "partnerhub_ingestions_finished",
+            "Ingestions finished by this process's workers, by status.",
+            ("status",),
+            registry=registry,
+        )
+        self.lag = Histogram(
+            "partnerhub_ingestion_lag_seconds",
+            "Time from an ingestion's acknowledgement to its outcome.",
+            buckets=self.LAG_BUCKETS,
+            registry=registry,
+        )
+
+    def finished(self, status: str, received_at: datetime) -> None:
+        self.outcomes.labels(status).inc()
+        self.lag.observe(max(0.0, (datetime.now(UTC) - received_at).total_seconds()))
+
+
+class Availability:
+    """Whether the graph store and the database answer, asked at each scrape."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.up = Gauge(
+            "partnerhub_up",
+            "1 when the part answers, 0 when it does not (part: store, database).",
+            ("part",),
+            registry=registry,
+        )
+
+    def note(self, part: str, answers: bool) -> None:
+        self.up.labels(part).set(1 if answers else 0)
 
 
 class MetricsMiddleware:

@@ -59,6 +59,7 @@ def configure_logging(level: str, log_format: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     if log_format == "json":
+        logging.captureWarnings(True)  # a Python warning is a line like any other
         for name in SERVER_LOGGERS:
             server = logging.getLogger(name)
             server.handlers.clear()

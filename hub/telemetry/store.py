@@ -20,14 +20,19 @@ from graph.store import GraphStore
 from hub.telemetry.tracing import tracer
 
 _TRACED = "_partnerhub_traced"
+# Readiness probes and scrapes ping every few seconds: a trace each would be noise.
+_UNTRACED = frozenset({"ping"})
 
 
 def store_operations() -> tuple[str, ...]:
-    """The interface's public coroutine methods, what a caller of any store may await."""
+    """The interface's public coroutine methods, what a caller of any store may await
+    (but ``ping``, the probes' question)."""
     return tuple(
         name
         for name, member in inspect.getmembers(GraphStore)
-        if not name.startswith("_") and inspect.iscoroutinefunction(member)
+        if not name.startswith("_")
+        and name not in _UNTRACED
+        and inspect.iscoroutinefunction(member)
     )
 
 

@@ -171,7 +171,7 @@ def test_the_standard_variable_turns_tracing_on_and_none_keeps_it_off(
     assert not Settings().tracing_on()
     monkeypatch.delenv("OTEL_TRACES_EXPORTER")
     assert Settings().tracing_on()
-    with pytest.raises(UnknownTraceExporter, match="OTEL_TRACES_EXPORTER='zipkin'.*otlp"):
+    with pytest.raises(UnknownTraceExporter, match=r"OTEL_TRACES_EXPORTER='zipkin'.*otlp"):
         exporter_named("zipkin")
 
 
