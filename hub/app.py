@@ -47,7 +47,9 @@ from starlette.types import Scope as AsgiScope
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.ides import get_graphql_ide_html
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
 from auth.middleware import (
@@ -71,6 +73,7 @@ from hub.notify.dispatcher import Dispatcher
 from hub.notify.standing import StandingTargets
 from hub.observability import (
     Availability,
+    GraphQLErrorMetrics,
     HttpMetrics,
     IngestMetrics,
     MetricsMiddleware,
@@ -191,7 +194,12 @@ async def _body_within(
 
 class GraphQLApp(GraphQL[RequestContext, None]):
     def __init__(
-        self, limits: Limits, max_body_bytes: int = 2**20, *, traced: bool = False
+        self,
+        limits: Limits,
+        max_body_bytes: int = 2**20,
+        *,
+        traced: bool = False,
+        errors: GraphQLErrorMetrics | None = None,
     ) -> None:
         super().__init__(
             build_schema(limits, traced=traced),
@@ -203,7 +211,13 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         )
         self.limits = limits
         self.max_body_bytes = max_body_bytes
+        self.errors = errors
         self.ide = localised(get_graphql_ide_html(graphql_ide="graphiql"))
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        if result.errors and self.errors is not None:
+            self.errors.count((error.extensions or {}).get("code") for error in result.errors)
+        return await super().process_result(request, result)
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A GET carrying a persisted query's hash and no document is a query (APQ:
@@ -437,7 +451,12 @@ def create_app(
     async def openapi(request: Request) -> Response:
         return JSONResponse(OPENAPI.get_schema(routes=request.app.routes))
 
-    graphql: Any = GraphQLApp(settings.limits(), settings.graphql_max_body_bytes, traced=traced)
+    graphql: Any = GraphQLApp(
+        settings.limits(),
+        settings.graphql_max_body_bytes,
+        traced=traced,
+        errors=GraphQLErrorMetrics(registry),
+    )
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),

@@ -81,6 +81,24 @@ class HttpMetrics:
         )
 
 
+class GraphQLErrorMetrics:
+    """Errors in GraphQL answers, by code: they come with HTTP 200, so the request
+    counts do not show them. Codes are the schema's own (``schema.errors``), a small
+    fixed set; an error without one counts as ``UNCODED``."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.errors = Counter(
+            "partnerhub_graphql_errors",
+            "Errors in GraphQL answers over HTTP, by code.",
+            ("code",),
+            registry=registry,
+        )
+
+    def count(self, codes: Iterable[object]) -> None:
+        for code in codes:
+            self.errors.labels(str(code or "UNCODED")).inc()
+
+
 class IngestMetrics:
     """What this process's workers made of the ingestions they finished, and how long
     each waited from its acknowledgement to its outcome (the queue's lag)."""

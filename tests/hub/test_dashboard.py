@@ -56,6 +56,7 @@ async def test_every_metric_the_dashboard_queries_is_served_at_metrics(
     app = create_app(Settings(), store=store, ledger=ledger, auth=tokens.service)
     try:
         async with hub_client(app, await tokens.bearer()) as http:
+            await http.post("/graphql", json={"query": "{ nothing }"})
             scraped = await http.get("/metrics")
     finally:
         await ledger.close()
@@ -72,12 +73,14 @@ async def test_every_metric_the_dashboard_queries_is_served_at_metrics(
         for name in LABEL_VALUES.findall(variable["definition"])
     }
     assert scraped.status_code == 200
+    assert 'partnerhub_graphql_errors_total{code="GRAPHQL_VALIDATION_FAILED"} 1.0' in scraped.text
     assert all(SELECTOR.search(expr) for expr in exprs), "every query names a metric"
     assert asked - served == set(), f"served: {sorted(served)}"
     # Each part of the brief has its panels: requests, latency, ingest, alerts, availability.
     assert {
         "partnerhub_http_requests_total",
         "partnerhub_http_request_duration_seconds_bucket",
+        "partnerhub_graphql_errors_total",
         "partnerhub_ingestions_waiting",
         "partnerhub_ingestions_finished_total",
         "partnerhub_ingestion_lag_seconds_bucket",
