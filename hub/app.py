@@ -23,6 +23,10 @@ A ``/graphql`` request body over ``HUB_GRAPHQL_MAX_BODY_BYTES`` is refused with 
 before it is read whole (by its Content-Length, or as soon as a chunked body passes the
 limit); the query's cost and its execution time are limited by the schema
 (``schema.build``, ``schema.cost``).
+
+With tracing on (``HUB_TRACING`` or ``OTEL_TRACES_EXPORTER``; ``hub.telemetry``) the app
+gets OpenTelemetry's ASGI middleware outermost, the schema its per-operation span, and
+the store a span per call; off, none of them is added.
 """
 
 from __future__ import annotations
