@@ -30,7 +30,20 @@ from hub.telemetry.tracing import UnknownTraceExporter, exporter_named
 from tests.hub.support import hub_client
 from tests.tokens import TokenSource
 
+
+class _WhileCollecting(SimpleSpanProcessor):
+    """Keeps spans only during this module's tests: the provider, once set, stays for
+    the whole test process, and the suite's other tests need not fill memory with theirs."""
+
+    collecting = False
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if self.collecting:
+            super().on_end(span)
+
+
 _EXPORTER = InMemorySpanExporter()
+_PROCESSOR = _WhileCollecting(_EXPORTER)
 LOTS = b'{"node": "Batch", "maker": "birch", "number": "T-1"}\n'
 ONE_LOT = '{ batch(id: "batch:birch/T-1") { number } }'
 
@@ -40,10 +53,12 @@ def spans() -> Iterator[InMemorySpanExporter]:
     """The spans finished during the test (the process's provider is set once)."""
     if not isinstance(trace.get_tracer_provider(), TracerProvider):
         provider = TracerProvider()
-        provider.add_span_processor(SimpleSpanProcessor(_EXPORTER))
+        provider.add_span_processor(_PROCESSOR)
         trace.set_tracer_provider(provider)
     _EXPORTER.clear()
+    _PROCESSOR.collecting = True
     yield _EXPORTER
+    _PROCESSOR.collecting = False
     _EXPORTER.clear()
 
 
