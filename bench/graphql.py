@@ -14,6 +14,14 @@
    Requests/s and latency percentiles as wrk reports them; every answer is checked
    for GraphQL errors by the Lua script. Every request carries a bearer token that the
    hub verifies (RS256), as in production.
+3. With ``--tracing-cost`` (only this): the cost of OpenTelemetry tracing on a simple
+   read, a batch by id with its vendor and product, through two apps in process over
+   the same Neo4j, one untraced (the default) and one traced (``HUB_TRACING``: the SDK
+   set up with a batching processor and an exporter that drops what it is handed, so
+   the figure is the hub's and the SDK's work, not a collector's network), requests
+   alternating between them lot by lot. Reported as p50/p95 of each and the ratio.
+
+    .venv/bin/python -m bench.graphql --batches 10000 --tracing-cost
 """
 
 from __future__ import annotations
@@ -25,9 +33,12 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from auth.service import AuthService
 from bench.driver import percentile
@@ -39,10 +50,13 @@ from graph.neo4j.store import Neo4jGraphStore
 from hub.app import create_app
 from hub.demo.generator import Tier, sample_batch_ids
 from hub.records.database import migrate
+from hub.settings import Settings
+from hub.telemetry.tracing import start_tracing
 from tests.served import served_hub
 from tests.tokens import TEST_AUTH, TokenSource
 
 ROOTS = 200
+TRACED_LOTS = 1000
 WARM_UP = 20
 LINEAGE_QUERY = """query ($id: ID!, $depth: Int!) {
   lineage(batchId: $id, direction: UPSTREAM, maxDepth: $depth) {
@@ -96,6 +110,61 @@ async def lineage_overhead(uri: str, roots: list[str], depth: int) -> list[str]:
     ]
 
 
+class _Dropped(SpanExporter):
+    """Takes every span and keeps none: the SDK does all its work but the sending."""
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return SpanExportResult.SUCCESS
+
+
+async def tracing_cost(uri: str, lots: list[str]) -> list[str]:
+    start_tracing(_Dropped())
+    folder = tempfile.TemporaryDirectory(prefix="bench-auth-")
+    auth = AuthService.from_url(
+        f"sqlite+aiosqlite:///{folder.name}/auth.sqlite", TEST_AUTH, migrate=migrate
+    )
+    await auth.setup()
+    headers = await TokenSource(auth).bearer()
+    stores = {False: Neo4jGraphStore(uri), True: Neo4jGraphStore(uri)}  # traced in place
+    timings: dict[bool, list[float]] = {False: [], True: []}
+    try:
+        clients = {
+            traced: httpx.AsyncClient(
+                transport=httpx.ASGITransport(
+                    app=create_app(Settings(tracing=traced), store=store, auth=auth)
+                ),
+                base_url="http://bench",
+                headers=headers,
+            )
+            for traced, store in stores.items()
+        }
+        for index, lot in enumerate(lots):
+            # Alternate which goes first, so neither always meets a warmer cache.
+            for traced in (False, True) if index % 2 else (True, False):
+                started = time.perf_counter()
+                response = await clients[traced].post(
+                    "/graphql", json={"query": BATCH_QUERY, "variables": {"id": lot}}
+                )
+                took = (time.perf_counter() - started) * 1000
+                answer = response.json()
+                assert "errors" not in answer and answer["data"]["batch"], answer
+                if index >= WARM_UP:
+                    timings[traced].append(took)
+        for client in clients.values():
+            await client.aclose()
+    finally:
+        for store in stores.values():
+            await store.close()
+        await auth.close()
+        folder.cleanup()
+    off, on = timings[False], timings[True]
+    ratio = percentile(on, 0.95) / percentile(off, 0.95)
+    return [
+        f"| tracing off (default) | {percentile(off, 0.5):.2f} | {percentile(off, 0.95):.2f} | 1.00 |",
+        f"| tracing on | {percentile(on, 0.5):.2f} | {percentile(on, 0.95):.2f} | {ratio:.2f} |",
+    ]
+
+
 def mix_script(folder: Path, batches: int, authorization: str) -> Path:
     tablets = sample_batch_ids(batches, SEED, Tier.DRUG_PRODUCT, 50)
     finished = sample_batch_ids(batches, SEED, Tier.FINISHED, 50)
@@ -143,10 +212,20 @@ def main() -> None:
     parser.add_argument("--skip-load", action="store_true", help="the server already holds it")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--tracing-cost", action="store_true", help="only tracing off vs on")
     args = parser.parse_args()
     with bench_neo4j(heap="2g", pagecache="4g") as uri:
         if not args.skip_load:
             load_with_cli(uri, args.batches)  # the same network as bench.scale (seed 7)
+        if args.tracing_cost:
+            lots = sample_batch_ids(args.batches, SEED, Tier.DRUG_PRODUCT, TRACED_LOTS + WARM_UP)
+            rows = asyncio.run(tracing_cost(uri, lots))
+            print(f"A batch by id with vendor and product, {args.batches:,} batches, ", end="")
+            print(f"{TRACED_LOTS} lots, each asked of both apps in turn (ms):\n")
+            print("| hub | p50 | p95 | p95 ratio to off |")
+            print("|---|---:|---:|---:|")
+            print("\n".join(rows))
+            return
         roots = sample_batch_ids(args.batches, SEED, Tier.FINISHED, ROOTS + WARM_UP)
         overhead = asyncio.run(lineage_overhead(uri, roots, 10))
         load_rows = throughput(uri, args.batches, args.connections, args.seconds)

@@ -24,6 +24,10 @@ before it is read whole (by its Content-Length, or as soon as a chunked body pas
 limit); the query's cost and its execution time are limited by the schema
 (``schema.build``, ``schema.cost``), and each client's queries together by its cost
 budget (``hub.limits``, 429 when spent).
+
+With tracing on (``HUB_TRACING`` or ``OTEL_TRACES_EXPORTER``; ``hub.telemetry``) the app
+gets OpenTelemetry's ASGI middleware outermost, the schema its per-operation span, and
+the store a span per call; off, none of them is added.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 from starlette.applications import Starlette
 from starlette.authentication import AuthCredentials, UnauthenticatedUser
@@ -47,7 +52,9 @@ from starlette.types import Scope as AsgiScope
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.ides import get_graphql_ide_html
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
 from auth.middleware import (
@@ -74,7 +81,10 @@ from hub.limits.metrics import LimitRefusals
 from hub.notify.dispatcher import Dispatcher
 from hub.notify.standing import StandingTargets
 from hub.observability import (
+    Availability,
+    GraphQLErrorMetrics,
     HttpMetrics,
+    IngestMetrics,
     MetricsMiddleware,
     RequestIdMiddleware,
     request_id_of,
@@ -88,6 +98,7 @@ from hub.records.verdicts import StoredVerdicts
 from hub.settings import Settings
 from hub.sockets import close_on_expiry, forget_expiry, is_socket_without_header, socket_token
 from hub.stores import open_graph_store
+from hub.telemetry.store import traced_store
 from schema.alert_bus import AlertBus
 from schema.build import build_schema
 from schema.context import Limits, RequestContext
@@ -99,6 +110,7 @@ SOCKET_INIT_TIMEOUT = timedelta(seconds=10)
 MAX_SUBSCRIPTIONS_PER_SOCKET = 10
 PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
 METRIC_ROUTES = ("/graphql", "/healthz", "/readyz", "/metrics", "/openapi.json")
+UNTRACED_PATHS = "/healthz,/readyz,/metrics"  # probes and scrapes, every few seconds
 OPENAPI = SchemaGenerator(
     {
         "openapi": "3.0.3",
@@ -200,10 +212,16 @@ async def _body_within(
 
 class GraphQLApp(GraphQL[RequestContext, None]):
     def __init__(
-        self, limits: Limits, max_body_bytes: int = 2**20, budgets: CostBudgets | None = None
+        self,
+        limits: Limits,
+        max_body_bytes: int = 2**20,
+        *,
+        budgets: CostBudgets | None = None,
+        traced: bool = False,
+        errors: GraphQLErrorMetrics | None = None,
     ) -> None:
         super().__init__(
-            build_schema(limits),
+            build_schema(limits, traced=traced),
             graphql_ide="graphiql",
             subscription_protocols=(GRAPHQL_TRANSPORT_WS,),
             # An unauthenticated socket is closed (4408) if it sends no connection_init.
@@ -213,7 +231,13 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         self.limits = limits
         self.max_body_bytes = max_body_bytes
         self.budgets = budgets
+        self.errors = errors
         self.ide = localised(get_graphql_ide_html(graphql_ide="graphiql"))
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        if result.errors and self.errors is not None:
+            self.errors.count((error.extensions or {}).get("code") for error in result.errors)
+        return await super().process_result(request, result)
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A GET carrying a persisted query's hash and no document is a query (APQ:
@@ -308,6 +332,16 @@ async def _set_up_when_reachable(store: GraphStore, policy: QueuePolicy) -> None
             await asyncio.sleep(policy.retry_delay(attempts).total_seconds())
 
 
+async def _answers(store: GraphStore) -> bool:
+    """Whether the store answers a ping soon enough for a scrape (a few seconds)."""
+    try:
+        async with asyncio.timeout(3):
+            await store.ping()
+    except (StoreUnavailable, TimeoutError):
+        return False
+    return True
+
+
 async def _stop(tasks: list[asyncio.Task[None]]) -> None:
     """Cancel the background tasks and wait for them, a bounded time: a shutdown never hangs."""
     pending = set(tasks)
@@ -332,6 +366,8 @@ def create_app(
     start-up and closed on exit. The auth tables live in the ledger's database. The
     lifespan also runs the workers that apply queued ingestions."""
     settings = settings or Settings()
+    # Tracing layers only when on (hub.telemetry): an untraced hub runs none of them.
+    traced = settings.tracing_on()
     registry = CollectorRegistry()
     metrics = HttpMetrics(registry, METRIC_ROUTES)
     queue_depth = Gauge(
@@ -361,8 +397,11 @@ def create_app(
         verdicts=StoredVerdicts(ledger.engine),
     )
 
+    ingest_metrics, availability = IngestMetrics(registry), Availability(registry)
+
     async def finished(job: Received, report: IngestReport) -> None:
         completions.done(job.id)
+        ingest_metrics.finished(report.status.value, job.received_at)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -370,6 +409,8 @@ def create_app(
             if store is None:
                 app.state.store = open_graph_store(settings)
                 opened.push_async_callback(app.state.store.close)
+                if traced:
+                    traced_store(app.state.store)
             if given_ledger is None:
                 await app.state.ledger.setup()
                 opened.push_async_callback(app.state.ledger.close)
@@ -422,8 +463,11 @@ def create_app(
     async def metrics_endpoint(request: Request) -> Response:
         try:
             queue_depth.set(await request.app.state.ledger.waiting())
+            availability.note("database", True)
         except DATABASE_ERRORS:
             queue_depth.set(float("nan"))  # unknown, rather than a reassuring zero
+            availability.note("database", False)
+        availability.note("store", await _answers(request.app.state.store))
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     async def openapi(request: Request) -> Response:
@@ -432,7 +476,13 @@ def create_app(
     budgets = settings.cost_budgets()
     quotas = settings.ingest_quotas()
     registry.register(LimitRefusals([auth.login_guard.limits, budgets.limits, quotas.limits]))
-    graphql: Any = GraphQLApp(settings.limits(), settings.graphql_max_body_bytes, budgets)
+    graphql: Any = GraphQLApp(
+        settings.limits(),
+        settings.graphql_max_body_bytes,
+        budgets=budgets,
+        traced=traced,
+        errors=GraphQLErrorMetrics(registry),
+    )
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -460,11 +510,17 @@ def create_app(
     app.state.alerts = alerts
     app.state.notifications = dispatcher
     if store is not None:
-        app.state.store = store
+        app.state.store = traced_store(store) if traced else store
     public = PUBLIC_PATHS | ({"/metrics"} if settings.metrics_public else set())
     # Innermost first: tokens are checked inside the request id and metrics layers, so
     # refused requests are counted and carry an id too.
     app.add_middleware(BearerAuthExceptPages, verifier=auth.verifier, public_paths=public)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
+    if traced:  # outermost: the request's span is the parent of everything it does
+        app.add_middleware(
+            OpenTelemetryMiddleware,
+            excluded_urls=UNTRACED_PATHS,
+            exclude_spans=["receive", "send"],  # a span per ASGI message is noise
+        )
     return app

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -58,6 +57,8 @@ from hub.render import (
 )
 from hub.settings import Settings
 from hub.stores import open_graph_store
+from hub.telemetry.logs import configure_logging
+from hub.telemetry.tracing import exporter_named, start_tracing
 from hub.users_commands import users_app
 from hub.users_commands import with_auth as _with_auth
 from schema.build import build_schema
@@ -609,9 +610,9 @@ def demo_command(
 
 
 def _serve(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
+    if settings.tracing_on():
+        start_tracing(exporter_named(settings.otel_traces_exporter))
     uvicorn.run(**uvicorn_options(settings))
 
 
@@ -628,6 +629,8 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "timeout_graceful_shutdown": settings.shutdown_seconds,  # seconds, a float works
         # A websocket message is a GraphQL operation too: no larger than a POST body.
         "ws_max_size": settings.graphql_max_body_bytes,
+        # In JSON, uvicorn's lines go through the hub's handler (hub.telemetry.logs).
+        **({"log_config": None} if settings.log_format == "json" else {}),
     }
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from auth.config import AuthConfig, OidcProvider, TrustedIssuer
@@ -65,6 +66,18 @@ class Settings(BaseSettings):
     neo4j_password: SecretStr | None = None
     neo4j_database: str | None = None
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="text for people; json (one object a line, with the request id) for collectors.",
+    )
+    tracing: bool = Field(
+        False, description="Send OpenTelemetry traces (OTEL_* variables say where; hub.telemetry)."
+    )
+    # The OpenTelemetry variable itself, read once here: setting it turns tracing on too
+    # ("none" leaves it off), as it would in any OpenTelemetry-instrumented service.
+    otel_traces_exporter: str | None = Field(
+        None, validation_alias=AliasChoices("OTEL_TRACES_EXPORTER", "otel_traces_exporter")
+    )
     database: str = Field(
         DEFAULT_DATABASE,
         description="SQL database of the ledger, OAuth clients and audit trail: sqlite:///PATH,"
@@ -307,6 +320,10 @@ class Settings(BaseSettings):
             password=None if self.smtp_password is None else self.smtp_password.get_secret_value(),
             timeout=self.notify_timeout_seconds,
         )
+
+    def tracing_on(self) -> bool:
+        exporter = (self.otel_traces_exporter or "").strip().lower()
+        return (self.tracing and exporter != "none") or exporter not in ("", "none")
 
     def store_label(self) -> str:
         """The store's URL for people and the audit trail, without any credentials in it."""

@@ -37,6 +37,7 @@ from schema.nodes import KIND_OF
 from schema.persisted import PersistedDocuments, PersistedQueries
 from schema.query import Query
 from schema.subscriptions import FreshLoadersOverSockets, Subscription
+from schema.tracing import OperationSpan
 
 log = logging.getLogger("partnerhub.graphql")
 ENTITY_NAMES = frozenset({"Batch", "Product", "Organization", "QualityAgreement"})
@@ -151,7 +152,8 @@ def _representation_problem(representation: Any) -> str | None:
     return None
 
 
-def build_schema(limits: Limits | None = None) -> PartnerHubSchema:
+def build_schema(limits: Limits | None = None, *, traced: bool = False) -> PartnerHubSchema:
+    """The schema; ``traced`` adds one OpenTelemetry span per operation (``schema.tracing``)."""
     limits = limits or Limits()
     cost_model = CostModel(
         default_page_size=limits.default_page_size,
@@ -170,6 +172,8 @@ def build_schema(limits: Limits | None = None) -> PartnerHubSchema:
         subscription=Subscription,
         types=list(KIND_OF),
         extensions=[
+            # Outermost, so the span covers everything the operation costs.
+            *([OperationSpan] if traced else []),
             # A persisted query's hash becomes its document before anything reads it.
             partial(PersistedQueries, PersistedDocuments()),
             partial(AddValidationRules, limiting_rules),

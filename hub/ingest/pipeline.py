@@ -56,6 +56,7 @@ from hub.records import identifiers
 from hub.records.database import DATABASE_ERRORS, unavailable
 from hub.records.ledger import Delivery, IngestionStatus, Received
 from hub.records.traces import TraceIndex
+from hub.telemetry.tracing import tracer
 
 MAX_REPORTED_REJECTIONS = 10_000  # the count is always exact; the list stops here
 
@@ -201,10 +202,13 @@ class IngestPipeline:
             _outcomes, connector, payload, context, received.owner_only, received.org
         )
         needs = Needs()
-        try:
-            await asyncio.to_thread(_survey, outcomes(), report, needs)
-        except PayloadError as error:
-            return _refuse(report, IngestError("unreadable", error.location, error.message))
+        with tracer().start_as_current_span("ingest.survey") as span:
+            try:
+                await asyncio.to_thread(_survey, outcomes(), report, needs)
+            except PayloadError as error:
+                return _refuse(report, IngestError("unreadable", error.location, error.message))
+            span.set_attribute("partnerhub.ingestion.records", report.records)
+            span.set_attribute("partnerhub.ingestion.rejected", report.rejected)
         refused = {}
         if needs:
             await self._ready_store()
@@ -223,13 +227,15 @@ class IngestPipeline:
         await self._ready_store()
         notes: list[Note] = []
         chunks = _good_chunks(without_refused(outcomes(), refused), self.chunk_size, notes)
-        while chunk := await asyncio.to_thread(next, chunks, None):
-            await self.store.upsert(chunk)
-            report.applied += len(chunk)
-            if on_chunk is not None:
-                await on_chunk(received, chunk)
-        retractions = [note for note in notes if isinstance(note, Retraction)]
-        report.retracted = len(await self.store.retract(retractions))
+        with tracer().start_as_current_span("ingest.write") as span:
+            while chunk := await asyncio.to_thread(next, chunks, None):
+                await self.store.upsert(chunk)
+                report.applied += len(chunk)
+                if on_chunk is not None:
+                    await on_chunk(received, chunk)
+            retractions = [note for note in notes if isinstance(note, Retraction)]
+            report.retracted = len(await self.store.retract(retractions))
+            span.set_attribute("partnerhub.ingestion.applied", report.applied)
         async with _database_reachable():
             await self.traces.keep(received, notes)
         report.status = IngestionStatus.PARTIAL if report.rejected else IngestionStatus.APPLIED

@@ -36,6 +36,7 @@ from hub.limits.ingest_quotas import IngestQuotas, over_quota
 from hub.records.audit import Actor
 from hub.records.database import DATABASE_ERRORS, unavailable
 from hub.records.ledger import Delivery, IngestionStatus, Ledger, Received
+from hub.telemetry.tracing import current_traceparent
 
 log = logging.getLogger("partnerhub.ingest")
 
@@ -154,6 +155,7 @@ async def ingest(request: Request) -> Response:
         # A partner asserts facts about what it owns only; the operator may load anything.
         owner_only=not operator,
         supersedes=query.get("supersedes") or None,
+        traceparent=current_traceparent(),  # the worker's spans continue this request's trace
     )
     try:
         if delivery.supersedes and not await _may_correct(ledger, delivery):

@@ -17,17 +17,23 @@ import os
 import random
 import secrets
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 
 from graph.store import StoreUnavailable
 from hub.ingest.pipeline import ChunkListener, IngestError, IngestPipeline, IngestReport
 from hub.records.audit import Actor
 from hub.records.database import DATABASE_ERRORS, unavailable
 from hub.records.ledger import FINISHED, IngestionStatus, Ledger, Received
+from hub.telemetry.tracing import continued, tracer
 
 log = logging.getLogger("partnerhub.worker")
+_STATUS = "partnerhub.ingestion.status"  # of the apply span: what the worker recorded
 
 FinishListener = Callable[[Received, IngestReport], Awaitable[None]]
 
@@ -108,6 +114,7 @@ class IngestWorker:
         outage = 0
         while True:
             try:
+                asked = time.time_ns()
                 job = await self.ledger.claim(self.name, self.policy.lease)
                 outage = 0
             except DATABASE_ERRORS as error:
@@ -121,6 +128,7 @@ class IngestWorker:
             if job is None:
                 await self._idle()
                 continue
+            self._trace_claim(job, asked)
             try:
                 await self.process(job)
             except DATABASE_ERRORS as error:
@@ -136,13 +144,50 @@ class IngestWorker:
     async def drain(self) -> int:
         """Apply everything ready now, then return how many were processed (CLI, tests)."""
         processed = 0
-        while job := await self.ledger.claim(self.name, self.policy.lease):
+        while True:
+            asked = time.time_ns()
+            if (job := await self.ledger.claim(self.name, self.policy.lease)) is None:
+                break
+            self._trace_claim(job, asked)
             await self.process(job)
             processed += 1
         return processed
 
+    def _trace_claim(self, job: Received, asked: int) -> None:
+        """A span for the claim, in the push's trace, made once the claim found work:
+        the idle polls that found none would be a trace a second per worker."""
+        span = tracer().start_span(
+            "ingest.claim",
+            context=continued(job.traceparent),
+            kind=SpanKind.CONSUMER,
+            attributes=self._attributes(job),
+            start_time=asked,
+        )
+        span.end()
+
+    def _attributes(self, job: Received) -> dict[str, str | int]:
+        return {
+            "partnerhub.ingestion.id": job.id,
+            "partnerhub.ingestion.connector": job.connector,
+            "partnerhub.ingestion.org": job.org,
+            "partnerhub.ingestion.attempts": job.attempts,
+            "partnerhub.worker": self.name,
+        }
+
     async def process(self, job: Received) -> IngestReport | None:
-        """Apply one claimed ingestion and record the outcome; None if it was deferred."""
+        """Apply one claimed ingestion and record the outcome; None if it was deferred.
+
+        In the push's trace (``hub.telemetry.tracing``): its span and the store calls
+        under it say where an ingestion's time went."""
+        with tracer().start_as_current_span(
+            "ingest.apply",
+            context=continued(job.traceparent),
+            kind=SpanKind.CONSUMER,
+            attributes=self._attributes(job),
+        ):
+            return await self._apply(job)
+
+    async def _apply(self, job: Received) -> IngestReport | None:
         payload = await self.ledger.payload(job.id)
         assert payload is not None, f"claimed ingestion {job.id} has no payload"
         heartbeat = asyncio.create_task(self._keep_claim(job.id))
@@ -156,6 +201,7 @@ class IngestWorker:
                 delay.total_seconds(),
                 error,
             )
+            trace.get_current_span().set_attribute(_STATUS, "deferred")
             await self.ledger.defer(job.id, self.name, delay, str(error), self.actor)
             return None
         except Exception as error:  # a bug, not the payload: keep it, say so, keep serving
@@ -163,6 +209,8 @@ class IngestWorker:
             report = _failed(job, error)
         finally:
             heartbeat.cancel()
+        # Before the outcome is recorded: once it is, the push's answer may end the trace.
+        trace.get_current_span().set_attribute(_STATUS, report.status.value)
         if await self.ledger.finish(job.id, self.name, report.status, report.to_json(), self.actor):
             if self.on_finish is not None:
                 await self.on_finish(job, report)

@@ -50,6 +50,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub.records import audit
 from hub.records.audit import Actor
 from hub.records.database import migrate, open_engine, utc
+from hub.telemetry.tracing import tracer
 
 metadata = MetaData()
 
@@ -77,6 +78,7 @@ ingestions = Table(
     Column("next_attempt_at", DateTime(timezone=True), nullable=True),
     Column("claimed_by", String(64), nullable=True),
     Column("claimed_until", DateTime(timezone=True), nullable=True),
+    Column("traceparent", String(64), nullable=True),  # the push's trace (hub.telemetry)
     Index("ix_ingestions_org_received", "org", "received_at"),
     Index("ix_ingestions_sha256", "sha256"),
     Index("ix_ingestions_queue", "status", "org", "received_at"),
@@ -111,6 +113,7 @@ class Delivery:
     all_or_nothing: bool = False
     owner_only: bool = False  # refuse records about what another organization owns
     supersedes: str | None = None
+    traceparent: str | None = None  # the push's trace, continued by the worker
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +138,7 @@ class Received:
     supersedes: str | None
     attempts: int
     next_attempt_at: datetime | None
+    traceparent: str | None = None
 
 
 class UnknownIngestion(LookupError):
@@ -194,6 +198,7 @@ class Ledger:
             "supersedes": delivery.supersedes,
             "attempts": 0,
             "next_attempt_at": None,
+            "traceparent": delivery.traceparent,
         }
         detail = {
             "connector": delivery.connector,
@@ -204,16 +209,25 @@ class Ledger:
         }
         if delivery.supersedes:
             detail["supersedes"] = delivery.supersedes
-        async with self.engine.begin() as conn:
-            await conn.execute(ingestions.insert().values(payload=delivery.payload, **row))
-            await audit.append(
-                conn,
-                delivery.submitted_by,
-                "ingestion.received",
-                ingestion_id,
-                "refused" if refused else "accepted",
-                detail,
-            )
+        with tracer().start_as_current_span(
+            "ledger.receive",
+            attributes={
+                "partnerhub.ingestion.id": ingestion_id,
+                "partnerhub.ingestion.connector": delivery.connector,
+                "partnerhub.ingestion.org": delivery.org,
+                "partnerhub.ingestion.size": len(delivery.payload),
+            },
+        ):
+            async with self.engine.begin() as conn:
+                await conn.execute(ingestions.insert().values(payload=delivery.payload, **row))
+                await audit.append(
+                    conn,
+                    delivery.submitted_by,
+                    "ingestion.received",
+                    ingestion_id,
+                    "refused" if refused else "accepted",
+                    detail,
+                )
         return _received(row)
 
     # -- the queue --
@@ -464,6 +478,7 @@ def _received(row: dict[str, Any]) -> Received:
         supersedes=row["supersedes"],
         attempts=row["attempts"],
         next_attempt_at=_utc_or_none(row["next_attempt_at"]),
+        traceparent=row.get("traceparent"),
     )
 
 
