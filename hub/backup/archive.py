@@ -1,0 +1,212 @@
+"""The backup file, and writing one.
+
+A backup is a zip file: ``tables/<table>.jsonl`` holds one JSON object per row (columns
+by name, in the table's order), ``manifest.json`` says what the file is (format
+version, the schema revision it was made at, the database it came from), and for each
+table its row count, its columns' kinds and the SHA-256 of its member. Payload bytes
+are base64, times ISO 8601 in UTC, JSON columns as they are: a backup of SQLite
+restores into PostgreSQL and the other way round.
+
+The table list is the code's own (``hub.records.tables.all_tables``), so a table added
+with a migration is backed up without anyone remembering to; ``LEFT_OUT`` names the
+few that are deliberately not, and why. Rows are read in primary-key order, a page at a
+time, inside one read transaction (a snapshot on PostgreSQL, a read lock on SQLite), so
+a backup taken while the hub runs is consistent and never holds a table in memory.
+Signing keys are copied as the table holds them: if they are encrypted at rest, the
+key-encryption key is not in the backup and has to be kept separately.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import zipfile
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import JSON, DateTime, LargeBinary, Table, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from hub.records.audit import GENESIS, audit_head
+from hub.records.database import current_revision, known_revisions, utc
+from hub.records.tables import all_tables
+
+FORMAT = "partnerhub-backup"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+PAGE_ROWS = 500
+
+# Tables not in a backup: state that lives for minutes and is worthless after a
+# restore (a sign-in half done is simply started again).
+LEFT_OUT = {
+    "authorization_codes": "a person's one-time sign-in codes, valid for minutes",
+    "oidc_logins": "sign-ins through an organization's provider in progress, valid for minutes",
+}
+
+
+class BackupError(Exception):
+    """The file is not a backup this code can restore, or the database cannot take it;
+    the message names the file's member or the table, and what was expected."""
+
+
+class ColumnKind(StrEnum):
+    """How a column's values are written in JSON."""
+
+    BYTES = "bytes"  # base64
+    TIME = "time"  # ISO 8601, UTC
+    JSON = "json"  # the value itself
+    PLAIN = "plain"  # a string, number, boolean or null as JSON has them
+
+
+class TableContent(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    member: str
+    rows: int
+    sha256: str
+    columns: dict[str, ColumnKind]
+
+
+class AuditHead(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    seq: int
+    hash: str
+
+
+class Manifest(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    format: str = FORMAT
+    format_version: int = FORMAT_VERSION
+    schema_revision: str
+    made_at: datetime
+    source: str  # the database kind it was made from: sqlite, postgresql
+    tables: list[TableContent]
+    left_out: dict[str, str]
+    audit_head: AuditHead
+
+    def table(self, name: str) -> TableContent | None:
+        return next((table for table in self.tables if table.name == name), None)
+
+
+def backed_up_tables() -> list[Table]:
+    """Every table of the code's metadata but those ``LEFT_OUT``, parents first."""
+    return [table for table in all_tables().sorted_tables if table.name not in LEFT_OUT]
+
+
+def column_kinds(table: Table) -> dict[str, ColumnKind]:
+    return {column.name: _kind(column.type) for column in table.columns}
+
+
+def _kind(column_type: Any) -> ColumnKind:
+    if isinstance(column_type, LargeBinary):
+        return ColumnKind.BYTES
+    if isinstance(column_type, DateTime):
+        return ColumnKind.TIME
+    if isinstance(column_type, JSON):
+        return ColumnKind.JSON
+    return ColumnKind.PLAIN
+
+
+def encode_row(row: Mapping[Any, Any], columns: Mapping[str, ColumnKind]) -> bytes:
+    values = {name: _encode(row[name], kind) for name, kind in columns.items()}
+    line = json.dumps(values, ensure_ascii=False, separators=(",", ":"), sort_keys=False)
+    return line.encode() + b"\n"
+
+
+def _encode(value: Any, kind: ColumnKind) -> Any:
+    if value is None:
+        return None
+    if kind is ColumnKind.BYTES:
+        return base64.b64encode(value).decode("ascii")
+    if kind is ColumnKind.TIME:
+        return utc(value).isoformat()
+    return value
+
+
+def decode_row(line: bytes, columns: Mapping[str, ColumnKind], where: str) -> dict[str, Any]:
+    """One row of a member back to Python values; a bad line is named by ``where``."""
+    try:
+        values = json.loads(line)
+        if not isinstance(values, dict) or set(values) != set(columns):
+            raise ValueError(f"expected the columns {sorted(columns)}")
+        return {name: _decode(values[name], kind) for name, kind in columns.items()}
+    except ValueError as error:  # json.JSONDecodeError and binascii.Error are ValueErrors
+        raise BackupError(f"{where}: not a row of this table: {error}") from None
+
+
+def _decode(value: Any, kind: ColumnKind) -> Any:
+    if value is None:
+        return None
+    if kind is ColumnKind.BYTES:
+        return base64.b64decode(value, validate=True)
+    if kind is ColumnKind.TIME:
+        return utc(datetime.fromisoformat(value))
+    return value
+
+
+async def write_backup(engine: AsyncEngine, destination: Path) -> Manifest:
+    """Write every table to ``destination`` (first as ``<name>.partial``, renamed when
+    whole, so a failed backup never looks like a finished one)."""
+    partial = destination.with_name(destination.name + ".partial")
+    async with engine.connect() as conn:
+        await _read_snapshot(conn)
+        revision = await conn.run_sync(current_revision)
+        if revision != known_revisions()[-1]:
+            raise BackupError(
+                f"the database is at schema revision {revision}, this code writes"
+                f" {known_revisions()[-1]}: run `partnerhub db upgrade` first"
+            )
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            contents = [await _write_table(conn, table, archive) for table in backed_up_tables()]
+            head = (await conn.execute(select(audit_head.c.seq, audit_head.c.hash))).first()
+            manifest = Manifest(
+                schema_revision=revision,
+                made_at=datetime.now(UTC),
+                source=conn.dialect.name,
+                tables=contents,
+                left_out=LEFT_OUT,
+                audit_head=AuditHead(seq=head[0], hash=head[1])
+                if head
+                else AuditHead(seq=0, hash=GENESIS),
+            )
+            archive.writestr(MANIFEST, manifest.model_dump_json(indent=2))
+        await conn.rollback()
+    partial.replace(destination)
+    return manifest
+
+
+async def _read_snapshot(conn: AsyncConnection) -> None:
+    """Make every read of ``conn`` see the same moment of the database."""
+    if conn.dialect.name == "postgresql":
+        await conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    else:
+        # Python's sqlite3 begins no transaction before a SELECT: begin one, so that
+        # the tables are read under one lock (SQLAlchemy's rollback ends it).
+        await conn.exec_driver_sql("BEGIN")
+
+
+async def _write_table(
+    conn: AsyncConnection, table: Table, archive: zipfile.ZipFile
+) -> TableContent:
+    columns = column_kinds(table)
+    member = f"tables/{table.name}.jsonl"
+    digest, rows = hashlib.sha256(), 0
+    query = select(table).order_by(*table.primary_key.columns)
+    result = await conn.stream(query.execution_options(yield_per=PAGE_ROWS))
+    with archive.open(member, "w", force_zip64=True) as out:
+        async for page in result.mappings().partitions(PAGE_ROWS):
+            chunk = b"".join(encode_row(row, columns) for row in page)
+            digest.update(chunk)
+            out.write(chunk)
+            rows += len(page)
+    return TableContent(
+        name=table.name, member=member, rows=rows, sha256=digest.hexdigest(), columns=columns
+    )
