@@ -21,12 +21,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import zipfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import JSON, DateTime, LargeBinary, Table, select
@@ -164,7 +165,10 @@ async def write_backup(engine: AsyncEngine, destination: Path) -> Manifest:
                 f"the database is at schema revision {revision}, this code writes"
                 f" {known_revisions()[-1]}: run `partnerhub db upgrade` first"
             )
-        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with (
+            _owner_only(partial) as file,
+            zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+        ):
             contents = [await _write_table(conn, table, archive) for table in backed_up_tables()]
             head = (await conn.execute(select(audit_head.c.seq, audit_head.c.hash))).first()
             manifest = Manifest(
@@ -181,6 +185,13 @@ async def write_backup(engine: AsyncEngine, destination: Path) -> Manifest:
         await conn.rollback()
     partial.replace(destination)
     return manifest
+
+
+def _owner_only(path: Path) -> BinaryIO:
+    """A new file only its owner may read: a backup holds password hashes, webhook
+    secrets and (unless encrypted at rest) the token signing keys."""
+    path.unlink(missing_ok=True)
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
 
 
 async def _read_snapshot(conn: AsyncConnection) -> None:

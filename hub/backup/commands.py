@@ -79,9 +79,10 @@ def restore(
 
     summary = _on_database(work)
     console.print(_rows_table(f"restored {source}", summary.rows, summary.replaced))
+    head = summary.manifest.audit_head
     console.print(
-        f"audit trail intact: {summary.audit_entries} entries, the backup's head"
-        f" {summary.audit_head_hash[:16]}... in place (made {_made(summary.manifest)})\n"
+        f"audit trail intact: {summary.audit_entries} entries; the backup's head, entry"
+        f" {head.seq} ({head.hash[:16]}...), in place (made {_made(summary.manifest)})\n"
         "The graph is derived: rebuild it with `partnerhub replay --wipe`."
     )
 

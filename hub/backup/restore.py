@@ -42,7 +42,7 @@ from hub.backup.archive import (
     decode_row,
 )
 from hub.records import audit
-from hub.records.audit import GENESIS, Actor, AuditEntry
+from hub.records.audit import GENESIS, Actor, AuditEntry, audit_log
 from hub.records.database import current_revision, known_revisions, migrate, utc
 
 # Made by the migrations themselves (the audit chain's genesis head): not data.
@@ -220,7 +220,11 @@ async def restore_backup(
     if not verdict.intact:
         raise BackupError(f"after the restore, the audit trail does not hold: {verdict.reason}")
     summary.audit_entries = verdict.checked
-    summary.audit_head_hash = manifest.audit_head.hash
+    summary.audit_head_hash = await _hash_of_entry(engine, manifest.audit_head.seq)
+    if summary.audit_head_hash != manifest.audit_head.hash:
+        raise BackupError(
+            f"after the restore, audit entry {manifest.audit_head.seq} is not the backup's head"
+        )
     await audit.record(
         engine,
         actor,
@@ -236,6 +240,14 @@ async def restore_backup(
         },
     )
     return summary
+
+
+async def _hash_of_entry(engine: AsyncEngine, seq: int) -> str:
+    if seq == 0:
+        return GENESIS
+    async with engine.connect() as conn:
+        found = await conn.execute(select(audit_log.c.hash).where(audit_log.c.seq == seq))
+        return str(found.scalar_one_or_none())
 
 
 async def _rows_held(conn: AsyncConnection) -> dict[str, int]:

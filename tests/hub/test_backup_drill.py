@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from typer.testing import CliRunner
 
 from auth.service import AuthService
 from deploy.postgres import fresh_database
@@ -23,6 +24,7 @@ from graph.neo4j.store import Neo4jGraphStore
 from graph.visibility import Visibility
 from hub.backup.archive import MANIFEST, BackupError, write_backup
 from hub.backup.restore import NotEmpty, restore_backup
+from hub.cli import app
 from hub.demo.launch import push_exports
 from hub.demo.story import CONTAMINATED_EXCIPIENT_LOT_ID, FINISHED_LOT_ID
 from hub.ingest.replay import replay
@@ -237,3 +239,61 @@ async def test_a_restore_over_data_or_from_a_changed_or_newer_backup_is_refused(
         "database.restored",
     ]
     assert restored_trail[1].detail == {"n": 1.5}
+
+
+def test_the_commands_back_up_and_restore_and_say_what_they_refuse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = CliRunner()
+    source, target = tmp_path / "hub.sqlite", tmp_path / "restored.sqlite"
+    monkeypatch.setenv("HUB_DATABASE", f"sqlite:///{source}")
+    added = runner.invoke(app, ["clients", "add", "--org", "birch", "--json"])
+    made = runner.invoke(app, ["backup", "--to", str(tmp_path / "hub.zip")])
+    over_data = runner.invoke(app, ["restore", "--from", str(tmp_path / "hub.zip")])
+    monkeypatch.setenv("HUB_DATABASE", f"sqlite:///{target}")
+    restored = runner.invoke(app, ["restore", "--from", str(tmp_path / "hub.zip")])
+    verified = runner.invoke(app, ["audit", "verify"])
+    listed = runner.invoke(app, ["clients", "list"])
+
+    client_id = json.loads(added.output)["client_id"]
+    assert made.exit_code == 0, made.output
+    assert "oauth_clients" in made.output and "left out" in made.output
+    assert (tmp_path / "hub.zip").stat().st_mode & 0o777 == 0o600, "secrets inside: owner only"
+    assert over_data.exit_code == 1 and "already holds data" in over_data.output
+    assert "oauth_clients (1 rows)" in over_data.output and "--into-nonempty" in over_data.output
+    assert restored.exit_code == 0, restored.output
+    assert "audit trail intact" in restored.output and "partnerhub replay" in restored.output
+    assert verified.exit_code == 0 and "intact: 2 entries" in verified.output
+    assert client_id in listed.output
+
+
+async def test_into_nonempty_replaces_a_started_hubs_key_but_never_a_trail_or_a_ledger(
+    database_url: str, tmp_path: Path
+) -> None:
+    source_url = f"sqlite+aiosqlite:///{tmp_path / 'source.sqlite'}"
+    source = await _database_with_data(source_url)
+    backup = tmp_path / "hub.zip"
+    source_auth = AuthService.from_url(source_url, TEST_AUTH, migrate=migrate)
+    # A hub started on the new database before the restore: it made a signing key.
+    started = AuthService.from_url(database_url, TEST_AUTH, migrate=migrate)
+    try:
+        await source_auth.setup()
+        backed_up_key = await source_auth.store.current_signing_key()
+        await write_backup(source.engine, backup)
+        await started.setup()
+        own_key = await started.store.current_signing_key()
+        with pytest.raises(NotEmpty) as refused:
+            await restore_backup(started.store.engine, backup, OPERATOR)
+        replaced = await restore_backup(started.store.engine, backup, OPERATOR, into_nonempty=True)
+        keys = [key.kid for key in await started.store.verification_keys()]
+        with pytest.raises(BackupError) as over_a_trail:
+            await restore_backup(source.engine, backup, OPERATOR, into_nonempty=True)
+    finally:
+        for closable in (source_auth, started, source):
+            await closable.close()
+
+    assert refused.value.tables == {"signing_keys": 1}
+    assert replaced.replaced == {"signing_keys": 1}
+    assert keys == [backed_up_key.kid] and own_key.kid not in keys
+    assert "audit_log (2 rows) and ingestions (1 rows)" in str(over_a_trail.value)
+    assert "append-only" in str(over_a_trail.value)
