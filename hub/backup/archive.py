@@ -10,7 +10,7 @@ restores into PostgreSQL and the other way round.
 The table list is the code's own (``hub.records.tables.all_tables``), so a table added
 with a migration is backed up without anyone remembering to; ``LEFT_OUT`` names the
 few that are deliberately not, and why. Rows are read in primary-key order, a page at a
-time, inside one read transaction (a snapshot on PostgreSQL, a read lock on SQLite), so
+time (a few rows when they hold payloads), inside one read transaction (a snapshot on PostgreSQL, a read lock on SQLite), so
 a backup taken while the hub runs is consistent and never holds a table in memory.
 Signing keys are copied as the table holds them: if they are encrypted at rest, the
 key-encryption key is not in the backup and has to be kept separately.
@@ -41,6 +41,10 @@ FORMAT = "partnerhub-backup"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 PAGE_ROWS = 500
+# A payload may be as large as HUB_INGEST_MAX_BYTES (100 MB by default): rows holding
+# bytes are read a few at a time, and a restore writes a page once it holds this much.
+PAGE_ROWS_WITH_BYTES = 4
+PAGE_BYTES = 16 * 1024 * 1024
 
 # Tables not in a backup: state that lives for minutes and is worthless after a
 # restore (a sign-in half done is simply started again).
@@ -210,13 +214,15 @@ async def _write_table(
     columns = column_kinds(table)
     member = f"tables/{table.name}.jsonl"
     digest, rows = hashlib.sha256(), 0
+    page_rows = PAGE_ROWS_WITH_BYTES if ColumnKind.BYTES in columns.values() else PAGE_ROWS
     query = select(table).order_by(*table.primary_key.columns)
-    result = await conn.stream(query.execution_options(yield_per=PAGE_ROWS))
+    result = await conn.stream(query.execution_options(yield_per=page_rows))
     with archive.open(member, "w", force_zip64=True) as out:
-        async for page in result.mappings().partitions(PAGE_ROWS):
-            chunk = b"".join(encode_row(row, columns) for row in page)
-            digest.update(chunk)
-            out.write(chunk)
+        async for page in result.mappings().partitions(page_rows):
+            for row in page:
+                line = encode_row(row, columns)
+                digest.update(line)
+                out.write(line)
             rows += len(page)
     return TableContent(
         name=table.name, member=member, rows=rows, sha256=digest.hexdigest(), columns=columns

@@ -34,6 +34,7 @@ from hub.backup.archive import (
     FORMAT_VERSION,
     LEFT_OUT,
     MANIFEST,
+    PAGE_BYTES,
     PAGE_ROWS,
     BackupError,
     Manifest,
@@ -118,15 +119,15 @@ def check_backup(path: Path) -> Manifest:
         )
     chain = _ChainCheck(path)
     for table in manifest.tables:
-        for row in _rows(path, table):
+        for row, _ in _rows(path, table):
             if table.name == "audit_log":
                 chain.feed(row)
     chain.finish(manifest)
     return manifest
 
 
-def _rows(path: Path, table: TableContent) -> Iterator[dict[str, Any]]:
-    """The member's rows, decoded; at the end, its digest and count checked against
+def _rows(path: Path, table: TableContent) -> Iterator[tuple[dict[str, Any], int]]:
+    """The member's rows, decoded, each with its size in the file; at the end, its digest and count checked against
     the manifest (a caller writing them inside a transaction rolls back on a mismatch)."""
     digest, count = hashlib.sha256(), 0
     try:
@@ -134,7 +135,8 @@ def _rows(path: Path, table: TableContent) -> Iterator[dict[str, Any]]:
             for line in member:
                 digest.update(line)
                 count += 1
-                yield decode_row(line, table.columns, f"{path}: {table.member} line {count}")
+                where = f"{path}: {table.member} line {count}"
+                yield decode_row(line, table.columns, where), len(line)
     except KeyError:
         raise BackupError(
             f"{path}: the manifest names {table.member}, which is not in it"
@@ -277,12 +279,13 @@ async def _load(conn: AsyncConnection, table: Table, path: Path, content: TableC
             f"{path}: {content.member} has columns {sorted(unknown)} that table {table.name} lacks"
         )
     page: list[dict[str, Any]] = []
-    loaded = 0
-    for row in _rows(path, content):
+    loaded = page_bytes = 0
+    for row, size in _rows(path, content):
         page.append(row)
-        if len(page) == PAGE_ROWS:
+        page_bytes += size
+        if len(page) == PAGE_ROWS or page_bytes >= PAGE_BYTES:
             await conn.execute(table.insert(), page)
-            loaded, page = loaded + len(page), []
+            loaded, page, page_bytes = loaded + len(page), [], 0
     if page:
         await conn.execute(table.insert(), page)
         loaded += len(page)

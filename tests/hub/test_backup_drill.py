@@ -6,6 +6,7 @@ nor when it was changed, nor when it comes from a newer hub."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zipfile
 from collections.abc import Callable
@@ -30,7 +31,7 @@ from hub.demo.story import CONTAMINATED_EXCIPIENT_LOT_ID, FINISHED_LOT_ID
 from hub.ingest.replay import replay
 from hub.records import alert_targets, audit
 from hub.records.audit import Actor, AuditEntry
-from hub.records.database import migrate, open_engine
+from hub.records.database import current_revision, known_revisions, migrate, open_engine
 from hub.records.ledger import Delivery, IngestionStatus, Ledger
 from hub.records.tables import all_tables
 from tests.hub.graph_snapshot import snapshot
@@ -297,3 +298,67 @@ async def test_into_nonempty_replaces_a_started_hubs_key_but_never_a_trail_or_a_
     assert keys == [backed_up_key.kid] and own_key.kid not in keys
     assert "audit_log (2 rows) and ingestions (1 rows)" in str(over_a_trail.value)
     assert "append-only" in str(over_a_trail.value)
+
+
+async def test_a_backup_of_an_older_schema_is_restored_then_migrated(tmp_path: Path) -> None:
+    """A backup an older hub made (here: before sign-in for people, revision 0005) loads
+    into that schema, then the database is migrated to the newest."""
+    source = await _database_with_data(f"sqlite+aiosqlite:///{tmp_path / 'source.sqlite'}")
+    current = tmp_path / "current.zip"
+    try:
+        await write_backup(source.engine, current)
+    finally:
+        await source.close()
+    newer_tables = {"hub_users", "public_clients", "signin_sessions", "refresh_tokens"}
+
+    def as_of_0005(content: bytes) -> bytes:
+        manifest = json.loads(content)
+        manifest["schema_revision"] = "0005"
+        manifest["tables"] = [t for t in manifest["tables"] if t["name"] not in newer_tables]
+        return json.dumps(manifest).encode()
+
+    older = _rewritten(current, tmp_path / "older.zip", MANIFEST, as_of_0005)
+    target = open_engine(f"sqlite+aiosqlite:///{tmp_path / 'target.sqlite'}")
+    try:
+        restored = await restore_backup(target, older, OPERATOR)
+        async with target.connect() as conn:
+            revision = await conn.run_sync(current_revision)
+        rows = await _row_counts(target)
+    finally:
+        await target.dispose()
+
+    assert revision == known_revisions()[-1]
+    assert restored.rows["ingestions"] == 1 and not newer_tables & set(restored.rows)
+    assert rows["ingestions"] == 1 and rows["hub_users"] == 0
+
+
+async def test_a_backup_whose_audit_trail_was_edited_is_refused_even_with_checksums_redone(
+    tmp_path: Path,
+) -> None:
+    source = await _database_with_data(f"sqlite+aiosqlite:///{tmp_path / 'source.sqlite'}")
+    backup = tmp_path / "hub.zip"
+    try:
+        await write_backup(source.engine, backup)
+    finally:
+        await source.close()
+    member = "tables/audit_log.jsonl"
+    with zipfile.ZipFile(backup) as archive:
+        edited = archive.read(member).replace(b'"outcome":"done"', b'"outcome":"undone"')
+
+    def checksum_redone(content: bytes) -> bytes:
+        manifest = json.loads(content)
+        for table in manifest["tables"]:
+            if table["member"] == member:
+                table["sha256"] = hashlib.sha256(edited).hexdigest()
+        return json.dumps(manifest).encode()
+
+    both = _rewritten(backup, tmp_path / "edited.zip", member, lambda _: edited)
+    both = _rewritten(both, tmp_path / "edited-and-hashed.zip", MANIFEST, checksum_redone)
+    target = open_engine(f"sqlite+aiosqlite:///{tmp_path / 'target.sqlite'}")
+    try:
+        with pytest.raises(BackupError) as refused:
+            await restore_backup(target, both, OPERATOR)
+    finally:
+        await target.dispose()
+
+    assert "audit entry 2 does not hold" in str(refused.value)
