@@ -161,6 +161,16 @@ async def write_backup(engine: AsyncEngine, destination: Path) -> Manifest:
     """Write every table to ``destination`` (first as ``<name>.partial``, renamed when
     whole, so a failed backup never looks like a finished one)."""
     partial = destination.with_name(destination.name + ".partial")
+    try:
+        manifest = await _write(engine, partial)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(destination)
+    return manifest
+
+
+async def _write(engine: AsyncEngine, partial: Path) -> Manifest:
     async with engine.connect() as conn:
         await _read_snapshot(conn)
         revision = await conn.run_sync(current_revision)
@@ -187,7 +197,6 @@ async def write_backup(engine: AsyncEngine, destination: Path) -> Manifest:
             )
             archive.writestr(MANIFEST, manifest.model_dump_json(indent=2))
         await conn.rollback()
-    partial.replace(destination)
     return manifest
 
 
