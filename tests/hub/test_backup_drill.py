@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from auth.service import AuthService
 from deploy.postgres import fresh_database
 from graph.lineage import Direction
+from graph.model import EdgeKind
 from graph.neo4j.store import Neo4jGraphStore
 from graph.visibility import Visibility
 from hub.backup.archive import MANIFEST, BackupError, write_backup
@@ -65,8 +66,11 @@ async def _graph_answers(store: Neo4jGraphStore) -> dict[str, Any]:
         FINISHED_LOT_ID, Direction.BOTH, 10, visibility=Visibility.for_org("northwind")
     )
     assert upstream is not None and impact is not None and as_northwind is not None
+    graph = await snapshot(store)
     return {
-        "graph": await snapshot(store),
+        "graph": graph,
+        # Every edge with its attributes and the records that asserted it.
+        "edges": set(await store.edges_from(list(graph["nodes"]), list(EdgeKind))),
         "upstream": (set(upstream.nodes), set(upstream.edges)),
         "impact": (
             {batch.id for batch in impact.batches},
@@ -141,6 +145,7 @@ async def test_restore_drill_postgresql_to_a_new_database_and_an_empty_neo4j(
     # The same graph: every node with its attributes and sources, every edge, and the
     # answers built on them.
     assert len(before["graph"]["nodes"]) > 50 and before["graph"]["edges"]
+    assert all(edge.sources for edge in before["edges"]), "every edge traces to its record"
     assert after == before
     # The same audit chain: every entry of the source, in order, with the same head;
     # then the restore and the replay, appended, and the whole chain holds.
