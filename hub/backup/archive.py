@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import JSON, DateTime, LargeBinary, Table, select
+from sqlalchemy import JSON, DateTime, LargeBinary, Table, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.records.audit import GENESIS, audit_head
@@ -224,15 +224,20 @@ async def _write_table(
     member = f"tables/{table.name}.jsonl"
     digest, rows = hashlib.sha256(), 0
     page_rows = PAGE_ROWS_WITH_BYTES if ColumnKind.BYTES in columns.values() else PAGE_ROWS
-    query = select(table).order_by(*table.primary_key.columns)
-    result = await conn.stream(query.execution_options(yield_per=page_rows))
+    key = tuple_(*table.primary_key.columns)
+    first_page = select(table).order_by(*table.primary_key.columns).limit(page_rows)
+    query = first_page
     with archive.open(member, "w", force_zip64=True) as out:
-        async for page in result.mappings().partitions(page_rows):
+        # Keyset pages, not a server-side cursor: asyncpg's cursor reads ahead 50 rows
+        # whatever the page, which is 5 GB of payloads at 100 MB each.
+        while page := (await conn.execute(query)).mappings().all():
             for row in page:
                 line = encode_row(row, columns)
                 digest.update(line)
                 out.write(line)
             rows += len(page)
+            last = [literal(page[-1][c.name], c.type) for c in table.primary_key.columns]
+            query = first_page.where(key > tuple_(*last))
     return TableContent(
         name=table.name, member=member, rows=rows, sha256=digest.hexdigest(), columns=columns
     )

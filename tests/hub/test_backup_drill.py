@@ -10,6 +10,7 @@ import hashlib
 import json
 import zipfile
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +25,16 @@ from graph.lineage import Direction
 from graph.model import EdgeKind
 from graph.neo4j.store import Neo4jGraphStore
 from graph.visibility import Visibility
+from hub.backup import archive
 from hub.backup.archive import MANIFEST, BackupError, write_backup
 from hub.backup.restore import NotEmpty, restore_backup
 from hub.cli import app
 from hub.demo.launch import push_exports
 from hub.demo.story import CONTAMINATED_EXCIPIENT_LOT_ID, FINISHED_LOT_ID
 from hub.ingest.replay import replay
-from hub.records import alert_targets, audit
+from hub.records import alert_targets, audit, identifiers
 from hub.records.audit import Actor, AuditEntry
-from hub.records.database import current_revision, known_revisions, migrate, open_engine
+from hub.records.database import current_revision, known_revisions, migrate, open_engine, utc
 from hub.records.ledger import Delivery, IngestionStatus, Ledger
 from hub.records.tables import all_tables
 from tests.hub.graph_snapshot import snapshot
@@ -367,3 +369,40 @@ async def test_a_backup_whose_audit_trail_was_edited_is_refused_even_with_checks
         await target.dispose()
 
     assert "audit entry 2 does not hold" in str(refused.value)
+
+
+async def _table_rows(engine: AsyncEngine, name: str) -> list[tuple[Any, ...]]:
+    table = all_tables().tables[name]
+    async with engine.connect() as conn:
+        found = await conn.execute(select(table).order_by(*table.primary_key.columns))
+        # SQLite hands times back naive, PostgreSQL aware: both are UTC.
+        return [tuple(utc(v) if isinstance(v, datetime) else v for v in row) for row in found]
+
+
+async def test_every_row_is_read_across_pages_whatever_the_key(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages of two rows (one with payloads) over tables keyed by one column and by two."""
+    monkeypatch.setattr(archive, "PAGE_ROWS", 2)
+    monkeypatch.setattr(archive, "PAGE_ROWS_WITH_BYTES", 1)
+    source = await _database_with_data(database_url)
+    backup = tmp_path / "hub.zip"
+    target = open_engine(f"sqlite+aiosqlite:///{tmp_path / 'target.sqlite'}")
+    try:
+        for n in range(5):
+            await identifiers.add(source.engine, f"org-{n % 2}", "duns", f"00000000{n}", OPERATOR)
+            delivery = Delivery(bytes([n]) * 1000, "canonical.jsonl", "birch", OPERATOR)
+            await source.receive(delivery)
+        await write_backup(source.engine, backup)
+        await restore_backup(target, backup, OPERATOR)
+        expected = {
+            name: await _table_rows(source.engine, name)
+            for name in ("organization_identifiers", "ingestions")
+        }
+        restored = {name: await _table_rows(target, name) for name in expected}
+    finally:
+        await source.close()
+        await target.dispose()
+
+    assert len(expected["organization_identifiers"]) == 5 and len(expected["ingestions"]) == 6
+    assert restored == expected, "every row, payload bytes included"
