@@ -7,5 +7,6 @@ it is not in a backup. ``archive`` holds the file format (a zip of one JSON Line
 per table and a manifest) and writes a backup; ``restore`` checks one whole before it
 writes a row, loads it, and verifies the audit chain; ``commands`` is the CLI's part.
 
-May import ``hub.records`` and ``hub.settings``; nothing imports it but ``hub.cli``.
+May import ``hub.records``, ``hub.settings`` and ``auth``'s principal; nothing imports it but
+``hub.cli``.
 """
