@@ -10,7 +10,8 @@ routes for organizations' identifiers). Below it:
 - ``hub.records``: the SQL database: ingest ledger and queue, audit trail, migrations;
 - ``hub.ingest``: from a pushed export to the graph: routes, pipeline, workers, the
   push agent, replay, partner profiles and ownership checks;
-- ``hub.demo``: the demo story and the network generator for benchmarks.
+- ``hub.demo``: the demo story and the network generator for benchmarks;
+- ``hub.backup``: ``partnerhub backup`` / ``restore`` of the SQL database.
 
 ``hub.records`` imports no other part of ``hub``; ``hub.ingest`` imports only
 ``hub.records``.

@@ -23,6 +23,7 @@ from graph.loading import load
 from graph.model import Record
 from graph.store import GraphStore
 from hub.app import create_app
+from hub.backup import commands as backup_commands
 from hub.demo import launch as demo
 from hub.demo.generator import canonical_lines, generate_network
 from hub.ingest.pipeline import (
@@ -86,6 +87,8 @@ app.add_typer(orgs_app, name="orgs")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(users_app, name="users")
+app.command("backup")(backup_commands.backup)
+app.command("restore")(backup_commands.restore)
 console = Console()
 T = TypeVar("T")
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -78,13 +79,20 @@ def open_engine(url: str) -> AsyncEngine:
     return create_async_engine(async_url(url), pool_pre_ping=True)
 
 
-async def migrate(engine: AsyncEngine) -> None:
-    """Bring the database to the newest schema (idempotent; safe from several processes)."""
+async def migrate(engine: AsyncEngine, to: str = "head") -> None:
+    """Bring the database to the newest schema, or to revision ``to`` (a restore loads a
+    backup into the schema it was made from; idempotent; safe from several processes)."""
     async with engine.begin() as conn:
-        await conn.run_sync(_upgrade)
+        await conn.run_sync(_upgrade, to)
 
 
-def _upgrade(connection: Connection) -> None:
+def known_revisions() -> list[str]:
+    """The schema revisions this code can build, oldest first (the last is the head)."""
+    scripts = ScriptDirectory(str(MIGRATIONS))
+    return [script.revision for script in reversed(list(scripts.walk_revisions()))]
+
+
+def _upgrade(connection: Connection, to: str = "head") -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
     config = Config()
@@ -93,7 +101,7 @@ def _upgrade(connection: Connection) -> None:
     tables = set(inspect(connection).get_table_names())
     if "ingestions" in tables and "alembic_version" not in tables:
         command.stamp(config, BASELINE)  # made by create_all before migrations existed
-    command.upgrade(config, "head")
+    command.upgrade(config, to)
 
 
 def utc(moment: datetime) -> datetime:

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from graph.ids import NodeKind
-from graph.model import EdgeKind
 from graph.store import GraphStore
 from hub.app import create_app
 from hub.demo.generator import canonical_lines, generate_network
@@ -20,6 +17,7 @@ from hub.records.audit import Actor, entries
 from hub.records.ledger import Ledger
 from hub.settings import Settings
 from tests.connectors.support import SAMPLES, sample_files
+from tests.hub.graph_snapshot import snapshot
 from tests.hub.support import hub_client
 from tests.tokens import TokenSource
 
@@ -34,22 +32,6 @@ async def ledger(tmp_path: Path) -> AsyncIterator[Ledger]:
     await opened.setup()
     yield opened
     await opened.close()
-
-
-async def snapshot(store: GraphStore) -> dict[str, Any]:
-    """Everything a query can see: every node with its attributes and sources, every edge."""
-    nodes: dict[str, Any] = {}
-    for kind in NodeKind:
-        after = None
-        while True:
-            page = await store.list_nodes(kind, [], 500, after)
-            for node in page.nodes:
-                nodes[node.id] = (node.record.model_dump(exclude={"provenance"}), node.sources)
-            if not page.has_next:
-                break
-            after = page.nodes[-1].id
-    edges = await store.out_edges(list(nodes), list(EdgeKind))
-    return {"nodes": nodes, "edges": sorted(edges)}
 
 
 async def push_everything(http: httpx.AsyncClient) -> list[str]:
