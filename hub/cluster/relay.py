@@ -109,6 +109,9 @@ class PostgresAlertRelay:
             except (*DATABASE_ERRORS, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 failures += 1
                 log.warning("alert log listener lost (%s); reconnecting", error)
+            except Exception:  # a bug must not stop alerts for every later row
+                failures += 1
+                log.exception("alert log listener failed; starting again")
             await asyncio.sleep(min(RECONNECT_MAX_SECONDS, 0.2 * 2**failures))
 
     async def _listen_once(self, bus: AlertBus) -> None:
