@@ -17,7 +17,10 @@ Alerts also go to the webhooks and e-mail addresses organizations registered
 (``hub.notify``): the bus detects for them as standing audiences, queues what it finds
 in the database's outbox, and the lifespan runs the dispatcher that sends it. The last
 compliance verdict per lot and audience is kept in the database too
-(``hub.records.verdicts``), so a lot sent again rings no bell, across restarts.
+(``hub.records.verdicts``), so a lot sent again rings no bell, across restarts. On
+PostgreSQL, several hub processes share one system: alerts reach the subscribers of
+every process through the alert log (``hub.cluster.relay``), and the sockets of a
+client revoked on any process close within seconds (``hub.cluster.revoked_sockets``).
 
 A ``/graphql`` request body over ``HUB_GRAPHQL_MAX_BODY_BYTES`` is refused with 413
 before it is read whole (by its Content-Length, or as soon as a chunked body passes the
@@ -69,6 +72,8 @@ from auth.service import AuthService
 from auth.store import AuthStore
 from auth.verify import InvalidToken
 from graph.store import GraphStore, StoreUnavailable
+from hub.cluster.relay import PostgresAlertRelay
+from hub.cluster.revoked_sockets import OpenSockets, close_revoked
 from hub.console.routes import ROUTES as CONSOLE_ROUTES
 from hub.console.routes import is_console_path
 from hub.exports import ROUTES as EXPORT_ROUTES
@@ -268,6 +273,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             finally:
                 if isinstance(context, SocketContext):
                     forget_expiry(context)
+                    socket.app.state.open_sockets.closed(context.principal.client_id, socket)
             return
         await super().__call__(scope, receive, send)
 
@@ -284,6 +290,9 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             raise ConnectionRejectionError
         context.authenticate(access.principal, access.expires_at)
         close_on_expiry(context)
+        socket = context.request
+        assert isinstance(socket, WebSocket)
+        socket.app.state.open_sockets.opened(access.client_id, socket)  # closed when revoked
         return UnsetType()  # connection_ack without a payload
 
     async def get_context(
@@ -390,12 +399,22 @@ def create_app(
     dispatcher = Dispatcher(
         ledger.engine, settings.delivery_policy(), settings.smtp_relay(), registry
     )
+    # Processes sharing a PostgreSQL database pass alerts to each other's subscribers.
+    relay = (
+        PostgresAlertRelay(
+            ledger.engine, poll=timedelta(seconds=settings.alerts_relay_poll_seconds)
+        )
+        if ledger.engine.dialect.name == "postgresql"
+        else None
+    )
     alerts = AlertBus(
         queue_size=settings.alerts_queue_size,
         registry=registry,
         standing=StandingTargets(ledger.engine, Outbox(ledger.engine), dispatcher.wake),
         verdicts=StoredVerdicts(ledger.engine),
+        relay=relay,
     )
+    open_sockets = OpenSockets()
 
     ingest_metrics, availability = IngestMetrics(registry), Availability(registry)
 
@@ -438,6 +457,18 @@ def create_app(
             )
             running.append(asyncio.create_task(alerts.run(app.state.store), name="alerts"))
             running.append(asyncio.create_task(dispatcher.run(), name="alert-notifications"))
+            if relay is not None:
+                running.append(asyncio.create_task(relay.run(alerts), name="alert-relay"))
+            running.append(
+                asyncio.create_task(
+                    close_revoked(
+                        open_sockets,
+                        app.state.auth.store.revoked_client_ids,
+                        settings.revocation_poll_seconds,
+                    ),
+                    name="revoked-sockets",
+                )
+            )
             opened.push_async_callback(_stop, running)
             yield
 
@@ -508,6 +539,7 @@ def create_app(
     app.state.ingest_quotas = quotas
     app.state.wake_workers = wake.set
     app.state.alerts = alerts
+    app.state.open_sockets = open_sockets
     app.state.notifications = dispatcher
     if store is not None:
         app.state.store = traced_store(store) if traced else store

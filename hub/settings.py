@@ -125,6 +125,18 @@ class Settings(BaseSettings):
         ge=1,
         description="Alerts waiting for one slow subscriber at most; beyond, the oldest drop.",
     )
+    alerts_relay_poll_seconds: float = Field(
+        2.0,
+        gt=0,
+        description="With PostgreSQL: how often each process reads the shared alert log "
+        "besides when told of new alerts (a lost notice is made up for within this time).",
+    )
+    revocation_poll_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="How often each process looks for revoked clients whose websockets it "
+        "holds open, to close them (4403).",
+    )
 
     notify_max_attempts: int = Field(
         8, ge=1, description="Attempts to deliver one alert to a webhook or address, at most."

@@ -22,25 +22,24 @@ a warning, the first time and then every ``WARN_EVERY`` drops. The same holds fo
 chunks waiting to be looked at (``pending_chunks``), which only a store far slower
 than the workers would fill.
 
-**One process.** Alerts are raised in the process whose worker applied the ingestion,
-and only that process's subscribers hear them: with several hub processes sharing one
-database, a subscriber connected to another process misses them. The fix is to carry
-chunks (their ingestion id and the ids of the records that matter) between processes,
-e.g. with PostgreSQL ``LISTEN``/``NOTIFY`` on the ledger's database: each process
-listens and runs detection for its own subscribers. Until then, run one hub process
-for subscribers, or route websockets to the process that runs the workers. Webhooks and
-e-mail have no such limit: their registrations and outbox are in the shared database,
-so the process that applies an ingestion queues their alerts, and any process sends them.
+**Several processes.** Alone (the embedded SQLite database), the bus hands what it
+detects straight to this process's subscribers. With an ``AlertRelay`` (the hub's, on a
+PostgreSQL database shared by several hub processes: ``hub.cluster.relay``) it detects,
+in the process whose worker applied the chunk, for the audiences listening on any
+process (``relay.audiences``), hands the relay what it found (``publish``: logged
+durably, each process told), and its own subscribers hear it, like every other
+process's, from the relay (``dispatch``). The audience decision stays here: an alert is
+detected for a visibility, and given only to subscribers holding that visibility.
 
 **Repeats.** An ingestion whose worker died mid-way is applied again by another
 worker, and its chunks raise their OUT_OF_SPECIFICATION and RUN_RULE alerts again, with
 the same ``Alert.id`` (kind, subject, ingestion); a result pushed twice in two
-ingestions is two alerts with two ids. A deviation rings only for the ingestion that
+ingestions is two alerts with two ids. A subscriber is given each alert id once (it
+keeps the last ``SEEN_IDS`` ids it was given), so such repeats do not reach it twice. A deviation rings only for the ingestion that
 first asserts it, and a lot's COMPLIANCE_GAP only when its verdict changes for the
 audience (the last verdict is kept by the ``VerdictMemory`` given, in the database in
-the hub), so re-sending lots raises no flood. Websocket subscribers that need exactly
-once deduplicate on the alert id; the standing audiences' outbox keeps one delivery per
-(target, alert id).
+the hub), so re-sending lots raises no flood. The standing audiences' outbox keeps one
+delivery per (target, alert id).
 """
 
 from __future__ import annotations
@@ -90,7 +89,20 @@ class StandingAudiences(Protocol):
         ...
 
 
+class AlertRelay(Protocol):
+    """Carries alerts to the subscribers of every hub process sharing one database."""
+
+    async def audiences(self) -> Mapping[Visibility, frozenset[AlertKind]]:
+        """The audiences with a subscriber on any process, and the kinds each listens to."""
+        ...
+
+    async def publish(self, found: Mapping[Visibility, Sequence[Alert]]) -> None:
+        """Record the alerts detected for each audience, for every process to dispatch."""
+        ...
+
+
 WARN_EVERY = 100  # after the first, one warning per this many drops
+SEEN_IDS = 10_000  # alert ids a subscriber remembers, to be given each once
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +126,18 @@ class Subscriber:
         self._ready = asyncio.Event()
         self._missed = 0  # since the last alert taken
         self.dropped = 0  # over the subscription's life
+        self._seen: set[str] = set()
+        self._seen_order: deque[str] = deque()
+
+    def first_time(self, alert: Alert) -> bool:
+        """Whether the alert's id is new to this subscriber (and note it as seen)."""
+        if alert.id in self._seen:
+            return False
+        self._seen.add(alert.id)
+        self._seen_order.append(alert.id)
+        if len(self._seen_order) > SEEN_IDS:
+            self._seen.discard(self._seen_order.popleft())
+        return True
 
     def offer(self, alert: Alert) -> bool:
         """Queue the alert; False when the oldest waiting one had to make room."""
@@ -158,9 +182,13 @@ class AlertBus:
         registry: CollectorRegistry | None = None,
         standing: StandingAudiences | None = None,
         verdicts: VerdictMemory | None = None,
+        relay: AlertRelay | None = None,
     ) -> None:
         self.queue_size = queue_size
         self.standing = standing
+        self.relay = relay
+        # Set when this process's subscriptions change (the relay says who listens here).
+        self.audiences_changed = asyncio.Event()
         self.verdicts = verdicts if verdicts is not None else RememberedVerdicts()
         self._subscribers: set[Subscriber] = set()
         self._pending: deque[Chunk] = deque()
@@ -191,6 +219,15 @@ class AlertBus:
     def subscribers(self) -> int:
         return len(self._subscribers)
 
+    def local_audiences(self) -> dict[Visibility, frozenset[AlertKind]]:
+        """The audiences of this process's subscribers, and the kinds each listens to."""
+        audiences: dict[Visibility, frozenset[AlertKind]] = {}
+        for subscriber in self._subscribers:
+            audiences[subscriber.visibility] = (
+                audiences.get(subscriber.visibility, frozenset()) | subscriber.kinds
+            )
+        return audiences
+
     @asynccontextmanager
     async def subscribe(
         self, visibility: Visibility, kinds: Iterable[AlertKind] | None = None
@@ -200,14 +237,16 @@ class AlertBus:
             visibility, ALL_KINDS if kinds is None else frozenset(kinds), self.queue_size
         )
         self._subscribers.add(subscriber)
+        self.audiences_changed.set()
         try:
             yield subscriber
         finally:
             self._subscribers.discard(subscriber)
+            self.audiences_changed.set()
 
     async def on_chunk(self, received: Ingestion, records: list[Record]) -> None:
         """The workers' ``on_chunk`` hook: note the chunk for detection, never wait."""
-        if not self._subscribers and self.standing is None:
+        if not self._subscribers and self.standing is None and self.relay is None:
             return
         chunk = Chunk.of(received.id, records)
         if chunk.empty:
@@ -236,13 +275,13 @@ class AlertBus:
 
     async def deliver(self, chunk: Chunk, detector: AlertDetector) -> None:
         subscribers = list(self._subscribers)
-        audiences: dict[Visibility, frozenset[AlertKind]] = {}
-        for subscriber in subscribers:
-            audiences[subscriber.visibility] = (
-                audiences.get(subscriber.visibility, frozenset()) | subscriber.kinds
-            )
+        local = self.local_audiences()
+        audiences = dict(local)
         standing = await self._standing_audiences(chunk)
         for visibility, kinds in standing.items():
+            audiences[visibility] = audiences.get(visibility, frozenset()) | kinds
+        relayed = await self._relayed_audiences(chunk, local)
+        for visibility, kinds in relayed.items():
             audiences[visibility] = audiences.get(visibility, frozenset()) | kinds
         if not audiences:
             return
@@ -256,12 +295,22 @@ class AlertBus:
         except Exception:  # a bug must not stop alerts for every later chunk
             log.exception("alert detection failed for a chunk of %s", chunk.ingestion_id)
             return
-        for subscriber in subscribers:
-            for alert in found.get(subscriber.visibility, ()):
-                if alert.kind in subscriber.kinds:
-                    self._delivered.labels(alert.kind.value).inc()
-                    if not subscriber.offer(alert):
-                        self._dropped.labels("slow_subscriber").inc()
+        if self.relay is None:
+            for visibility, alerts in found.items():
+                self.dispatch(visibility, alerts, subscribers)
+        elif any(found.get(visibility) for visibility in relayed):
+            try:
+                await self.relay.publish(
+                    {
+                        visibility: [a for a in found.get(visibility, ()) if a.kind in kinds]
+                        for visibility, kinds in relayed.items()
+                    }
+                )
+            except Exception:  # the database down, or a bug: log it, keep the bus running
+                log.exception(
+                    "alerts of a chunk of %s could not be passed to the hub's other processes",
+                    chunk.ingestion_id,
+                )
         if self.standing is not None and standing:
             try:
                 await self.standing.accept(
@@ -272,6 +321,50 @@ class AlertBus:
                     "alerts of a chunk of %s could not be queued for webhooks and e-mail",
                     chunk.ingestion_id,
                 )
+
+    def dispatch(
+        self,
+        visibility: Visibility,
+        alerts: Iterable[Alert],
+        subscribers: Iterable[Subscriber] | None = None,
+    ) -> int:
+        """Give alerts detected for ``visibility`` to this process's subscribers holding it
+        and listening to their kind, each alert id once per subscriber; how many were given."""
+        given = 0
+        chosen = [
+            s
+            for s in (self._subscribers if subscribers is None else subscribers)
+            if s.visibility == visibility
+        ]
+        for alert in alerts:
+            for subscriber in chosen:
+                if alert.kind in subscriber.kinds and subscriber.first_time(alert):
+                    given += 1
+                    self._delivered.labels(alert.kind.value).inc()
+                    if not subscriber.offer(alert):
+                        self._dropped.labels("slow_subscriber").inc()
+        return given
+
+    async def _relayed_audiences(
+        self, chunk: Chunk, local: Mapping[Visibility, frozenset[AlertKind]]
+    ) -> dict[Visibility, frozenset[AlertKind]]:
+        """With a relay: every process's audiences (this one's even if the database
+        cannot say); without: none."""
+        if self.relay is None:
+            return {}
+        audiences = dict(local)
+        try:
+            remote = await self.relay.audiences()
+        except Exception:
+            log.exception(
+                "alerts of a chunk of %s for this process's subscribers only: the other "
+                "processes' could not be read",
+                chunk.ingestion_id,
+            )
+            remote = {}
+        for visibility, kinds in remote.items():
+            audiences[visibility] = audiences.get(visibility, frozenset()) | kinds
+        return audiences
 
     async def _standing_audiences(self, chunk: Chunk) -> Mapping[Visibility, frozenset[AlertKind]]:
         if self.standing is None:

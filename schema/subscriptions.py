@@ -141,7 +141,8 @@ class Subscription:
         "read (the operator: everything). Over a websocket at /graphql speaking "
         "graphql-transport-ws, with the bearer token in connection_init's payload "
         '({"authorization": "Bearer ..."}) or the handshake\'s Authorization header; scope '
-        "graph:read. Alerts are raised by the hub process that applied the ingestion."
+        "graph:read. Each alert once (deduplicate on alertId across reconnects), whichever "
+        "hub process applied the ingestion."
     )
     async def alerts(
         self,

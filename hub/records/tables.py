@@ -1,6 +1,7 @@
 """Every table the hub's database holds, gathered from the modules that own them: the
 ledger's, the audit trail's, the authorization server's (clients, keys, people's sign-in), the organizations'
-identifiers, the EPCIS traces, and the alert targets, outbox and compliance verdicts. A test compares them with
+identifiers, the EPCIS traces, the alert targets, outbox and compliance verdicts, and the
+alert log shared by hub processes. A test compares them with
 what the migrations build, so a table changed without a migration fails it."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from sqlalchemy import MetaData
 
 from auth.signin_tables import signin_metadata
 from auth.store import auth_metadata
+from hub.records.alert_log import metadata as alert_log_metadata
 from hub.records.alert_targets import metadata as alert_targets_metadata
 from hub.records.audit import audit_metadata
 from hub.records.identifiers import metadata as identifiers_metadata
@@ -31,6 +33,7 @@ def all_tables() -> MetaData:
         alert_targets_metadata,
         outbox_metadata,
         verdicts_metadata,
+        alert_log_metadata,
     ):
         for table in part.tables.values():
             table.to_metadata(gathered)

@@ -96,3 +96,32 @@ async def test_detection_falling_behind_drops_the_oldest_chunk(
     assert [chunk.ingestion_id for chunk in bus._pending] == ["ING-1", "ING-2"]
     assert bus.chunks_dropped == 1
     assert "dropped a chunk of ingestion ING-0" in caplog.text
+
+
+async def test_an_alert_given_again_reaches_each_subscriber_once_and_only_its_audience() -> None:
+    bus = AlertBus()
+    birch = Visibility.for_org("birch")
+    async with (
+        bus.subscribe(NORTHWIND) as northwind,
+        bus.subscribe(NORTHWIND, [AlertKind.OUT_OF_SPECIFICATION]) as results_only,
+        bus.subscribe(birch) as other,
+    ):
+        first = bus.dispatch(NORTHWIND, [alert(1), alert(2)])
+        again = bus.dispatch(NORTHWIND, [alert(1)])  # the same ingestion applied twice
+        heard = [(await northwind.next()).alert.subject_id for _ in range(2)]
+        assert bus.local_audiences() == {
+            NORTHWIND: frozenset(AlertKind),
+            birch: frozenset(AlertKind),
+        }
+
+    assert (first, again) == (2, 0)
+    assert heard == ["deviation:birch/D-1", "deviation:birch/D-2"]
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.1):
+            await northwind.next()
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.1):
+            await results_only.next()
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.1):
+            await other.next()

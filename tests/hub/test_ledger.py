@@ -39,7 +39,7 @@ async def test_the_migrations_build_exactly_the_tables_the_code_uses(ledger: Led
         revision = await conn.run_sync(current_revision)
 
     assert differences == []
-    assert revision == "0007"
+    assert revision == "0008"
 
 
 async def test_a_database_made_before_migrations_is_adopted_and_upgraded(
