@@ -37,8 +37,9 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 from starlette.applications import Starlette
 from starlette.authentication import AuthCredentials, UnauthenticatedUser
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.schemas import SchemaGenerator
 from starlette.types import Message, Receive, Send
@@ -83,6 +84,9 @@ from hub.records.verdicts import StoredVerdicts
 from hub.settings import Settings
 from hub.sockets import close_on_expiry, forget_expiry, is_socket_without_header, socket_token
 from hub.stores import open_graph_store
+from hub.web.cors import cors_options
+from hub.web.headers import SecurityHeadersMiddleware
+from hub.web.page_policy import policy_for_page
 from schema.alert_bus import AlertBus
 from schema.build import build_schema
 from schema.context import Limits, RequestContext
@@ -197,6 +201,13 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         self.limits = limits
         self.max_body_bytes = max_body_bytes
         self.ide = localised(get_graphql_ide_html(graphql_ide="graphiql"))
+        # Its inline script and style are allowed by their hashes, nothing else inline.
+        self.ide_policy = policy_for_page(self.ide.html)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return HTMLResponse(
+            self.graphql_ide_html, headers={"Content-Security-Policy": self.ide_policy}
+        )
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A GET carrying a persisted query's hash and no document is a query (APQ:
@@ -257,6 +268,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
                 request=request,
                 response=response,
                 alerts=request.app.state.alerts,
+                directory=request.app.state.settings.directory,
             )
         return RequestContext(
             store=request.app.state.store,
@@ -266,6 +278,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             request=request,
             response=response,
             audit_trail=deliveries_trail(request.app.state.ledger.engine),
+            directory=request.app.state.settings.directory,
         )
 
 
@@ -443,4 +456,7 @@ def create_app(
     app.add_middleware(BearerAuthExceptIdePage, verifier=auth.verifier, public_paths=public)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
+    if settings.cors_origins:  # preflights carry no token: answered outside the auth layer
+        app.add_middleware(CORSMiddleware, **cors_options(settings.cors_origins))
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: on every answer, refusals too
     return app

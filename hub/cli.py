@@ -60,6 +60,7 @@ from hub.settings import Settings
 from hub.stores import open_graph_store
 from hub.users_commands import users_app
 from hub.users_commands import with_auth as _with_auth
+from hub.web.transport import transport_options
 from schema.build import build_schema
 
 app = typer.Typer(
@@ -624,7 +625,10 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "host": settings.host,
         "port": settings.port,
         "log_level": settings.log_level.lower(),
-        "proxy_headers": False,
+        # TLS, and forwarded headers only from HUB_TRUSTED_PROXIES (none by default).
+        **transport_options(
+            settings.trusted_proxies, settings.tls_cert_file, settings.tls_key_file
+        ),
         "timeout_graceful_shutdown": settings.shutdown_seconds,  # seconds, a float works
         # A websocket message is a GraphQL operation too: no larger than a POST body.
         "ws_max_size": settings.graphql_max_body_bytes,

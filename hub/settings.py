@@ -6,18 +6,23 @@ below. A malformed value fails start-up with the variable's name.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from auth.config import AuthConfig, OidcProvider, TrustedIssuer
+from graph.directory import Directory
 from graph.lineage import MAX_LINEAGE_DEPTH
 from hub.ingest.worker import QueuePolicy
 from hub.notify.dispatcher import DeliveryPolicy
 from hub.notify.email import SmtpRelay
 from hub.records.database import async_url
+from hub.web.cors import origin
+from hub.web.transport import proxy_address
 from schema.context import Limits
 from schema.cost import DEFAULT_MAX_COST
 
@@ -103,6 +108,11 @@ class Settings(BaseSettings):
         default_factory=list, description="External identity providers whose tokens count."
     )
     metrics_public: bool = Field(False, description="Serve /metrics without a token.")
+    directory: Directory = Field(
+        Directory.RELATED,
+        description="Organizations a partner lists: those it is related to (related), or"
+        " every one on the hub (published: a network that publishes its directory).",
+    )
     alerts_queue_size: int = Field(
         1000,
         ge=1,
@@ -155,6 +165,51 @@ class Settings(BaseSettings):
         gt=0,
         description="On SIGTERM, how long requests in flight may finish before they are cancelled.",
     )
+
+    # Hardening (hub.web): CORS, TLS, trusted proxies.
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Web origins whose pages may call the hub (comma-separated; none by default).",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses or networks of proxies whose X-Forwarded-For/-Proto count.",
+    )
+    tls_cert_file: Path | None = Field(None, description="PEM certificate chain: serve https.")
+    tls_key_file: Path | None = Field(None, description="PEM private key of the certificate.")
+
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @classmethod
+    def _listed(cls, value: Any) -> Any:
+        """A JSON list, or the friendlier comma-separated words."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [word.strip() for word in text.split(",") if word.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        return [origin(each) for each in value]
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: list[str]) -> list[str]:
+        return [proxy_address(each) for each in value]
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("HUB_TLS_CERT_FILE and HUB_TLS_KEY_FILE go together: set both")
+        for name, path in (
+            ("HUB_TLS_CERT_FILE", self.tls_cert_file),
+            ("HUB_TLS_KEY_FILE", self.tls_key_file),
+        ):
+            if path is not None and not path.is_file():
+                raise ValueError(f"{name}={path}: no such file")
+        return self
 
     def limits(self) -> Limits:
         return Limits(
