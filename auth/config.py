@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Literal
 from urllib.parse import urlsplit
 
+from auth.key_wrap import KeyRing
 from auth.principal import Scope
 
 # Epoch seconds. Injected wherever time matters so tests can move it.
@@ -164,6 +165,8 @@ class AuthConfig:
     session_lifetime: timedelta = timedelta(hours=12)
     refresh_idle_lifetime: timedelta = timedelta(hours=1)
     oidc_providers: Sequence[OidcProvider] = ()
+    # Seals private signing keys at rest (``auth.key_wrap``); None: kept in plaintext.
+    key_ring: KeyRing | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         check_url("AuthConfig.issuer", self.issuer)

@@ -81,6 +81,7 @@ from hub.records.database import DATABASE_ERRORS, migrate
 from hub.records.ledger import Ledger, Received
 from hub.records.outbox import Outbox
 from hub.records.verdicts import StoredVerdicts
+from hub.sealing.at_rest import check_at_start
 from hub.settings import Settings
 from hub.sockets import close_on_expiry, forget_expiry, is_socket_without_header, socket_token
 from hub.stores import open_graph_store
@@ -326,6 +327,7 @@ def create_app(
     start-up and closed on exit. The auth tables live in the ledger's database. The
     lifespan also runs the workers that apply queued ingestions."""
     settings = settings or Settings()
+    check_at_start(settings)  # no production hub with its signing keys unsealed
     registry = CollectorRegistry()
     metrics = HttpMetrics(registry, METRIC_ROUTES)
     queue_depth = Gauge(

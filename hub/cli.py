@@ -447,6 +447,27 @@ def keys_rotate() -> None:
     console.print(f"new signing key {key.kid}")
 
 
+@keys_app.command("rewrap")
+def keys_rewrap() -> None:
+    """Seal every signing key under HUB_KEY_ENCRYPTION_KEY: plaintext keys, and keys
+    sealed under HUB_PREVIOUS_KEY_ENCRYPTION_KEYS (which may go afterwards)."""
+    ring = Settings().key_ring()
+    if ring is None:
+        console.print("[red]set HUB_KEY_ENCRYPTION_KEY first: it is the key that seals[/red]")
+        raise typer.Exit(2)
+    # Opening the authorization server seals what is not sealed under the current KEK
+    # (``AuthStore.setup``); the count says what is there now.
+    seals = _with_auth(lambda service: service.store.key_seals())
+    unsealed = sum(count for kek_id, count in seals.items() if kek_id != ring.current.kek_id)
+    sealed = seals.get(ring.current.kek_id, 0)
+    console.print(
+        f"{sealed} signing key(s) sealed under key-encryption key {ring.current.kek_id}"
+        + (f"; {unsealed} not" if unsealed else "")
+    )
+    if unsealed:
+        raise typer.Exit(1)
+
+
 def _with_ledger(work: Callable[[Ledger], Awaitable[T]]) -> T:
     async def run() -> T:
         ledger = Ledger(Settings().database_url())

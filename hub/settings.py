@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from auth.config import AuthConfig, OidcProvider, TrustedIssuer
+from auth.key_wrap import KeyEncryptionKey, KeyRing
 from graph.directory import Directory
 from graph.lineage import MAX_LINEAGE_DEPTH
 from hub.ingest.worker import QueuePolicy
@@ -177,8 +178,20 @@ class Settings(BaseSettings):
     )
     tls_cert_file: Path | None = Field(None, description="PEM certificate chain: serve https.")
     tls_key_file: Path | None = Field(None, description="PEM private key of the certificate.")
+    env: Literal["development", "production"] = Field(
+        "development", description="production: refuse to start with secrets unprotected."
+    )
+    key_encryption_key: SecretStr | None = Field(
+        None, description="Seals signing keys at rest: 32 random bytes, base64 (hub.sealing)."
+    )
+    previous_key_encryption_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Older KEKs, still opening what they sealed until `keys rewrap` (comma-separated).",
+    )
 
-    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @field_validator(
+        "cors_origins", "trusted_proxies", "previous_key_encryption_keys", mode="before"
+    )
     @classmethod
     def _listed(cls, value: Any) -> Any:
         """A JSON list, or the friendlier comma-separated words."""
@@ -230,6 +243,7 @@ class Settings(BaseSettings):
             access_token_lifetime=timedelta(minutes=self.auth_token_minutes),
             session_lifetime=timedelta(hours=self.auth_session_hours),
             refresh_idle_lifetime=timedelta(minutes=self.auth_session_idle_minutes),
+            key_ring=self.key_ring(),
             oidc_providers=tuple(
                 OidcProvider(
                     name=provider.name,
@@ -256,6 +270,26 @@ class Settings(BaseSettings):
                     else None,
                 )
                 for trusted in self.auth_trusted_issuers
+            ),
+        )
+
+    def key_ring(self) -> KeyRing | None:
+        """The KEKs that seal signing keys (``auth.key_wrap``), checked here rather than
+        by a validator so that no error message can echo a key: ValueError names the
+        variable only."""
+        if self.key_encryption_key is None:
+            if self.previous_key_encryption_keys:
+                raise ValueError(
+                    "HUB_PREVIOUS_KEY_ENCRYPTION_KEYS is set without HUB_KEY_ENCRYPTION_KEY"
+                )
+            return None
+        return KeyRing(
+            KeyEncryptionKey.from_base64(self.key_encryption_key.get_secret_value()),
+            tuple(
+                KeyEncryptionKey.from_base64(
+                    previous.get_secret_value(), "HUB_PREVIOUS_KEY_ENCRYPTION_KEYS"
+                )
+                for previous in self.previous_key_encryption_keys
             ),
         )
 

@@ -1,0 +1,39 @@
+"""Signing keys sealed at rest: ``signing_keys.kek_id`` names the key-encryption key
+that sealed a row's private key (``auth.key_wrap``). Existing rows keep NULL, which
+reads as plaintext, so nothing stops working; a hub started with
+``HUB_KEY_ENCRYPTION_KEY`` seals them (``AuthStore.setup``).
+
+Revision ID: 0007
+Revises: 0006
+
+Renumbering (should another 0007 land first): change the file name, ``revision`` and
+``down_revision``, and the head named in tests/hub/test_ledger.py.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("signing_keys") as table:
+        table.add_column(sa.Column("kek_id", sa.String(32), nullable=True))
+
+
+def downgrade() -> None:
+    # A sealed key cannot be read without its KEK column: refuse rather than lose keys.
+    bind = op.get_bind()
+    sealed = bind.execute(sa.text("SELECT count(*) FROM signing_keys WHERE kek_id IS NOT NULL"))
+    if sealed.scalar():
+        raise RuntimeError(
+            "signing keys are sealed: unseal them before downgrading below 0007 "
+            "(or retire them and let new plaintext keys be made)"
+        )
+    with op.batch_alter_table("signing_keys") as table:
+        table.drop_column("kek_id")
