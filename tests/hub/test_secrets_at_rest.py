@@ -11,10 +11,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from auth.service import AuthService
 from graph.sql.store import SqlGraphStore
 from hub.app import create_app
+from hub.cli import app as cli
 from hub.sealing.at_rest import UnsafeConfiguration
 from hub.settings import Settings
 from tests.auth.test_logging import everything_logged
@@ -99,3 +101,31 @@ async def test_no_secret_reaches_the_logs_or_metrics(
     for value in (kek, raw_kek.hex(), secret, secret[::-1], private_d, token):
         assert value not in logged
         assert value not in metrics.text
+
+
+def test_keys_rewrap_moves_every_key_to_the_new_kek(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUB_DATABASE", f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["keys", "rotate"]).exit_code == 0  # a plaintext key
+    refused = runner.invoke(cli, ["keys", "rewrap"])
+    assert refused.exit_code == 2 and "HUB_KEY_ENCRYPTION_KEY" in refused.output
+
+    old, new = _kek(), _kek()
+    monkeypatch.setenv("HUB_KEY_ENCRYPTION_KEY", old)
+    first = runner.invoke(cli, ["keys", "rewrap"])
+    assert runner.invoke(cli, ["keys", "rotate"]).exit_code == 0  # a second key, sealed
+    monkeypatch.setenv("HUB_KEY_ENCRYPTION_KEY", new)
+    monkeypatch.setenv("HUB_PREVIOUS_KEY_ENCRYPTION_KEYS", old)
+    second = runner.invoke(cli, ["keys", "rewrap"])
+    monkeypatch.delenv("HUB_PREVIOUS_KEY_ENCRYPTION_KEYS")
+    alone = runner.invoke(cli, ["keys", "rewrap"])  # the old KEK is no longer needed
+
+    new_id = Settings().key_ring().current.kek_id  # type: ignore[union-attr]
+    assert first.exit_code == 0 and "1 signing key(s) sealed" in first.output
+    assert second.exit_code == 0, second.output
+    assert f"2 signing key(s) sealed under key-encryption key {new_id}" in second.output
+    assert alone.exit_code == 0 and "2 signing key(s)" in alone.output
+    for answer in (first, second, alone):
+        assert old not in answer.output and new not in answer.output
