@@ -348,7 +348,11 @@ def create_app(
     wake = asyncio.Event()
     # Webhooks and e-mail: alerts queued in the ledger's outbox, sent by the dispatcher.
     dispatcher = Dispatcher(
-        ledger.engine, settings.delivery_policy(), settings.smtp_relay(), registry
+        ledger.engine,
+        settings.delivery_policy(),
+        settings.smtp_relay(),
+        registry,
+        key_ring=settings.key_ring(),
     )
     alerts = AlertBus(
         queue_size=settings.alerts_queue_size,
