@@ -66,6 +66,13 @@ class Visibility:
         """The directory kinds this principal reads only where related (``graph.directory``)."""
         return frozenset() if self.org is None else DIRECTORY_KINDS - self.public
 
+    @property
+    def edge_ends(self) -> Visibility:
+        """What an edge read checks its ends with: an edge the principal may read names
+        its organizations and sites whatever the directory (a shipment its receiver, an
+        agreement its party); the nodes themselves are still read by the rule."""
+        return self if self.org is None else Visibility(self.org, Directory.PUBLISHED)
+
     def __repr__(self) -> str:
         if self.org is None:
             return "Visibility(EVERYTHING)"

@@ -164,15 +164,16 @@ def _related(slug: str) -> str:
     """Cypher truth that the organization ``slug`` (an expression) is related to ``$org``
     (``graph.directory``): itself, the owner of a node ``$org`` reads (an index seek on
     the id's prefix per kind), or a party to an agreement ``$org`` reads."""
+    # Cheapest first: itself, then its agreements (a few edges), then what it owns.
     return (
         f"({slug} = $org "
+        f"OR EXISTS {{ MATCH (directory_party:Node {{id: 'org:' + {slug}}})"
+        f"-[:{EdgeKind.PARTY_TO.value}]->(directory_agreement) "
+        "WHERE $org IN directory_agreement.readers } "
         f"OR EXISTS {{ UNWIND {_OWNED_PREFIXES} AS directory_prefix "
         "MATCH (directory_owned:Node) "
         f"WHERE directory_owned.id STARTS WITH directory_prefix + {slug} + '/' "
-        "AND $org IN directory_owned.readers } "
-        f"OR EXISTS {{ MATCH (directory_party:Node {{id: 'org:' + {slug}}})"
-        f"-[:{EdgeKind.PARTY_TO.value}]->(directory_agreement) "
-        "WHERE $org IN directory_agreement.readers })"
+        "AND $org IN directory_owned.readers })"
     )
 
 
@@ -339,7 +340,8 @@ class Neo4jGraphStore(Neo4jCompliance, GraphStore):
         types = "|".join(kind.value for kind in kinds)
         query = (
             f"UNWIND $ids AS id MATCH (a:Node {{id: id}})-[r:{types}]->(b) "
-            f"WHERE {_visible('a', visibility)} AND {_visible('b', visibility)} "
+            f"WHERE {_visible('a', visibility.edge_ends)} "
+            f"AND {_visible('b', visibility.edge_ends)} "
             "RETURN a.id AS source, type(r) AS kind, b.id AS target, "
             "r {.quantity, .unit, .occurred_on, .retracted} AS properties, "
             "r.sources AS sources, r.retracted_by AS retracted_by "
@@ -364,8 +366,8 @@ class Neo4jGraphStore(Neo4jCompliance, GraphStore):
         types = "|".join(kind.value for kind in kinds)
         query = (
             f"UNWIND $ids AS id MATCH {pattern.replace('{types}', types)} "
-            f"WHERE r.retracted IS NULL AND {_visible('a', visibility)} "
-            f"AND {_visible('b', visibility)} "
+            f"WHERE r.retracted IS NULL AND {_visible('a', visibility.edge_ends)} "
+            f"AND {_visible('b', visibility.edge_ends)} "
             "RETURN a.id AS source, type(r) AS kind, b.id AS target "
             "ORDER BY source, kind, target"
         )

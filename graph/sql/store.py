@@ -354,8 +354,8 @@ class SqlGraphStore(SqlCompliance, GraphStore):
                         end.in_(wanted[start : start + _IN_CHUNK]),
                         graph_edges.c.kind.in_(kind_values),
                         func.json_extract(graph_edges.c.properties, "$.retracted").is_(None),
-                        *_readable(graph_edges.c.source, visibility),
-                        *_readable(graph_edges.c.target, visibility),
+                        *_readable(graph_edges.c.source, visibility.edge_ends),
+                        *_readable(graph_edges.c.target, visibility.edge_ends),
                     )
                     .order_by(graph_edges.c.source, graph_edges.c.kind, graph_edges.c.target)
                 )
@@ -382,8 +382,8 @@ class SqlGraphStore(SqlCompliance, GraphStore):
                         .where(
                             edges.source.in_(chunk),
                             edges.kind.in_(kind_values),
-                            *_readable(edges.source, visibility),
-                            *_readable(edges.target, visibility),
+                            *_readable(edges.source, visibility.edge_ends),
+                            *_readable(edges.target, visibility.edge_ends),
                         )
                         .order_by(edges.source, edges.kind, edges.target)
                     )
@@ -578,7 +578,7 @@ def _related(slug: ColumnElement[str], org: str | None) -> ColumnElement[bool]:
         )
         .exists()
     )
-    return or_(slug == org, *owns_readable, party_to_readable)
+    return or_(slug == org, party_to_readable, *owns_readable)  # cheapest first
 
 
 def _sql_condition(condition: Condition, visibility: Visibility) -> ColumnElement[bool]:
