@@ -149,10 +149,14 @@ def _visible(var: str, visibility: Visibility, *, may_be_public: bool = True) ->
     checks = [f"{var}:{kind.value}" for kind in sorted(visibility.public)] + [readers]
     if NodeKind.ORGANIZATION in visibility.related_only:
         slug = f"substring({var}.id, {len('org:')})"
-        checks.append(f"({var}:{NodeKind.ORGANIZATION.value} AND {_related(slug)})")
+        # CASE, not AND: Cypher may evaluate both sides of an AND, and the subqueries
+        # are for organizations and sites only.
+        checks.append(
+            f"CASE WHEN {var}:{NodeKind.ORGANIZATION.value} THEN {_related(slug)} ELSE false END"
+        )
     if NodeKind.SITE in visibility.related_only:
         slug = f"split(substring({var}.id, {len('site:')}), '/')[0]"
-        checks.append(f"({var}:{NodeKind.SITE.value} AND {_related(slug)})")
+        checks.append(f"CASE WHEN {var}:{NodeKind.SITE.value} THEN {_related(slug)} ELSE false END")
     return "(" + " OR ".join(checks) + ")"
 
 
