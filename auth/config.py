@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Literal
 from urllib.parse import urlsplit
 
+from auth.key_wrap import KeyRing
 from auth.login_limits import LoginLimits
 from auth.principal import Scope
 
@@ -167,6 +168,8 @@ class AuthConfig:
     oidc_providers: Sequence[OidcProvider] = ()
     # How fast a caller may try secrets and passwords (``auth.login_limits``).
     login_limits: LoginLimits = field(default_factory=LoginLimits)
+    # Seals private signing keys at rest (``auth.key_wrap``); None: kept in plaintext.
+    key_ring: KeyRing | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         check_url("AuthConfig.issuer", self.issuer)

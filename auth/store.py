@@ -8,6 +8,10 @@ Signing keys: the newest key without ``retired_at`` signs. Rotating adds a new k
 and gives every older key a retirement time far enough away (token lifetime + leeway
 + overlap) that each token it signed expires first; until then it stays in the JWKS
 and verifies. Retiring a key at once (``retire_signing_key``) is for a compromised key.
+
+Private keys are sealed at rest when the config has a key ring (``auth.key_wrap``):
+``kek_id`` names the key-encryption key that sealed a row, NULL a plaintext row.
+``seal_signing_keys`` seals every row under the current KEK (``setup`` runs it).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
     or_,
     select,
     union,
@@ -39,6 +44,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from auth.config import AuthConfig, Clock, system_clock
+from auth.key_wrap import KeyWrapError
 from auth.keys import SigningKey, generate_private_jwk
 from auth.log_safety import protect_sql_logs
 from auth.principal import Scope
@@ -73,6 +79,8 @@ signing_keys = Table(
     Column("algorithm", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("retired_at", DateTime(timezone=True), nullable=True),
+    # The key-encryption key that sealed private_jwk (auth.key_wrap); NULL: plaintext.
+    Column("kek_id", String(32), nullable=True),
 )
 
 # Org and client ids: lower-case slugs. (Generated secrets are mixed-case, so a secret
@@ -152,8 +160,45 @@ class AuthStore:
         return store
 
     async def setup(self) -> None:
-        """Bring the database to the newest schema (with the migration runner given)."""
+        """Bring the database to the newest schema (with the migration runner given), and
+        seal any signing key not sealed under the current key-encryption key yet."""
         await self._migrate(self.engine)
+        if self.config.key_ring is not None:
+            await self.seal_signing_keys()
+
+    async def key_seals(self) -> dict[str | None, int]:
+        """How many signing keys each KEK id sealed (None: plaintext)."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(signing_keys.c.kek_id, func.count()).group_by(signing_keys.c.kek_id)
+            )
+            return {kek_id: count for kek_id, count in rows}
+
+    async def seal_signing_keys(self) -> int:
+        """Seal every signing key (plaintext, or sealed under a previous KEK) under the
+        current KEK; the number of keys sealed anew. Safe to run on several replicas at
+        once: each row is opened and sealed in one transaction, and any outcome opens."""
+        ring = self.config.key_ring
+        if ring is None:
+            raise KeyWrapError("no key-encryption key: set HUB_KEY_ENCRYPTION_KEY")
+        current = ring.current.kek_id
+        async with self.engine.begin() as conn:
+            rows = (
+                await conn.execute(
+                    select(signing_keys).where(
+                        or_(signing_keys.c.kek_id.is_(None), signing_keys.c.kek_id != current)
+                    )
+                )
+            ).all()
+            for row in rows:
+                key = self._signing_key(row._mapping)
+                kek_id, sealed = ring.seal(key.kid, key.private_jwk)
+                await conn.execute(
+                    update(signing_keys)
+                    .where(signing_keys.c.kid == key.kid)
+                    .values(private_jwk=sealed, kek_id=kek_id)
+                )
+        return len(rows)
 
     async def close(self) -> None:
         if self._owns_engine:
@@ -306,7 +351,7 @@ class AuthStore:
             row = (
                 await conn.execute(select(signing_keys).where(signing_keys.c.kid == kid))
             ).first()
-        return None if row is None else _signing_key(row._mapping)
+        return None if row is None else self._signing_key(row._mapping)
 
     async def verification_keys(self) -> list[SigningKey]:
         """Every key whose tokens may still be accepted: signing, or retiring later."""
@@ -319,7 +364,9 @@ class AuthStore:
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         # SQLite compares the stored text, not instants: filter again on real datetimes.
-        return [key for key in map(_signing_key, (r._mapping for r in rows)) if key.usable_at(now)]
+        return [
+            key for key in map(self._signing_key, (r._mapping for r in rows)) if key.usable_at(now)
+        ]
 
     async def public_jwks(self) -> dict[str, Any]:
         """The JWK Set to publish: public halves of the verification keys."""
@@ -334,7 +381,7 @@ class AuthStore:
         )
         async with self.engine.connect() as conn:
             row = (await conn.execute(query)).first()
-        return None if row is None else _signing_key(row._mapping)
+        return None if row is None else self._signing_key(row._mapping)
 
     async def _insert_new_key(self) -> SigningKey:
         algorithm = self.config.signing_algorithm
@@ -346,17 +393,41 @@ class AuthStore:
             created_at=self.now(),
             retired_at=None,
         )
+        ring = self.config.key_ring
+        kek_id, stored = (None, private_jwk) if ring is None else ring.seal(kid, private_jwk)
         async with self.engine.begin() as conn:
             await conn.execute(
                 signing_keys.insert().values(
                     kid=key.kid,
-                    private_jwk=key.private_jwk,
+                    private_jwk=stored,
                     algorithm=key.algorithm,
                     created_at=key.created_at,
                     retired_at=None,
+                    kek_id=kek_id,
                 )
             )
         return key
+
+    def _signing_key(self, row: RowMapping) -> SigningKey:
+        created_at = _utc(row["created_at"])
+        assert created_at is not None
+        return SigningKey(
+            kid=row["kid"],
+            algorithm=row["algorithm"],
+            private_jwk=self._private_jwk(row["kid"], row["kek_id"], row["private_jwk"]),
+            created_at=created_at,
+            retired_at=_utc(row["retired_at"]),
+        )
+
+    def _private_jwk(self, kid: str, kek_id: str | None, stored: str) -> str:
+        if kek_id is None:
+            return stored  # plaintext: before encryption, or a hub without a KEK
+        if self.config.key_ring is None:
+            raise KeyWrapError(
+                f"signing key {kid} is sealed under key-encryption key {kek_id}, and "
+                "HUB_KEY_ENCRYPTION_KEY is not set: set it to that key"
+            )
+        return self.config.key_ring.open(kid, kek_id, stored)
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -377,16 +448,4 @@ def _client(row: RowMapping) -> OAuthClient:
         created_at=created_at,
         revoked_at=_utc(row["revoked_at"]),
         secret_hash=row["secret_hash"],
-    )
-
-
-def _signing_key(row: RowMapping) -> SigningKey:
-    created_at = _utc(row["created_at"])
-    assert created_at is not None
-    return SigningKey(
-        kid=row["kid"],
-        algorithm=row["algorithm"],
-        private_jwk=row["private_jwk"],
-        created_at=created_at,
-        retired_at=_utc(row["retired_at"]),
     )

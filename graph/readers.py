@@ -4,8 +4,8 @@ Every node keeps the set of organizations (slugs) that may read it, its *readers
 reads filter on that set inside the query (``graph.visibility``). The sets are
 maintained here, at write time, for both stores alike:
 
-- Organization, Site: every principal (directory data; no readers kept, see
-  ``visibility.PUBLIC_KINDS``).
+- Organization, Site: no readers kept; the partner directory's rule
+  (``graph.directory``) decides in the query, from the readers of everything else.
 - Batch: its maker; the lab of an accepted TestResult that ``TESTED`` it; its *sponsors*.
 - Product: its sponsor; the makers of batches for it (directly or through their
   material) and the owners of materials for it; the parties to an agreement of that
@@ -17,7 +17,7 @@ maintained here, at write time, for both stores alike:
 - Qualification, and the lifecycle's two-party records (``graph.lifecycle``): the two
   organizations their key names (qualifier and vendor, sponsor and receiving vendor,
   vendor and sponsor notified, auditor and audited).
-- Inspection: every principal (public record, like the directory).
+- Inspection: every principal (public record; no readers kept).
 - Experiment: its organization.
 - TestResult: its lab; if accepted, the tested batch's maker and sponsors.
 - Deviation: its organization; if accepted, the makers and sponsors of the batches it

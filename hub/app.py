@@ -46,8 +46,9 @@ from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 from starlette.applications import Starlette
 from starlette.authentication import AuthCredentials, UnauthenticatedUser
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.schemas import SchemaGenerator
 from starlette.types import Message, Receive, Send
@@ -100,10 +101,14 @@ from hub.records.database import DATABASE_ERRORS, migrate
 from hub.records.ledger import Ledger, Received
 from hub.records.outbox import Outbox
 from hub.records.verdicts import StoredVerdicts
+from hub.sealing.at_rest import check_at_start
 from hub.settings import Settings
 from hub.sockets import close_on_expiry, forget_expiry, is_socket_without_header, socket_token
 from hub.stores import open_graph_store
 from hub.telemetry.store import traced_store
+from hub.web.cors import cors_options
+from hub.web.headers import SecurityHeadersMiddleware
+from hub.web.page_policy import policy_for_page
 from schema.alert_bus import AlertBus
 from schema.build import build_schema
 from schema.context import Limits, RequestContext
@@ -238,6 +243,13 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         self.budgets = budgets
         self.errors = errors
         self.ide = localised(get_graphql_ide_html(graphql_ide="graphiql"))
+        # Its inline script and style are allowed by their hashes, nothing else inline.
+        self.ide_policy = policy_for_page(self.ide.html)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return HTMLResponse(
+            self.graphql_ide_html, headers={"Content-Security-Policy": self.ide_policy}
+        )
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         if result.errors and self.errors is not None:
@@ -307,6 +319,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
                 request=request,
                 response=response,
                 alerts=request.app.state.alerts,
+                directory=request.app.state.settings.directory,
             )
         return RequestContext(
             store=request.app.state.store,
@@ -318,6 +331,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             audit_trail=deliveries_trail(request.app.state.ledger.engine),
             # Each client's cost budget (hub.limits.graphql_budget), paid before execution.
             spend_cost=self.budgets.for_user(request.user) if self.budgets else None,
+            directory=request.app.state.settings.directory,
         )
 
 
@@ -375,6 +389,7 @@ def create_app(
     start-up and closed on exit. The auth tables live in the ledger's database. The
     lifespan also runs the workers that apply queued ingestions."""
     settings = settings or Settings()
+    check_at_start(settings)  # no production hub with its signing keys unsealed
     # Tracing layers only when on (hub.telemetry): an untraced hub runs none of them.
     traced = settings.tracing_on()
     registry = CollectorRegistry()
@@ -397,7 +412,11 @@ def create_app(
     wake = asyncio.Event()
     # Webhooks and e-mail: alerts queued in the ledger's outbox, sent by the dispatcher.
     dispatcher = Dispatcher(
-        ledger.engine, settings.delivery_policy(), settings.smtp_relay(), registry
+        ledger.engine,
+        settings.delivery_policy(),
+        settings.smtp_relay(),
+        registry,
+        key_ring=settings.key_ring(),
     )
     # Processes sharing a PostgreSQL database pass alerts to each other's subscribers.
     relay = (
@@ -549,6 +568,11 @@ def create_app(
     app.add_middleware(BearerAuthExceptPages, verifier=auth.verifier, public_paths=public)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
+    if settings.cors_origins:  # preflights carry no token: answered outside the auth layer
+        app.add_middleware(CORSMiddleware, **cors_options(settings.cors_origins))
+    app.add_middleware(
+        SecurityHeadersMiddleware
+    )  # on every answer, refusals too (only tracing wraps it)
     if traced:  # outermost: the request's span is the parent of everything it does
         app.add_middleware(
             OpenTelemetryMiddleware,

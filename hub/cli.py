@@ -62,6 +62,7 @@ from hub.telemetry.logs import configure_logging
 from hub.telemetry.tracing import exporter_named, start_tracing
 from hub.users_commands import users_app
 from hub.users_commands import with_auth as _with_auth
+from hub.web.transport import transport_options
 from schema.build import build_schema
 
 app = typer.Typer(
@@ -450,6 +451,27 @@ def keys_rotate() -> None:
     console.print(f"new signing key {key.kid}")
 
 
+@keys_app.command("rewrap")
+def keys_rewrap() -> None:
+    """Seal every signing key under HUB_KEY_ENCRYPTION_KEY: plaintext keys, and keys
+    sealed under HUB_PREVIOUS_KEY_ENCRYPTION_KEYS (which may go afterwards)."""
+    ring = Settings().key_ring()
+    if ring is None:
+        console.print("[red]set HUB_KEY_ENCRYPTION_KEY first: it is the key that seals[/red]")
+        raise typer.Exit(2)
+    # Opening the authorization server seals what is not sealed under the current KEK
+    # (``AuthStore.setup``); the count says what is there now.
+    seals = _with_auth(lambda service: service.store.key_seals())
+    unsealed = sum(count for kek_id, count in seals.items() if kek_id != ring.current.kek_id)
+    sealed = seals.get(ring.current.kek_id, 0)
+    console.print(
+        f"{sealed} signing key(s) sealed under key-encryption key {ring.current.kek_id}"
+        + (f"; {unsealed} not" if unsealed else "")
+    )
+    if unsealed:
+        raise typer.Exit(1)
+
+
 def _with_ledger(work: Callable[[Ledger], Awaitable[T]]) -> T:
     async def run() -> T:
         ledger = Ledger(Settings().database_url())
@@ -628,7 +650,10 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "host": settings.host,
         "port": settings.port,
         "log_level": settings.log_level.lower(),
-        "proxy_headers": False,
+        # TLS, and forwarded headers only from HUB_TRUSTED_PROXIES (none by default).
+        **transport_options(
+            settings.trusted_proxies, settings.tls_cert_file, settings.tls_key_file
+        ),
         "timeout_graceful_shutdown": settings.shutdown_seconds,  # seconds, a float works
         # A websocket message is a GraphQL operation too: no larger than a POST body.
         "ws_max_size": settings.graphql_max_body_bytes,

@@ -225,7 +225,7 @@ async def export(request: Request) -> Response:
         first = _first(params.pop("first", None))
         after = params.pop("after", None) or None
         store: GraphStore = request.app.state.store
-        visibility = Visibility.of(principal)
+        visibility = Visibility.of(principal, request.app.state.settings.directory)
         if table == "compliance-gaps":
             return await _gaps(store, visibility, params, fmt, first, after, request)
         kind = TABLES.get(table)

@@ -6,16 +6,26 @@ below. A malformed value fails start-up with the variable's name.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from auth.config import AuthConfig, OidcProvider, TrustedIssuer
+from auth.key_wrap import KeyEncryptionKey, KeyRing
 from auth.login_limits import LoginLimits
 from auth.rate_limits import Rate
+from graph.directory import Directory
 from graph.lineage import MAX_LINEAGE_DEPTH
 from hub.ingest.worker import QueuePolicy
 from hub.limits.graphql_budget import CostBudgets
@@ -23,6 +33,8 @@ from hub.limits.ingest_quotas import IngestQuotas
 from hub.notify.dispatcher import DeliveryPolicy
 from hub.notify.email import SmtpRelay
 from hub.records.database import async_url
+from hub.web.cors import origin
+from hub.web.transport import proxy_address
 from schema.context import Limits
 from schema.cost import DEFAULT_MAX_COST
 
@@ -120,6 +132,11 @@ class Settings(BaseSettings):
         default_factory=list, description="External identity providers whose tokens count."
     )
     metrics_public: bool = Field(False, description="Serve /metrics without a token.")
+    directory: Directory = Field(
+        Directory.RELATED,
+        description="Organizations a partner lists: those it is related to (related), or"
+        " every one on the hub (published: a network that publishes its directory).",
+    )
     alerts_queue_size: int = Field(
         1000,
         ge=1,
@@ -226,6 +243,63 @@ class Settings(BaseSettings):
         description="On SIGTERM, how long requests in flight may finish before they are cancelled.",
     )
 
+    # Hardening (hub.web): CORS, TLS, trusted proxies.
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Web origins whose pages may call the hub (comma-separated; none by default).",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses or networks of proxies whose X-Forwarded-For/-Proto count.",
+    )
+    tls_cert_file: Path | None = Field(None, description="PEM certificate chain: serve https.")
+    tls_key_file: Path | None = Field(None, description="PEM private key of the certificate.")
+    env: Literal["development", "production"] = Field(
+        "development", description="production: refuse to start with secrets unprotected."
+    )
+    key_encryption_key: SecretStr | None = Field(
+        None, description="Seals signing keys at rest: 32 random bytes, base64 (hub.sealing)."
+    )
+    previous_key_encryption_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Older KEKs, still opening what they sealed until `keys rewrap` (comma-separated).",
+    )
+
+    @field_validator(
+        "cors_origins", "trusted_proxies", "previous_key_encryption_keys", mode="before"
+    )
+    @classmethod
+    def _listed(cls, value: Any) -> Any:
+        """A JSON list, or the friendlier comma-separated words."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [word.strip() for word in text.split(",") if word.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        return [origin(each) for each in value]
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: list[str]) -> list[str]:
+        return [proxy_address(each) for each in value]
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("HUB_TLS_CERT_FILE and HUB_TLS_KEY_FILE go together: set both")
+        for name, path in (
+            ("HUB_TLS_CERT_FILE", self.tls_cert_file),
+            ("HUB_TLS_KEY_FILE", self.tls_key_file),
+        ):
+            if path is not None and not path.is_file():
+                raise ValueError(f"{name}={path}: no such file")
+        return self
+
     def limits(self) -> Limits:
         return Limits(
             max_query_depth=self.graphql_max_query_depth,
@@ -270,6 +344,7 @@ class Settings(BaseSettings):
             access_token_lifetime=timedelta(minutes=self.auth_token_minutes),
             session_lifetime=timedelta(hours=self.auth_session_hours),
             refresh_idle_lifetime=timedelta(minutes=self.auth_session_idle_minutes),
+            key_ring=self.key_ring(),
             oidc_providers=tuple(
                 OidcProvider(
                     name=provider.name,
@@ -296,6 +371,26 @@ class Settings(BaseSettings):
                     else None,
                 )
                 for trusted in self.auth_trusted_issuers
+            ),
+        )
+
+    def key_ring(self) -> KeyRing | None:
+        """The KEKs that seal signing keys (``auth.key_wrap``), checked here rather than
+        by a validator so that no error message can echo a key: ValueError names the
+        variable only."""
+        if self.key_encryption_key is None:
+            if self.previous_key_encryption_keys:
+                raise ValueError(
+                    "HUB_PREVIOUS_KEY_ENCRYPTION_KEYS is set without HUB_KEY_ENCRYPTION_KEY"
+                )
+            return None
+        return KeyRing(
+            KeyEncryptionKey.from_base64(self.key_encryption_key.get_secret_value()),
+            tuple(
+                KeyEncryptionKey.from_base64(
+                    previous.get_secret_value(), "HUB_PREVIOUS_KEY_ENCRYPTION_KEYS"
+                )
+                for previous in self.previous_key_encryption_keys
             ),
         )
 

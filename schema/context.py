@@ -12,6 +12,7 @@ from typing import Any
 from strawberry.types import Info
 
 from auth.principal import Principal
+from graph.directory import Directory
 from graph.quality.readiness import AuditTrail
 from graph.store import GraphStore
 from graph.visibility import Visibility
@@ -50,9 +51,11 @@ class RequestContext:
     audit_trail: AuditTrail | None = None
     # Pays each operation's cost from the asker's budget (``schema.budget``); None: no budget.
     spend_cost: SpendCost | None = None
+    # How much of the partner directory a partner lists (the hub's HUB_DIRECTORY).
+    directory: Directory = Directory.RELATED
 
     def __post_init__(self) -> None:
-        self.visibility = Visibility.of(self.principal)
+        self.visibility = Visibility.of(self.principal, self.directory)
         self.loaders = Loaders(self.store, self.visibility)
 
 

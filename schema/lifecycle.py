@@ -29,6 +29,7 @@ from schema.nodes import (
     Product,
     Site,
     linked,
+    load_named,
     load_one,
     org_id,
 )
@@ -347,13 +348,13 @@ class Inspection(GraphNode):
         assert isinstance(self.stored.record, lifecycle.Inspection)
         return self.stored.record
 
-    @strawberry.field(description="The inspected organization.")
+    @strawberry.field(description="The inspected organization (named by the public record).")
     async def organization(self, info: Info) -> Organization | None:
-        return await load_one(info, Organization, org_id(self.record.org))
+        return await load_named(info, Organization, org_id(self.record.org))
 
-    @strawberry.field
+    @strawberry.field(description="The inspected site (named by the public record).")
     async def site(self, info: Info) -> Site | None:
-        return await load_one(info, Site, self.record.site)
+        return await load_named(info, Site, self.record.site)
 
 
 KIND_OF.update(

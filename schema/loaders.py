@@ -30,6 +30,10 @@ class Loaders:
     # Every read is made as the asking principal: hidden nodes never reach a resolver.
     visibility: Visibility = EVERYTHING
     nodes: DataLoader[str, StoredNode | None] = field(init=False)
+    # The organizations and sites that a record shown to the asker names (an
+    # inspection's, a shipment's receiver), read whoever asks: the record tells them
+    # anyway (``graph.directory``). Only ever asked for by such a record's field.
+    named: DataLoader[str, StoredNode | None] = field(init=False)
     # batch id -> its compliance gaps (empty: compliant); None: not judged for the asker
     compliance: DataLoader[str, tuple[Gap, ...] | None] = field(init=False)
     # organization slug -> ids of its qualifications (its own and its sites')
@@ -41,6 +45,7 @@ class Loaders:
 
     def __post_init__(self) -> None:
         self.nodes = DataLoader(load_fn=self._load_nodes)
+        self.named = DataLoader(load_fn=self._load_named)
         self.compliance = DataLoader(load_fn=self._load_compliance)
         self.qualifications = DataLoader(load_fn=self._load_qualifications)
         self.shipments = DataLoader(load_fn=self._load_shipments)
@@ -59,6 +64,10 @@ class Loaders:
 
     async def _load_nodes(self, ids: Sequence[str]) -> list[StoredNode | None]:
         found = await self.store.get_nodes(ids, visibility=self.visibility)
+        return [found.get(node_id) for node_id in ids]
+
+    async def _load_named(self, ids: Sequence[str]) -> list[StoredNode | None]:
+        found = await self.store.get_nodes(ids)
         return [found.get(node_id) for node_id in ids]
 
     async def _load_compliance(self, ids: Sequence[str]) -> list[tuple[Gap, ...] | None]:

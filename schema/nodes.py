@@ -116,6 +116,15 @@ async def load_one(info: Info, cls: type[T], node_id: str | None) -> T | None:
     return found[0] if found else None
 
 
+async def load_named(info: Info, cls: type[T], node_id: str | None) -> T | None:
+    """The organization or site that a record shown to the asker names (an inspection,
+    a shipment), read whoever asks: the record names it anyway (``graph.directory``)."""
+    if node_id is None:
+        return None
+    stored = await context_of(info).loaders.named.load(node_id)
+    return cls.from_stored(stored) if stored is not None and stored.kind is KIND_OF[cls] else None
+
+
 async def linked(
     info: Info, cls: type[T], node_id: str, kind: EdgeKind, *, outgoing: bool
 ) -> list[T]:
@@ -381,14 +390,14 @@ class Shipment:
 
     @strawberry.field(description="The organization that received the lot.")
     async def to(self, info: Info) -> Organization | None:
-        return await load_one(info, Organization, org_id(parse_id(self.edge.target).parts[0]))
+        return await load_named(info, Organization, org_id(parse_id(self.edge.target).parts[0]))
 
     @strawberry.field(description="The receiving site, when the shipment names one.")
     async def site(self, info: Info) -> Site | None:
         target = self.edge.target
-        return await load_one(
-            info, Site, target if parse_id(target).kind is NodeKind.SITE else None
-        )
+        if parse_id(target).kind is not NodeKind.SITE:
+            return None
+        return await load_named(info, Site, target)
 
     @strawberry.field(
         description="Every ingestion record that asserted this shipment, oldest first."

@@ -39,6 +39,7 @@ from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
 from neo4j.api import AsyncBookmarkManager
 from neo4j.exceptions import ServiceUnavailable, SessionExpired
 
+from graph.directory import owned_prefixes
 from graph.ids import NodeKind, parse_id
 from graph.lineage import Direction, LineageEdge, Walk, walk_directions
 from graph.model import LINEAGE_EDGES, EdgeKind
@@ -57,7 +58,7 @@ from graph.store import (
     StoredNode,
     StoreUnavailable,
 )
-from graph.visibility import EVERYTHING, PUBLIC_KINDS, Visibility
+from graph.visibility import EVERYTHING, Visibility
 from graph.write_plan import EdgeWrite, NodeWrite, WritePlan, WriteSummary
 
 _LINEAGE_TYPES = "|".join(kind.value for kind in LINEAGE_EDGES)
@@ -147,15 +148,46 @@ _RETRACT = (
 
 def _visible(var: str, visibility: Visibility, *, may_be_public: bool = True) -> str:
     """Cypher truth that the principal may read node ``var`` (``$org`` is its slug).
-    Where ``var`` is known to be of a kind that is not public (a batch), the readers
+    Where ``var`` is known to be of a kind that keeps readers (a batch), the readers
     check alone."""
     if visibility.everything:
         return "true"
     readers = f"$org IN {var}.readers"
     if not may_be_public:
         return readers
-    public = " OR ".join(f"{var}:{kind.value}" for kind in sorted(PUBLIC_KINDS))
-    return f"({public} OR {readers})"
+    checks = [f"{var}:{kind.value}" for kind in sorted(visibility.public)] + [readers]
+    if NodeKind.ORGANIZATION in visibility.related_only:
+        slug = f"substring({var}.id, {len('org:')})"
+        # CASE, not AND: Cypher may evaluate both sides of an AND, and the subqueries
+        # are for organizations and sites only.
+        checks.append(
+            f"CASE WHEN {var}:{NodeKind.ORGANIZATION.value} THEN {_related(slug)} ELSE false END"
+        )
+    if NodeKind.SITE in visibility.related_only:
+        slug = f"split(substring({var}.id, {len('site:')}), '/')[0]"
+        checks.append(f"CASE WHEN {var}:{NodeKind.SITE.value} THEN {_related(slug)} ELSE false END")
+    return "(" + " OR ".join(checks) + ")"
+
+
+# The id prefixes of the kinds whose readable nodes relate the reader to their owner.
+_OWNED_PREFIXES = "[" + ", ".join(f"'{prefix}'" for prefix in owned_prefixes()) + "]"
+
+
+def _related(slug: str) -> str:
+    """Cypher truth that the organization ``slug`` (an expression) is related to ``$org``
+    (``graph.directory``): itself, the owner of a node ``$org`` reads (an index seek on
+    the id's prefix per kind), or a party to an agreement ``$org`` reads."""
+    # Cheapest first: itself, then its agreements (a few edges), then what it owns.
+    return (
+        f"({slug} = $org "
+        f"OR EXISTS {{ MATCH (directory_party:Node {{id: 'org:' + {slug}}})"
+        f"-[:{EdgeKind.PARTY_TO.value}]->(directory_agreement) "
+        "WHERE $org IN directory_agreement.readers } "
+        f"OR EXISTS {{ UNWIND {_OWNED_PREFIXES} AS directory_prefix "
+        "MATCH (directory_owned:Node) "
+        f"WHERE directory_owned.id STARTS WITH directory_prefix + {slug} + '/' "
+        "AND $org IN directory_owned.readers })"
+    )
 
 
 def _walk_query(direction: Direction, max_depth: int, visibility: Visibility) -> str:
@@ -326,7 +358,8 @@ class Neo4jGraphStore(Neo4jCompliance, GraphStore):
         types = "|".join(kind.value for kind in kinds)
         query = (
             f"UNWIND $ids AS id MATCH (a:Node {{id: id}})-[r:{types}]->(b) "
-            f"WHERE {_visible('a', visibility)} AND {_visible('b', visibility)} "
+            f"WHERE {_visible('a', visibility.edge_ends)} "
+            f"AND {_visible('b', visibility.edge_ends)} "
             "RETURN a.id AS source, type(r) AS kind, b.id AS target, "
             "r {.quantity, .unit, .occurred_on, .retracted} AS properties, "
             "r.sources AS sources, r.retracted_by AS retracted_by "
@@ -351,8 +384,8 @@ class Neo4jGraphStore(Neo4jCompliance, GraphStore):
         types = "|".join(kind.value for kind in kinds)
         query = (
             f"UNWIND $ids AS id MATCH {pattern.replace('{types}', types)} "
-            f"WHERE r.retracted IS NULL AND {_visible('a', visibility)} "
-            f"AND {_visible('b', visibility)} "
+            f"WHERE r.retracted IS NULL AND {_visible('a', visibility.edge_ends)} "
+            f"AND {_visible('b', visibility.edge_ends)} "
             "RETURN a.id AS source, type(r) AS kind, b.id AS target "
             "ORDER BY source, kind, target"
         )
@@ -395,9 +428,12 @@ class Neo4jGraphStore(Neo4jCompliance, GraphStore):
         where, parameters = _cypher_conditions(conditions, visibility)
         # Seek by id in order and check each node's readers as it comes: a page of 50
         # is 50 readable nodes, and costs what the nodes skipped to find them cost.
-        readable = (
-            "" if kind in PUBLIC_KINDS else f"AND {_visible('n', visibility, may_be_public=False)} "
-        )
+        if kind in visibility.public:
+            readable = ""
+        elif kind in visibility.related_only:
+            readable = f"AND {_visible('n', visibility)} "
+        else:
+            readable = f"AND {_visible('n', visibility, may_be_public=False)} "
         query = (
             f"MATCH (n:{kind.value}) WHERE n.id > $after {readable}{where} "
             f"RETURN n.id AS id, {_NODE_PROPERTIES} AS p ORDER BY n.id LIMIT $limit"

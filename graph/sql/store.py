@@ -40,6 +40,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from graph.directory import owned_prefixes
 from graph.ids import NodeKind
 from graph.lineage import Direction, LineageEdge, Walk, walk_directions
 from graph.model import LINEAGE_EDGES, EdgeKind
@@ -64,7 +65,7 @@ from graph.store import (
     StoredNode,
     StoreUnavailable,
 )
-from graph.visibility import EVERYTHING, PUBLIC_KINDS, Visibility, id_range
+from graph.visibility import EVERYTHING, Visibility, id_range
 from graph.write_plan import WritePlan, WriteSummary
 
 metadata = MetaData()
@@ -353,8 +354,8 @@ class SqlGraphStore(SqlCompliance, GraphStore):
                         end.in_(wanted[start : start + _IN_CHUNK]),
                         graph_edges.c.kind.in_(kind_values),
                         func.json_extract(graph_edges.c.properties, "$.retracted").is_(None),
-                        *_readable(graph_edges.c.source, visibility),
-                        *_readable(graph_edges.c.target, visibility),
+                        *_readable(graph_edges.c.source, visibility.edge_ends),
+                        *_readable(graph_edges.c.target, visibility.edge_ends),
                     )
                     .order_by(graph_edges.c.source, graph_edges.c.kind, graph_edges.c.target)
                 )
@@ -381,8 +382,8 @@ class SqlGraphStore(SqlCompliance, GraphStore):
                         .where(
                             edges.source.in_(chunk),
                             edges.kind.in_(kind_values),
-                            *_readable(edges.source, visibility),
-                            *_readable(edges.target, visibility),
+                            *_readable(edges.source, visibility.edge_ends),
+                            *_readable(edges.target, visibility.edge_ends),
                         )
                         .order_by(edges.source, edges.kind, edges.target)
                     )
@@ -439,9 +440,15 @@ class SqlGraphStore(SqlCompliance, GraphStore):
         visibility: Visibility = EVERYTHING,
     ) -> NodePage:
         filters = [_sql_condition(condition, visibility) for condition in conditions]
-        if visibility.everything or kind in PUBLIC_KINDS:
+        if kind in visibility.public | visibility.related_only:
             query = select(graph_nodes.c.id, graph_nodes.c.properties).where(
-                graph_nodes.c.kind == kind.value, graph_nodes.c.id > (after or "")
+                graph_nodes.c.kind == kind.value,
+                graph_nodes.c.id > (after or ""),
+                *(
+                    _readable(graph_nodes.c.id, visibility)
+                    if kind in visibility.related_only
+                    else ()
+                ),
             )
             order: Column[str] = graph_nodes.c.id
         else:
@@ -515,18 +522,63 @@ class SqlGraphStore(SqlCompliance, GraphStore):
 
 def _readable(node_id: ColumnElement[str], visibility: Visibility) -> list[ColumnElement[bool]]:
     """The conditions (none for everything) that the node ``node_id`` names may be read:
-    a public kind, known by its id prefix, or a reader row for the organization."""
+    a public kind, known by its id prefix, a reader row for the organization, or an
+    organization or site of the directory it is related to (``graph.directory``)."""
     if visibility.everything:
         return []
     public = [
-        and_(node_id >= low, node_id < high) for low, high in map(id_range, sorted(PUBLIC_KINDS))
+        and_(node_id >= low, node_id < high)
+        for low, high in map(id_range, sorted(visibility.public))
     ]
     reader = (
         select(literal(1))
         .where(node_readers.c.node_id == node_id, node_readers.c.org == visibility.org)
         .exists()
     )
-    return [or_(*public, reader)]
+    related = []
+    if NodeKind.ORGANIZATION in visibility.related_only:
+        low, high = id_range(NodeKind.ORGANIZATION)
+        slug = func.substr(node_id, len(low) + 1, type_=String)
+        related.append(and_(node_id >= low, node_id < high, _related(slug, visibility.org)))
+    if NodeKind.SITE in visibility.related_only:
+        low, high = id_range(NodeKind.SITE)
+        # site:<org>/<code>: the organization's slug ends at the first '/'.
+        slug = func.substr(
+            node_id, len(low) + 1, func.instr(node_id, "/") - len(low) - 1, type_=String
+        )
+        related.append(and_(node_id >= low, node_id < high, _related(slug, visibility.org)))
+    return [or_(*public, reader, *related)]
+
+
+def _related(slug: ColumnElement[str], org: str | None) -> ColumnElement[bool]:
+    """SQL truth that the organization ``slug`` is related to ``org`` (``graph.directory``):
+    itself, the owner of a node ``org`` reads (one range of the (org, node_id) index per
+    kind: ``<prefix><slug>/`` up to ``<prefix><slug>0``, '0' sorting right after '/'),
+    or a party to an agreement ``org`` reads."""
+    readers = node_readers.alias("directory_readers")
+    owns_readable = [
+        select(literal(1))
+        .where(
+            readers.c.org == org,
+            readers.c.node_id >= literal(prefix, String).concat(slug).concat("/"),
+            readers.c.node_id < literal(prefix, String).concat(slug).concat("0"),
+        )
+        .exists()
+        for prefix in owned_prefixes()
+    ]
+    party = graph_edges.alias("directory_parties")
+    party_readers = node_readers.alias("directory_agreement_readers")
+    party_to_readable = (
+        select(literal(1))
+        .select_from(party.join(party_readers, party_readers.c.node_id == party.c.target))
+        .where(
+            party.c.source == literal("org:", String).concat(slug),
+            party.c.kind == EdgeKind.PARTY_TO.value,
+            party_readers.c.org == org,
+        )
+        .exists()
+    )
+    return or_(slug == org, party_to_readable, *owns_readable)  # cheapest first
 
 
 def _sql_condition(condition: Condition, visibility: Visibility) -> ColumnElement[bool]:

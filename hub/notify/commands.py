@@ -112,11 +112,17 @@ def webhooks_add(
     as_json: AsJson = False,
 ) -> None:
     """Register a webhook; its signing secret is printed this once."""
-    allow_http = Settings().webhooks_allow_http
+    settings = Settings()
 
     async def work(ledger: Ledger) -> AlertTarget:
         return await alert_targets.add_webhook(
-            ledger.engine, org, url, kind, Actor.of(LOCAL_OPERATOR), allow_http=allow_http
+            ledger.engine,
+            org,
+            url,
+            kind,
+            Actor.of(LOCAL_OPERATOR),
+            allow_http=settings.webhooks_allow_http,
+            key_ring=settings.key_ring(),  # sealed at rest when the hub has a KEK
         )
 
     try:

@@ -24,6 +24,7 @@ import httpx
 from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from auth.key_wrap import KeyRing, KeyWrapError
 from hub.notify import email, webhook
 from hub.notify.attempt import Attempt
 from hub.notify.email import SmtpRelay
@@ -62,8 +63,10 @@ class Dispatcher:
         policy: DeliveryPolicy,
         relay: SmtpRelay | None,
         registry: CollectorRegistry | None = None,
+        key_ring: KeyRing | None = None,
     ) -> None:
         self.engine = engine
+        self.key_ring = key_ring  # opens sealed webhook secrets (hub.records.alert_targets)
         self.outbox = Outbox(engine)
         self.policy = policy
         self.relay = relay
@@ -81,6 +84,13 @@ class Dispatcher:
 
     async def run(self) -> None:
         """Send due deliveries until cancelled."""
+        if self.key_ring is not None:
+            try:  # secrets from before sealing, or under a previous KEK
+                await alert_targets.seal_webhook_secrets(self.engine, self.key_ring)
+            except DATABASE_ERRORS as error:
+                log.warning(
+                    "webhook secrets not sealed yet: the database is unreachable: %s", error
+                )
         async with webhook.client(self.policy.timeout) as http:
             while True:
                 self._ready.clear()
@@ -108,7 +118,13 @@ class Dispatcher:
         if target is None:
             attempt = Attempt.refused("the target was removed")
         elif target.channel is Channel.WEBHOOK:
-            attempt = await webhook.send(http, target, delivery)
+            try:
+                secret = target.signing_secret(self.key_ring)
+            except KeyWrapError as error:  # a configuration to mend: tried again later
+                attempt = Attempt.retry(str(error))
+            else:
+                assert secret is not None, "a webhook has a secret from its registration"
+                attempt = await webhook.send(http, target, delivery, secret)
         else:
             attempt = await email.send(self.relay, target, delivery)
         await self._record(delivery, attempt)

@@ -5,9 +5,13 @@ email add``) and audited.
 A target belongs to one organization and hears exactly what that organization's
 subscriptions would (``Visibility.for_org``), for the kinds it names. A webhook gets a
 signing secret at registration, shown once to the operator to hand to the receiver.
-The hub needs the secret itself to sign each delivery, so it is kept as it is (not
-hashed) in this table; it never enters a log line, an audit entry, a listing or a
-``repr`` (``AlertTarget.secret`` is left out of it).
+The hub needs the secret itself to sign each delivery, so it cannot be hashed: with a
+key-encryption key (``HUB_KEY_ENCRYPTION_KEY``) it is sealed in this table like the
+signing keys (``auth.key_wrap``; ``secret_kek_id`` names the KEK, NULL a plaintext
+secret from before sealing or from a hub without a KEK, sealed by
+``seal_webhook_secrets`` on the next start with one), and only the dispatcher opens it,
+to sign. It never enters a log line, an audit entry, a listing or a ``repr``
+(``AlertTarget.secret`` is left out of it).
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import JSON, Column, DateTime, MetaData, String, Table, delete, select
+from sqlalchemy import JSON, Column, DateTime, MetaData, String, Table, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from auth.key_wrap import KeyRing, KeyWrapError
 from graph.quality.alerts import ALL_KINDS, AlertKind
 from graph.visibility import Visibility
 from hub.records import audit
@@ -41,6 +46,7 @@ alert_targets = Table(
     Column("kinds", JSON, nullable=False),  # AlertKind names
     Column("address", String(2000), nullable=False),  # the URL, or the e-mail address
     Column("secret", String(128), nullable=True),  # a webhook's signing secret
+    Column("secret_kek_id", String(32), nullable=True),  # the KEK that sealed it; NULL: plain
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("created_by", String(128), nullable=False),
 )
@@ -68,7 +74,21 @@ class AlertTarget:
     address: str
     created_at: datetime
     created_by: str
-    secret: str | None = field(default=None, repr=False)  # never shown after creation
+    # Never shown after creation; sealed under ``secret_kek_id`` when that is set.
+    secret: str | None = field(default=None, repr=False)
+    secret_kek_id: str | None = field(default=None, repr=False)
+
+    def signing_secret(self, key_ring: KeyRing | None) -> str | None:
+        """The secret that signs deliveries, opened when sealed (KeyWrapError if it
+        cannot be: no KEK, or not the one that sealed it)."""
+        if self.secret is None or self.secret_kek_id is None:
+            return self.secret
+        if key_ring is None:
+            raise KeyWrapError(
+                f"the secret of webhook {self.id} is sealed under key-encryption key "
+                f"{self.secret_kek_id}, and HUB_KEY_ENCRYPTION_KEY is not set"
+            )
+        return key_ring.open(self.id, self.secret_kek_id, self.secret)
 
     @property
     def visibility(self) -> Visibility:
@@ -127,9 +147,11 @@ async def add_webhook(
     by: Actor,
     *,
     allow_http: bool = False,
+    key_ring: KeyRing | None = None,
 ) -> AlertTarget:
-    """Register a webhook (audited). The answer holds the new signing secret: show it
-    once, to the operator, and nowhere else."""
+    """Register a webhook (audited), its secret sealed under ``key_ring``'s KEK if given.
+    The answer holds the new signing secret in clear: show it once, to the operator,
+    and nowhere else."""
     return await _add(
         engine,
         Channel.WEBHOOK,
@@ -138,6 +160,7 @@ async def add_webhook(
         checked_kinds(kinds),
         by,
         secret="whsec_" + secrets.token_urlsafe(32),
+        key_ring=key_ring,
     )
 
 
@@ -163,6 +186,7 @@ async def _add(
     kinds: frozenset[AlertKind],
     by: Actor,
     secret: str | None = None,
+    key_ring: KeyRing | None = None,
 ) -> AlertTarget:
     target = AlertTarget(
         id=_PREFIX[channel] + secrets.token_hex(8),
@@ -174,6 +198,9 @@ async def _add(
         created_by=by.client or by.org,
         secret=secret,
     )
+    kek_id, stored = None, secret
+    if secret is not None and key_ring is not None:
+        kek_id, stored = key_ring.seal(target.id, secret)
     async with engine.begin() as conn:
         await conn.execute(
             alert_targets.insert().values(
@@ -182,7 +209,8 @@ async def _add(
                 org=org,
                 kinds=sorted(kind.value for kind in kinds),
                 address=address,
-                secret=secret,
+                secret=stored,
+                secret_kek_id=kek_id,
                 created_at=target.created_at,
                 created_by=target.created_by,
             )
@@ -196,6 +224,39 @@ async def _add(
             {"org": org, "address": address, "kinds": sorted(kind.value for kind in kinds)},
         )
     return target
+
+
+async def seal_webhook_secrets(engine: AsyncEngine, key_ring: KeyRing) -> int:
+    """Seal every webhook secret (plaintext, or sealed under a previous KEK) under the
+    current KEK; how many were sealed anew."""
+    current = key_ring.current.kek_id
+    async with engine.begin() as conn:
+        rows = (
+            (
+                await conn.execute(
+                    select(alert_targets).where(
+                        alert_targets.c.secret.is_not(None),
+                        or_(
+                            alert_targets.c.secret_kek_id.is_(None),
+                            alert_targets.c.secret_kek_id != current,
+                        ),
+                    )
+                )
+            )
+            .mappings()
+            .all()
+        )
+        for row in rows:
+            target = _target(row)
+            plain = target.signing_secret(key_ring)
+            assert plain is not None  # selected for having one
+            kek_id, sealed = key_ring.seal(target.id, plain)
+            await conn.execute(
+                update(alert_targets)
+                .where(alert_targets.c.id == target.id)
+                .values(secret=sealed, secret_kek_id=kek_id)
+            )
+    return len(rows)
 
 
 async def remove(engine: AsyncEngine, target_id: str, by: Actor) -> bool:
@@ -246,4 +307,5 @@ def _target(row: Any) -> AlertTarget:
         created_at=utc(row["created_at"]),
         created_by=row["created_by"],
         secret=row["secret"],
+        secret_kek_id=row["secret_kek_id"],
     )

@@ -20,11 +20,6 @@ CHART = ROOT / "deploy" / "helm" / "partnerhub"
 HELM = ROOT / ".tools" / "bin" / "helm"
 KUBERNETES_VALIDATE = ROOT / ".tools" / "kubernetes-validate" / "bin" / "kubernetes-validate"
 RELEASE = "ph"
-# Settings the chart passes that other work on the production issue adds to
-# hub/settings.py (the key-encryption key of the hardening work).
-FORTHCOMING_SETTINGS = {"HUB_KEY_ENCRYPTION_KEY"}
-
-
 def _tool(path: Path) -> str:
     if not path.is_file():
         pytest.fail(f"{path.relative_to(ROOT)} is missing: run `make deploy-tools`")
@@ -131,7 +126,7 @@ def test_every_setting_the_chart_passes_is_one_the_hub_reads(
     passed = set(_one(manifests, "ConfigMap")["data"])
     [job] = _one(manifests, "Job")["spec"]["template"]["spec"]["containers"]
     passed |= {entry["name"] for entry in job["env"]}
-    assert passed - known - FORTHCOMING_SETTINGS == set()
+    assert passed - known == set()
 
 
 def test_migrations_run_before_install_and_upgrade(manifests: list[dict[str, Any]]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 
 from auth.principal import LOCAL_OPERATOR, Principal, Scope
+from graph.directory import Directory
 from graph.ids import NodeKind
 from graph.lineage import Direction, Lineage
 from graph.model import (
@@ -301,8 +302,8 @@ async def test_partners_read_their_agreements_products_results_and_deviations(
         "deviation:birch/DEV-BIR-25-0064",
         "deviation:birch/DEV-BIR-25-0117",
     ]
-    for org in ORGS:  # directory data
-        seen = Visibility.for_org(org)
+    for org in ORGS:  # a published directory (the related one: test_directory_contract.py)
+        seen = Visibility.for_org(org, Directory.PUBLISHED)
         assert await listed(store, NodeKind.ORGANIZATION, seen) == await listed(
             store, NodeKind.ORGANIZATION
         )

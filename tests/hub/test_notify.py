@@ -7,10 +7,12 @@ the same gaps rings once."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import json
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from graph.model import Batch, BatchStatus, Verdict
 from graph.store import GraphStore
@@ -25,6 +28,7 @@ from hub.demo.story import demo_records
 from hub.records import alert_targets
 from hub.records.alert_targets import AlertTarget
 from hub.records.audit import Actor
+from hub.records.ledger import Ledger
 from hub.records.outbox import Delivery, DeliveryStatus, Outbox
 from tests.conftest import open_store
 from tests.hub.receivers import SmtpServer, WebhookReceiver, smtp_server
@@ -307,3 +311,43 @@ async def test_a_429_is_tried_again_no_sooner_than_retry_after_asks(
         first.headers["x-partnerhub-timestamp"]
     )
     assert waited >= 2, "the backoff alone (0.1 s) would have sent it within a second"
+
+
+async def test_webhook_secrets_are_sealed_at_rest_and_still_sign(
+    sqlite_demo_store: GraphStore, tmp_path: Path, tokens: TokenSource
+) -> None:
+    kek = base64.b64encode(os.urandom(32)).decode()
+    receiver = WebhookReceiver()
+    async with served(receiver.app()) as receiver_url:
+        before = Ledger(f"sqlite+aiosqlite:///{tmp_path / 'ledger.sqlite'}")
+        await before.setup()
+        older = await alert_targets.add_webhook(  # registered while the hub had no KEK
+            before.engine, "elm", f"{receiver_url}/hook/older", None, OPERATOR, allow_http=True
+        )
+        await before.close()
+        settings = {"key_encryption_key": kek, "webhooks_allow_http": True}
+        async with running_hub(sqlite_demo_store, tmp_path, tokens, **settings) as hub:
+            engine = hub.app.state.ledger.engine
+            ring = hub.app.state.settings.key_ring()
+            newer = await alert_targets.add_webhook(
+                engine, "elm", f"{receiver_url}/hook/newer", None, OPERATOR,
+                allow_http=True, key_ring=ring,
+            )  # fmt: skip
+            await hub.push([assay("ELM-S-1", NORTHWIND_BIRCH_LOT, 93.1, Verdict.OOS)], org="elm")
+            outbox = Outbox(engine)
+            deadline = time.monotonic() + 20
+            while len(receiver.posted["older"]) + len(receiver.posted["newer"]) < 2:
+                assert time.monotonic() < deadline, await outbox.log()
+                await asyncio.sleep(0.05)
+            async with engine.connect() as conn:
+                stored = dict(
+                    (await conn.execute(text("SELECT id, secret FROM alert_targets"))).all()
+                )
+            kek_ids = {t.id: t.secret_kek_id for t in await alert_targets.targets(engine)}
+
+    for target in (older, newer):
+        assert target.secret is not None
+        [posted] = receiver.posted[target.address.rpartition("/")[2]]
+        assert posted.headers["x-partnerhub-signature"] == signed(posted.body, target.secret)
+        assert target.secret not in stored[target.id]  # sealed in the database
+        assert kek_ids[target.id] == ring.current.kek_id

@@ -116,10 +116,17 @@ async def test_another_sponsor_reads_none_of_it_but_the_public_inspection(
 async def test_inspections_audits_changes_and_specifications_hang_where_people_look(
     lifecycle_store: GraphStore, tokens: TokenSource
 ) -> None:
-    async for api in reader(lifecycle_store, tokens, "northwind"):
-        data = await api.data(
+    # Alder's inspections hang off Alder and its site (for whoever lists Alder: the
+    # directory, graph.directory; Northwind has no relation to Alder here).
+    async for api in reader(lifecycle_store, tokens, "alder"):
+        inspected = await api.data(
             """{ alder: organization(id: "org:alder") { inspections { id } }
             site: node(id: "site:alder/HYD") { ... on Site { inspections { id started: startedOn } } }
+            }"""
+        )
+    async for api in reader(lifecycle_store, tokens, "northwind"):
+        data = await api.data(
+            """{ alder: organization(id: "org:alder") { id }
             birch: organization(id: "org:birch") { audits { id site { id }
               findings { findingId criticality capaOverdue(asOf: "2025-09-01") } } }
             changeControls(filter: {sponsor: "org:northwind", site: "site:birch/IE1"}) {
@@ -127,8 +134,9 @@ async def test_inspections_audits_changes_and_specifications_hang_where_people_l
             product(id: "product:northwind/NW-TAB") { specifications {
               test version specLow specHigh effectiveFrom } } }"""
         )
-    assert data["alder"]["inspections"] == [{"id": INSPECTION}]
-    assert data["site"]["inspections"] == [{"id": INSPECTION, "started": "2025-03-03"}]
+    assert inspected["alder"]["inspections"] == [{"id": INSPECTION}]
+    assert inspected["site"]["inspections"] == [{"id": INSPECTION, "started": "2025-03-03"}]
+    assert data["alder"] is None  # unrelated to Northwind: not in its directory
     assert data["birch"]["audits"] == [
         {
             "id": AUDIT,
