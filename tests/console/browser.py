@@ -49,13 +49,20 @@ def chromium() -> Iterator[Browser]:
 @contextmanager
 def console_page(browser: Browser, base: str, person: Person) -> Iterator[Page]:
     """A fresh tab signed in to ``base``'s console as ``person``; fails on any script
-    error the page raises."""
+    error the page raises and on anything the Content-Security-Policy refused."""
     context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
     # A loaded CI machine renders slowly; a broken page still fails, a minute later.
     context.set_default_timeout(60_000)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # A script, style or image the hub's Content-Security-Policy refused is a broken page.
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     sign_in(page, base, person)
     try:
         yield page

@@ -91,7 +91,11 @@ async def running_hub(
     try:
         async with (
             served(app) as url,
-            httpx.AsyncClient(base_url=url, headers=await tokens.bearer(), trust_env=False) as http,
+            # A push waits for its outcome: on a loaded machine that takes more than
+            # httpx's default 5 seconds, which is not what these tests are about.
+            httpx.AsyncClient(
+                base_url=url, headers=await tokens.bearer(), trust_env=False, timeout=60
+            ) as http,
         ):
             yield Hub(app, url, http, tokens)
     finally:
