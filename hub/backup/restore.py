@@ -43,8 +43,8 @@ from hub.backup.archive import (
     decode_row,
 )
 from hub.records import audit
-from hub.records.audit import GENESIS, Actor, AuditEntry, audit_log
-from hub.records.database import current_revision, known_revisions, migrate, utc
+from hub.records.audit import GENESIS, Actor, audit_log, entry_of
+from hub.records.database import current_revision, known_revisions, migrate
 
 # Made by the migrations themselves (the audit chain's genesis head): not data.
 _MADE_BY_MIGRATIONS = {"audit_head"}
@@ -161,17 +161,7 @@ class _ChainCheck:
         self.path, self.seq, self.hash = path, 0, GENESIS
 
     def feed(self, row: Mapping[str, Any]) -> None:
-        entry = AuditEntry(
-            seq=row["seq"],
-            at=utc(row["at"]),
-            actor=Actor(row["actor_org"], row["actor_client"]),
-            action=row["action"],
-            target=row["target"],
-            outcome=row["outcome"],
-            detail=row["detail"],
-            prev_hash=row["prev_hash"],
-            hash=row["hash"],
-        )
+        entry = entry_of(row)
         where = f"{self.path}: audit entry {entry.seq}"
         if entry.seq != self.seq + 1:
             raise BackupError(f"{self.path}: audit entry {self.seq + 1} is missing")

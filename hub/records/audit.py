@@ -227,7 +227,7 @@ async def entries(
         query = query.limit(limit)
     async with engine.connect() as conn:
         async for row in await conn.stream(query):
-            yield _entry(row._mapping)
+            yield entry_of(row._mapping)
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,7 +297,8 @@ def deliveries_trail(engine: AsyncEngine) -> AuditTrail:
     return verdict
 
 
-def _entry(row: Any) -> AuditEntry:
+def entry_of(row: Any) -> AuditEntry:
+    """An audit entry from its row (the audit_log table's columns by name)."""
     return AuditEntry(
         seq=row["seq"],
         at=utc(row["at"]),

@@ -4,35 +4,20 @@ but its own files and the libraries it names, none from another host."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
-
-from graph.sql.store import SqlGraphStore
 from graph.store import GraphStore
 from hub.app import create_app
 from hub.console.routes import VENDOR_FILES
 from tests.hub.support import hub_client
 from tests.tokens import TokenSource
 
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[GraphStore]:
-    """The pages hold no data: an empty embedded store serves."""
-    opened = SqlGraphStore(f"sqlite+aiosqlite:///{tmp_path / 'graph.sqlite'}")
-    await opened.setup()
-    yield opened
-    await opened.close()
-
-
 _REFERENCE = re.compile(r'(?:src|href)="([^"]+)"')
 
 
 async def test_the_page_and_every_file_it_names_are_served_from_the_hub_without_a_token(
-    store: GraphStore, tokens: TokenSource
+    sql_store: GraphStore, tokens: TokenSource
 ) -> None:
-    app = create_app(store=store, auth=tokens.service)
+    app = create_app(store=sql_store, auth=tokens.service)
     async with hub_client(app) as anonymous:
         page = await anonymous.get("/console")
         callback = await anonymous.get("/console/callback?code=x&state=y")
@@ -59,9 +44,9 @@ async def test_the_page_and_every_file_it_names_are_served_from_the_hub_without_
 
 
 async def test_nothing_but_the_consoles_own_files_and_named_libraries_is_served(
-    store: GraphStore, tokens: TokenSource
+    sql_store: GraphStore, tokens: TokenSource
 ) -> None:
-    app = create_app(store=store, auth=tokens.service)
+    app = create_app(store=sql_store, auth=tokens.service)
     async with hub_client(app) as anonymous:
         outside = [
             await anonymous.get(path)

@@ -11,13 +11,9 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
-import pytest
 
-from graph.sql.store import SqlGraphStore
 from graph.store import GraphStore
 from hub.app import create_app
 from hub.ide import ASSET_ROUTE
@@ -26,15 +22,6 @@ from tests.served import served_hub, store_url
 from tests.tokens import TokenSource
 
 HTML = {"accept": "text/html"}
-
-
-@pytest.fixture
-async def sql_store(tmp_path: Path) -> AsyncIterator[SqlGraphStore]:
-    """The page holds no data: an empty embedded store serves."""
-    store = SqlGraphStore(f"sqlite+aiosqlite:///{tmp_path / 'graph.sqlite'}")
-    await store.setup()
-    yield store
-    await store.close()
 
 
 _REFERENCE = re.compile(r'(?:src|href)="([^"]+)"(?:\s+integrity="([^"]+)")?')

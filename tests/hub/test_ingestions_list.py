@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from graph.sql.store import SqlGraphStore
 from graph.store import GraphStore
 from hub.app import create_app
 from hub.records.ledger import Ledger
@@ -24,15 +23,6 @@ def lot(maker: str, number: str) -> bytes:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[GraphStore]:
-    """The embedded store only: what is listed is the ledger's, whatever the graph."""
-    opened = SqlGraphStore(f"sqlite+aiosqlite:///{tmp_path / 'graph.sqlite'}")
-    await opened.setup()
-    yield opened
-    await opened.close()
-
-
-@pytest.fixture
 async def ledger(tmp_path: Path) -> AsyncIterator[Ledger]:
     opened = Ledger(f"sqlite+aiosqlite:///{tmp_path / 'ledger.sqlite'}")
     await opened.setup()
@@ -40,10 +30,10 @@ async def ledger(tmp_path: Path) -> AsyncIterator[Ledger]:
     await opened.close()
 
 
-async def push_some(store: GraphStore, ledger: Ledger, tokens: TokenSource) -> list[str]:
+async def push_some(sql_store: GraphStore, ledger: Ledger, tokens: TokenSource) -> list[str]:
     """Three pushes by Birch (the second partly rejected), one by Alder; their ids."""
     app = create_app(
-        Settings(ingest_poll_seconds=0.05), store=store, ledger=ledger, auth=tokens.service
+        Settings(ingest_poll_seconds=0.05), store=sql_store, ledger=ledger, auth=tokens.service
     )
     pushed = []
     async with hub_client(app) as http:
@@ -64,25 +54,25 @@ async def push_some(store: GraphStore, ledger: Ledger, tokens: TokenSource) -> l
 
 
 async def listed(
-    store: GraphStore,
+    sql_store: GraphStore,
     ledger: Ledger,
     tokens: TokenSource,
     org: str,
     scopes: tuple[str, ...],
     query: str = "",
 ) -> tuple[int, dict[str, object], dict[str, str]]:
-    app = create_app(Settings(), store=store, ledger=ledger, auth=tokens.service)
+    app = create_app(Settings(), store=sql_store, ledger=ledger, auth=tokens.service)
     async with hub_client(app, await tokens.bearer(org, scopes)) as http:
         answer = await http.get(f"/ingestions{query}")
     return answer.status_code, answer.json(), dict(answer.headers)
 
 
 async def test_a_partner_lists_its_own_pushes_newest_first_with_their_outcome(
-    store: GraphStore, ledger: Ledger, tokens: TokenSource
+    sql_store: GraphStore, ledger: Ledger, tokens: TokenSource
 ) -> None:
-    first, partial, alders, last = await push_some(store, ledger, tokens)
+    first, partial, alders, last = await push_some(sql_store, ledger, tokens)
 
-    status, body, _ = await listed(store, ledger, tokens, "birch", PARTNER)
+    status, body, _ = await listed(sql_store, ledger, tokens, "birch", PARTNER)
 
     assert status == 200
     rows = body["ingestions"]
@@ -100,27 +90,29 @@ async def test_a_partner_lists_its_own_pushes_newest_first_with_their_outcome(
 
 
 async def test_a_partner_may_not_list_another_organizations_pushes(
-    store: GraphStore, ledger: Ledger, tokens: TokenSource
+    sql_store: GraphStore, ledger: Ledger, tokens: TokenSource
 ) -> None:
-    await push_some(store, ledger, tokens)
+    await push_some(sql_store, ledger, tokens)
 
-    status, body, _ = await listed(store, ledger, tokens, "birch", PARTNER, "?org=alder")
+    status, body, _ = await listed(sql_store, ledger, tokens, "birch", PARTNER, "?org=alder")
 
     assert status == 403
     assert "own" in str(body)
 
 
 async def test_the_operator_lists_everyones_in_pages_and_filters_by_status(
-    store: GraphStore, ledger: Ledger, tokens: TokenSource
+    sql_store: GraphStore, ledger: Ledger, tokens: TokenSource
 ) -> None:
-    first, partial, alders, last = await push_some(store, ledger, tokens)
+    first, partial, alders, last = await push_some(sql_store, ledger, tokens)
     operator = ("admin", "graph:read", "ingest:write")
 
-    _, page_one, headers = await listed(store, ledger, tokens, "operator", operator, "?first=2")
+    _, page_one, headers = await listed(sql_store, ledger, tokens, "operator", operator, "?first=2")
     following = headers["link"].split(";")[0].strip("<>").split("/ingestions")[1]
-    _, page_two, _ = await listed(store, ledger, tokens, "operator", operator, following)
-    _, partials, _ = await listed(store, ledger, tokens, "operator", operator, "?status=PARTIAL")
-    _, alder_only, _ = await listed(store, ledger, tokens, "operator", operator, "?org=alder")
+    _, page_two, _ = await listed(sql_store, ledger, tokens, "operator", operator, following)
+    _, partials, _ = await listed(
+        sql_store, ledger, tokens, "operator", operator, "?status=PARTIAL"
+    )
+    _, alder_only, _ = await listed(sql_store, ledger, tokens, "operator", operator, "?org=alder")
 
     ids = [row["ingestion_id"] for row in [*page_one["ingestions"], *page_two["ingestions"]]]  # type: ignore[misc]
     assert ids == [last, alders, partial, first]
@@ -133,17 +125,17 @@ async def test_the_operator_lists_everyones_in_pages_and_filters_by_status(
     [("?status=DONE", "status"), ("?first=0", "first"), ("?first=lots", "first")],
 )
 async def test_a_bad_parameter_is_refused_naming_it(
-    store: GraphStore, ledger: Ledger, tokens: TokenSource, query: str, named: str
+    sql_store: GraphStore, ledger: Ledger, tokens: TokenSource, query: str, named: str
 ) -> None:
-    status, body, _ = await listed(store, ledger, tokens, "birch", PARTNER, query)
+    status, body, _ = await listed(sql_store, ledger, tokens, "birch", PARTNER, query)
 
     assert status == 422
     assert str(body["detail"]).startswith(named)
 
 
 async def test_listing_needs_the_ingest_scope(
-    store: GraphStore, ledger: Ledger, tokens: TokenSource
+    sql_store: GraphStore, ledger: Ledger, tokens: TokenSource
 ) -> None:
-    status, _, _ = await listed(store, ledger, tokens, "birch", ("graph:read",))
+    status, _, _ = await listed(sql_store, ledger, tokens, "birch", ("graph:read",))
 
     assert status == 403
