@@ -20,6 +20,8 @@ CHART = ROOT / "deploy" / "helm" / "partnerhub"
 HELM = ROOT / ".tools" / "bin" / "helm"
 KUBERNETES_VALIDATE = ROOT / ".tools" / "kubernetes-validate" / "bin" / "kubernetes-validate"
 RELEASE = "ph"
+
+
 def _tool(path: Path) -> str:
     if not path.is_file():
         pytest.fail(f"{path.relative_to(ROOT)} is missing: run `make deploy-tools`")
