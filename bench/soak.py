@@ -75,18 +75,17 @@ def summary(values: list[float]) -> dict[str, float | int]:
     }
 
 
-def export(tag: str, lots: int) -> tuple[bytes, list[str], list[str]]:
-    """Birch lots, each with an out-of-specification assay; (body, lot ids, result ids)."""
+def out_of_specification(tag: str, count: int) -> list[Record]:
+    """Birch lots, each with an out-of-specification assay by Birch's own lab: one alert
+    per lot for every audience of Birch's results (also the multi-process test's push)."""
     records: list[Record] = []
-    lot_ids, result_ids = [], []
-    for n in range(lots):
-        lot_id = make_id(NodeKind.BATCH, "birch", f"{tag}-{n}")
+    for n in range(count):
         records.append(Batch(maker="birch", number=f"{tag}-{n}"))
         records.append(
             TestResult(
                 lab="birch",
                 result_id=f"{tag}-R{n}",
-                batch_id=lot_id,
+                batch_id=make_id(NodeKind.BATCH, "birch", f"{tag}-{n}"),
                 test="assay",
                 value=90.0 + n / 100,
                 unit="%",
@@ -96,9 +95,14 @@ def export(tag: str, lots: int) -> tuple[bytes, list[str], list[str]]:
                 tested_on=date(2025, 11, 20),
             )
         )
-        lot_ids.append(lot_id)
-        result_ids.append(f"result:birch/{tag}-R{n}")
-    return canonical(records), lot_ids, result_ids
+    return records
+
+
+def export(tag: str, lots: int) -> tuple[bytes, list[str], list[str]]:
+    """``out_of_specification`` as a push; (body, lot ids, result ids)."""
+    lot_ids = [make_id(NodeKind.BATCH, "birch", f"{tag}-{n}") for n in range(lots)]
+    result_ids = [f"result:birch/{tag}-R{n}" for n in range(lots)]
+    return canonical(out_of_specification(tag, lots)), lot_ids, result_ids
 
 
 @dataclass

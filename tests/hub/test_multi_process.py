@@ -19,16 +19,15 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy import text
 
+from bench.soak import out_of_specification
 from deploy.neo4j.launcher import free_port
 from deploy.postgres import fresh_database
-from graph.ids import NodeKind, make_id
-from graph.model import Batch, Record, TestResult, Verdict
 from graph.neo4j.store import Neo4jGraphStore
 from graph.visibility import EVERYTHING, Visibility
 from hub.records import alert_log
@@ -146,28 +145,6 @@ async def cluster(postgres_server: str, neo4j_uri: str, size: int = 3) -> AsyncI
             for process in processes:
                 process.stop()
             await ledger.close()
-
-
-def out_of_specification(tag: str, count: int) -> list[Record]:
-    """Birch lots, each with an out-of-specification assay by Birch's own lab."""
-    records: list[Record] = []
-    for n in range(count):
-        records.append(Batch(maker="birch", number=f"{tag}-{n}"))
-        records.append(
-            TestResult(
-                lab="birch",
-                result_id=f"{tag}-R{n}",
-                batch_id=make_id(NodeKind.BATCH, "birch", f"{tag}-{n}"),
-                test="assay",
-                value=91.0 + n / 100,
-                unit="%",
-                spec_low=95.0,
-                spec_high=105.0,
-                verdict=Verdict.OOS,
-                tested_on=date(2025, 11, 20),
-            )
-        )
-    return records
 
 
 @asynccontextmanager
