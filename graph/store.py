@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from graph.ids import NodeKind
+from graph.ids import NodeKind, make_id
 from graph.lineage import (
     MAX_LINEAGE_DEPTH,
     Direction,
@@ -113,6 +113,41 @@ class NodePage:
 
     nodes: tuple[StoredNode, ...]
     has_next: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """One step of a tree read (``GraphStore.read_tree``): from a node to the nodes of
+    ``kind`` it links to by its ``edge`` edges (``outgoing`` or incoming), or to the one
+    node whose id its record names (``id_field`` holds the id; or the id is made from
+    the ``id_parts`` fields, as ``make_id(kind, ...)``); then on from those by ``then``.
+    What the reader may not read, or is of another kind, is left out, as a look-up
+    leaves it out. Reached nodes are kept under ``key``, edge neighbours in id order."""
+
+    key: str
+    kind: NodeKind
+    edge: EdgeKind | None = None
+    outgoing: bool = True
+    id_field: str | None = None
+    id_parts: tuple[str, ...] = ()
+    then: tuple[Reach, ...] = ()
+
+    def named_id(self, record: NodeRecord) -> str | None:
+        """The id of the node this reach names from ``record`` (not along an edge)."""
+        if self.id_field is not None:
+            value = getattr(record, self.id_field, None)
+            return value if isinstance(value, str) and value else None
+        parts = [getattr(record, name, None) for name in self.id_parts]
+        given = [part for part in parts if isinstance(part, str) and part]
+        return make_id(self.kind, *given) if len(given) == len(parts) else None
+
+
+@dataclass(slots=True)
+class TreeNode:
+    """A node of a tree read and, under each reach's key, the nodes it reached."""
+
+    node: StoredNode
+    reached: dict[str, list[TreeNode]] = field(default_factory=dict)
 
 
 class StoreUnavailable(RuntimeError):
@@ -218,6 +253,64 @@ class GraphStore(ComplianceQueries, ABC):
     ) -> NodePage:
         """Up to ``first`` visible nodes of ``kind`` meeting every condition, with ids
         above ``after``; a condition naming a hidden node matches as if it did not exist."""
+
+    async def read_tree(
+        self,
+        ids: Sequence[str],
+        kind: NodeKind,
+        reaches: Sequence[Reach],
+        *,
+        visibility: Visibility = EVERYTHING,
+    ) -> list[TreeNode]:
+        """The nodes of ``kind`` among ``ids`` that the reader may read, in the order
+        given, each with what ``reaches`` lead to: what a GraphQL selection of linked
+        nodes asks for (``schema.compiled``), answered as its resolvers would answer it.
+
+        Here, level by level: a read of edges per edge reach and one of nodes per level
+        of each branch (about the DataLoaders' round trips, without their resolvers). A store may answer it
+        in one query (Neo4j does: ``graph.neo4j.trees``)."""
+        found = await self.get_nodes(ids, visibility=visibility)
+        roots = [TreeNode(found[i]) for i in ids if i in found and found[i].kind is kind]
+        await self._reach(roots, reaches, visibility)
+        return roots
+
+    async def _reach(
+        self, parents: list[TreeNode], reaches: Sequence[Reach], visibility: Visibility
+    ) -> None:
+        """One level: the edges of each edge reach, then one read of every node the
+        level reaches, then each reach's next level: reads bounded by the selection's
+        shape, whatever the number of nodes."""
+        if not parents or not reaches:
+            return
+        far: dict[str, dict[str, list[str]]] = {}  # reach key -> parent id -> far ids
+        for reach in reaches:
+            links: dict[str, list[str]] = {parent.node.id: [] for parent in parents}
+            far[reach.key] = links
+            if reach.edge is None:
+                for parent in parents:
+                    named = reach.named_id(parent.node.record)
+                    links[parent.node.id] = [named] if named else []
+                continue
+            read = self.out_edges if reach.outgoing else self.in_edges
+            for source, _, target in await read(list(links), [reach.edge], visibility=visibility):
+                near, other = (source, target) if reach.outgoing else (target, source)
+                links[near].append(other)
+        wanted = list(
+            dict.fromkeys(i for links in far.values() for ids in links.values() for i in ids)
+        )
+        found = await self.get_nodes(wanted, visibility=visibility) if wanted else {}
+        for reach in reaches:
+            reached = {
+                i: TreeNode(found[i])
+                for ids in far[reach.key].values()
+                for i in ids
+                if i in found and found[i].kind is reach.kind
+            }
+            for parent in parents:
+                parent.reached[reach.key] = [
+                    reached[i] for i in far[reach.key][parent.node.id] if i in reached
+                ]
+            await self._reach(list(reached.values()), reach.then, visibility)
 
     async def lineage(
         self,

@@ -228,10 +228,11 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         *,
         budgets: CostBudgets | None = None,
         traced: bool = False,
+        compiled: bool = True,
         errors: GraphQLErrorMetrics | None = None,
     ) -> None:
         super().__init__(
-            build_schema(limits, traced=traced),
+            build_schema(limits, traced=traced, compiled=compiled),
             graphql_ide="graphiql",
             subscription_protocols=(GRAPHQL_TRANSPORT_WS,),
             # An unauthenticated socket is closed (4408) if it sends no connection_init.
@@ -531,6 +532,7 @@ def create_app(
         settings.graphql_max_body_bytes,
         budgets=budgets,
         traced=traced,
+        compiled=settings.graphql_compiled,
         errors=GraphQLErrorMetrics(registry),
     )
     app = Starlette(

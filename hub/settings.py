@@ -196,6 +196,11 @@ class Settings(BaseSettings):
     graphql_max_body_bytes: int = Field(
         2**20, ge=1, description="Largest POST /graphql body accepted (413 beyond)."
     )
+    graphql_compiled: bool = Field(
+        True,
+        description="Answer plain reads (look-ups, listings, their links) in one store "
+        "query each (schema/compiled); false: every request field by field by graphql-core.",
+    )
     # Limits, each counted per hub process (auth.rate_limits); 0 turns one off.
     limit_token_per_address: int = Field(
         300, ge=0, description="POST /oauth/token requests per minute from one address."

@@ -29,8 +29,11 @@ from strawberry.federation.schema import FederationAny
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.types import ExecutionContext, ExecutionResult, Info
 from strawberry.types.graphql import OperationType
+from strawberry.utils.await_maybe import await_maybe
 
-from schema.context import Limits
+from schema.compiled.plan import Plans
+from schema.compiled.run import run
+from schema.context import Limits, RequestContext
 from schema.cost import CostModel, QueryCostLimiter
 from schema.errors import MaskInternalErrors, bad_input, with_code
 from schema.nodes import KIND_OF
@@ -55,6 +58,8 @@ def timed_out(seconds: float) -> GraphQLError:
 
 class PartnerHubSchema(strawberry.federation.Schema):
     limits: Limits = Limits()
+    # Plans of the documents answered by tree reads (schema.compiled); None: all by graphql-core.
+    plans: Plans | None = None
 
     async def execute(
         self,
@@ -91,6 +96,7 @@ class PartnerHubSchema(strawberry.federation.Schema):
         cancelled once it has run ``limits.timeout_seconds``. What it awaits is
         cancelled with it (loaders cancel a store read nobody waits for any more)."""
         seconds = self.limits.timeout_seconds
+        execute_function = self._compiled_first(execution_context, execute_function)
         try:
             async with asyncio.timeout(seconds) as deadline:
                 return await super()._execute_operation(
@@ -108,6 +114,35 @@ class PartnerHubSchema(strawberry.federation.Schema):
         result = GraphQLExecutionResult(data=None, errors=[timed_out(seconds)])
         execution_context.result = result
         return result
+
+    def _compiled_first(self, execution_context: ExecutionContext, execute: Any) -> Any:
+        """``execute`` (graphql-core's), or a compiled run of the same operation when it
+        compiles (``schema.compiled``), falling back to ``execute`` on anything it does
+        not answer itself. It runs where graphql-core would: after parsing, validation
+        and the cost checks, inside the time limit and the extensions' execution hooks."""
+        context = execution_context.context
+        query, document = execution_context.query, execution_context.graphql_document
+        if self.plans is None or query is None or document is None:
+            return execute
+        if not isinstance(context, RequestContext):
+            return execute
+        plan = self.plans.plan_for(query, document, execution_context.operation_name)
+        if plan is None:
+            return execute
+        converter = (self.schema_converter.scalar_registry, self.config)
+
+        async def compiled(*args: Any, **kwargs: Any) -> Any:
+            assert plan is not None and isinstance(context, RequestContext)
+            try:
+                variables = execution_context.variables
+                data = await run(plan, self._schema, converter, context, variables)
+            except Exception:
+                # NotCompiled, or a store failing: graphql-core's answer, errors located
+                # and masked as always (MaskInternalErrors), the failure logged once.
+                return await await_maybe(execute(*args, **kwargs))
+            return GraphQLExecutionResult(data=data, errors=None)
+
+        return compiled
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -152,8 +187,12 @@ def _representation_problem(representation: Any) -> str | None:
     return None
 
 
-def build_schema(limits: Limits | None = None, *, traced: bool = False) -> PartnerHubSchema:
-    """The schema; ``traced`` adds one OpenTelemetry span per operation (``schema.tracing``)."""
+def build_schema(
+    limits: Limits | None = None, *, traced: bool = False, compiled: bool = True
+) -> PartnerHubSchema:
+    """The schema; ``traced`` adds one OpenTelemetry span per operation (``schema.tracing``);
+    ``compiled`` answers plain reads by tree reads (``schema.compiled``), else graphql-core
+    answers every request."""
     limits = limits or Limits()
     cost_model = CostModel(
         default_page_size=limits.default_page_size,
@@ -188,4 +227,5 @@ def build_schema(limits: Limits | None = None, *, traced: bool = False) -> Partn
         ],
     )
     schema.limits = limits
+    schema.plans = Plans(schema._schema, size=PARSED_DOCUMENTS) if compiled else None
     return schema

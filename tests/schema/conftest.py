@@ -11,6 +11,7 @@ import pytest
 
 from graph.store import GraphStore
 from hub.app import create_app
+from hub.settings import Settings
 from tests.tokens import TokenSource
 
 
@@ -40,9 +41,11 @@ def error_codes(body: dict[str, Any]) -> list[str | None]:
     return [error.get("extensions", {}).get("code") for error in body.get("errors", [])]
 
 
-async def client_for(store: GraphStore, tokens: TokenSource) -> AsyncIterator[GraphQLClient]:
+async def client_for(
+    store: GraphStore, tokens: TokenSource, settings: Settings | None = None
+) -> AsyncIterator[GraphQLClient]:
     """A client of the API over ``store``, with the operator's token."""
-    app = create_app(store=store, auth=tokens.service)
+    app = create_app(settings, store=store, auth=tokens.service)
     transport = httpx.ASGITransport(app=app)
     headers = await tokens.bearer()
     async with httpx.AsyncClient(

@@ -1,0 +1,130 @@
+"""A tree read (``GraphStore.read_tree``) as one Cypher query.
+
+What a GraphQL selection of linked nodes asks for (a lot, its inputs, their vendors)
+becomes one statement, as ``@neo4j/graphql`` compiles a request: each reach a
+``COLLECT`` subquery nested in its parent's projection, so a request costs one round
+trip however deep its selection goes. Each node comes back as
+``[id, properties, reach, reach, ...]``; an edge reach as a list of such nodes in id
+order, a named reach as ``[the id it named, [the node]]``.
+
+The visibility checks are the look-ups' (``_visible``), inside each subquery. A named
+id is made in Cypher by joining its parts; a part that ``make_id`` would percent-quote
+(rare: a '/' in a site code, say) makes a different id there, so every named id is
+checked against ``Reach.named_id`` and such a reach is read again by the level-by-level
+reader.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from graph.ids import ID_PREFIXES, NodeKind, parse_id
+from graph.store import Reach, StoredNode, TreeNode
+from graph.visibility import Visibility
+
+# Cypher truth that ``var`` may be read (graph.neo4j.store._visible), injected to keep
+# one definition of it.
+VisibleCheck = Callable[[str, Visibility], str]
+# What a node read returns as its attributes: everything but who may read it.
+_PROPERTIES = "{var} {{.*, readers: null, sponsor_readers: null}}"
+_PROPERTY_NAME = "abcdefghijklmnopqrstuvwxyz_"
+
+
+def tree_query(
+    kind: NodeKind, reaches: Sequence[Reach], visibility: Visibility, visible: VisibleCheck
+) -> str:
+    """The statement: ``$ids`` in the order given, one row ``t`` per readable node."""
+    return (
+        "UNWIND range(0, size($ids) - 1) AS position "
+        "MATCH (n0:Node {id: $ids[position]}) "
+        f"WHERE n0:{kind.value} AND {visible('n0', visibility)} "
+        f"RETURN {_projection('n0', reaches, 1, visibility, visible)} AS t ORDER BY position"
+    )
+
+
+def _projection(
+    var: str, reaches: Sequence[Reach], depth: int, visibility: Visibility, visible: VisibleCheck
+) -> str:
+    parts = [f"{var}.id", _PROPERTIES.format(var=var)]
+    parts += [_reach(var, reach, depth, visibility, visible) for reach in reaches]
+    return "[" + ", ".join(parts) + "]"
+
+
+def _reach(
+    var: str, reach: Reach, depth: int, visibility: Visibility, visible: VisibleCheck
+) -> str:
+    far, edge = f"n{depth}", f"r{depth}"
+    inner = _projection(far, reach.then, depth + 1, visibility, visible)
+    readable = f"{far}:{reach.kind.value} AND {visible(far, visibility)}"
+    if reach.edge is not None:
+        left, right = ("-", "->") if reach.outgoing else ("<-", "-")
+        ends = visibility.edge_ends  # what the edge loaders check both ends with
+        return (
+            f"COLLECT {{ MATCH ({var}){left}[{edge}:{reach.edge.value}]{right}({far}:Node) "
+            f"WHERE {edge}.retracted IS NULL AND {visible(var, ends)} "
+            f"AND {visible(far, ends)} AND {readable} "
+            f"WITH {far} ORDER BY {far}.id RETURN {inner} }}"
+        )
+    named = _named_id(var, reach)
+    return (
+        f"[{named}, COLLECT {{ MATCH ({far}:Node {{id: {named}}}) "
+        f"WHERE {readable} RETURN {inner} }}]"
+    )
+
+
+def _named_id(var: str, reach: Reach) -> str:
+    """The id ``reach`` names from node ``var``, or null; made as ``make_id`` makes it
+    when no part needs quoting (``Reach.named_id`` checks what comes back)."""
+    names = (reach.id_field,) if reach.id_field is not None else reach.id_parts
+    if not names or any(name is None or name.strip(_PROPERTY_NAME) for name in names):
+        raise ValueError(f"reach {reach.key}: not a property name in {names!r}")
+    if reach.id_field is not None:
+        return f"{var}.{reach.id_field}"
+    given = " AND ".join(f"coalesce({var}.{name}, '') <> ''" for name in reach.id_parts)
+    joined = " + '/' + ".join(f"{var}.{name}" for name in reach.id_parts)
+    prefix = ID_PREFIXES[reach.kind][0]
+    return f"CASE WHEN {given} THEN '{prefix}:' + {joined} END"
+
+
+# Reads the fix-ups: ``ids`` of ``kind`` with their reaches, level by level.
+TreeReader = Callable[[list[str], NodeKind, Sequence[Reach]], Awaitable[list[TreeNode]]]
+
+
+async def trees_of(
+    rows: Sequence[Any], reaches: Sequence[Reach], again: TreeReader
+) -> list[TreeNode]:
+    """The rows of ``tree_query`` as trees; a named id Cypher could not make as
+    ``make_id`` does is read again through ``again``."""
+    wrong: list[tuple[TreeNode, Reach, str | None]] = []
+    trees = [_tree(row["t"], reaches, wrong) for row in rows]
+    for parent, reach, named in wrong:
+        parent.reached[reach.key] = await again([named] if named else [], reach.kind, reach.then)
+    return trees
+
+
+def _tree(
+    value: list[Any], reaches: Sequence[Reach], wrong: list[tuple[TreeNode, Reach, str | None]]
+) -> TreeNode:
+    node_id, properties, *reached = value
+    tree = TreeNode(stored_node(node_id, properties))
+    for reach, found in zip(reaches, reached, strict=True):
+        if reach.edge is None:
+            made, found = found
+            named = reach.named_id(tree.node.record)
+            if made != named:
+                wrong.append((tree, reach, named))
+                continue
+        tree.reached[reach.key] = [_tree(child, reach.then, wrong) for child in found]
+    return tree
+
+
+def stored_node(node_id: str, properties: dict[str, Any]) -> StoredNode:
+    """A node as a read returns it: its id and its properties (``readers`` nulled)."""
+    kept = {
+        name: value
+        for name, value in properties.items()
+        if name not in ("id", "readers", "sponsor_readers", "sources")
+    }
+    sources = properties.get("sources") or []
+    return StoredNode.from_properties(node_id, parse_id(node_id).kind, kept, sources)
