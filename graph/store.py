@@ -150,6 +150,14 @@ class TreeNode:
     reached: dict[str, list[TreeNode]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class TreePage:
+    """One page of a listing as trees (``GraphStore.list_trees``), in id order."""
+
+    trees: tuple[TreeNode, ...]
+    has_next: bool
+
+
 class StoreUnavailable(RuntimeError):
     """The store cannot be reached; the operation may succeed if tried again later."""
 
@@ -273,6 +281,23 @@ class GraphStore(ComplianceQueries, ABC):
         roots = [TreeNode(found[i]) for i in ids if i in found and found[i].kind is kind]
         await self._reach(roots, reaches, visibility)
         return roots
+
+    async def list_trees(
+        self,
+        kind: NodeKind,
+        conditions: Sequence[Condition],
+        first: int,
+        after: str | None,
+        reaches: Sequence[Reach],
+        *,
+        visibility: Visibility = EVERYTHING,
+    ) -> TreePage:
+        """``list_nodes``'s page, each node with what ``reaches`` lead to (``read_tree``).
+        Here the page, then its reaches level by level; Neo4j answers it in one query."""
+        page = await self.list_nodes(kind, conditions, first, after, visibility=visibility)
+        roots = [TreeNode(stored) for stored in page.nodes]
+        await self._reach(roots, reaches, visibility)
+        return TreePage(tuple(roots), page.has_next)
 
     async def _reach(
         self, parents: list[TreeNode], reaches: Sequence[Reach], visibility: Visibility

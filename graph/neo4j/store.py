@@ -53,7 +53,7 @@ from graph.model import LINEAGE_EDGES, EdgeKind
 from graph.neo4j import oversight
 from graph.neo4j.compliance import Neo4jCompliance
 from graph.neo4j.readers import maintain_readers
-from graph.neo4j.trees import stored_node, tree_query, trees_of
+from graph.neo4j.trees import projection, stored_node, tree_query, trees_of
 from graph.oversight import BatchQuality, BatchScope, Measurement, MeasurementScope
 from graph.queries import Between, Condition, Equals, LinkedTo
 from graph.readers import key_readers
@@ -67,6 +67,7 @@ from graph.store import (
     StoredNode,
     StoreUnavailable,
     TreeNode,
+    TreePage,
 )
 from graph.visibility import EVERYTHING, Visibility
 from graph.write_plan import EdgeWrite, NodeWrite, WritePlan, WriteSummary
@@ -458,24 +459,38 @@ class Neo4jGraphStore(Neo4jCompliance, GraphStore):
         *,
         visibility: Visibility = EVERYTHING,
     ) -> NodePage:
-        where, parameters = _cypher_conditions(conditions, visibility)
-        # Seek by id in order and check each node's readers as it comes: a page of 50
-        # is 50 readable nodes, and costs what the nodes skipped to find them cost.
-        if kind in visibility.public:
-            readable = ""
-        elif kind in visibility.related_only:
-            readable = f"AND {_visible('n', visibility)} "
-        else:
-            readable = f"AND {_visible('n', visibility, may_be_public=False)} "
-        query = (
-            f"MATCH (n:{kind.value}) WHERE n.id > $after {readable}{where} "
-            f"RETURN n.id AS id, {_NODE_PROPERTIES} AS p ORDER BY n.id LIMIT $limit"
-        )
+        listed, parameters = _listing(kind, conditions, visibility)
+        query = f"{listed} RETURN n.id AS id, {_NODE_PROPERTIES} AS p ORDER BY n.id LIMIT $limit"
         # One more than asked says whether another page follows.
         rows = await self._read(
             query, after=after or "", limit=first + 1, org=visibility.org, **parameters
         )
         return NodePage(tuple(map(_stored_node, rows[:first])), has_next=len(rows) > first)
+
+    async def list_trees(
+        self,
+        kind: NodeKind,
+        conditions: Sequence[Condition],
+        first: int,
+        after: str | None,
+        reaches: Sequence[Reach],
+        *,
+        visibility: Visibility = EVERYTHING,
+    ) -> TreePage:
+        """The page and what its nodes reach in one query (``graph.neo4j.trees``)."""
+        listed, parameters = _listing(kind, conditions, visibility)
+        # The page first (an index seek in id order), then each node's projection.
+        shaped = projection("n", reaches, visibility, _visible)
+        query = f"{listed} WITH n ORDER BY n.id LIMIT $limit RETURN {shaped} AS t"
+        rows = await self._read(
+            query, after=after or "", limit=first + 1, org=visibility.org, **parameters
+        )
+
+        async def again(named: list[str], of: NodeKind, then: Sequence[Reach]) -> list[TreeNode]:
+            return await GraphStore.read_tree(self, named, of, then, visibility=visibility)
+
+        trees = await trees_of(rows[:first], reaches, again)
+        return TreePage(tuple(trees), has_next=len(rows) > first)
 
     async def batch_quality(
         self, scope: BatchScope, *, visibility: Visibility = EVERYTHING
@@ -531,6 +546,23 @@ class Neo4jGraphStore(Neo4jCompliance, GraphStore):
 
 def _stored_node(row: Any) -> StoredNode:
     return stored_node(row["id"], row["p"])
+
+
+def _listing(
+    kind: NodeKind, conditions: Sequence[Condition], visibility: Visibility
+) -> tuple[str, dict[str, Any]]:
+    """MATCH and WHERE of a listing's nodes ``n`` (ids above ``$after``), and the
+    parameters of its conditions."""
+    where, parameters = _cypher_conditions(conditions, visibility)
+    # Seek by id in order and check each node's readers as it comes: a page of 50
+    # is 50 readable nodes, and costs what the nodes skipped to find them cost.
+    if kind in visibility.public:
+        readable = ""
+    elif kind in visibility.related_only:
+        readable = f"AND {_visible('n', visibility)} "
+    else:
+        readable = f"AND {_visible('n', visibility, may_be_public=False)} "
+    return f"MATCH (n:{kind.value}) WHERE n.id > $after {readable}{where}", parameters
 
 
 def _cypher_conditions(

@@ -39,8 +39,15 @@ def tree_query(
         "UNWIND range(0, size($ids) - 1) AS position "
         "MATCH (n0:Node {id: $ids[position]}) "
         f"WHERE n0:{kind.value} AND {visible('n0', visibility)} "
-        f"RETURN {_projection('n0', reaches, 1, visibility, visible)} AS t ORDER BY position"
+        f"RETURN {projection('n0', reaches, visibility, visible)} AS t ORDER BY position"
     )
+
+
+def projection(
+    var: str, reaches: Sequence[Reach], visibility: Visibility, visible: VisibleCheck
+) -> str:
+    """Node ``var`` (already found readable) as ``[id, properties, reach, ...]``."""
+    return _projection(var, reaches, 1, visibility, visible)
 
 
 def _projection(

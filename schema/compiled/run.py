@@ -85,18 +85,11 @@ async def _listing(root: Root, arguments: dict[str, Any], context: RequestContex
             raise bad_input(f"filter: {error}") from None
     except GraphQLError:
         raise NotCompiled from None
-    page = await context.store.list_nodes(
-        root.kind, conditions, size, after_id, visibility=context.visibility
+    page = await context.store.list_trees(
+        root.kind, conditions, size, after_id, root.shape.reaches(), visibility=context.visibility
     )
-    reaches = root.shape.reaches()
-    trees = {stored.id: TreeNode(stored) for stored in page.nodes}
-    if reaches and trees:
-        read = await context.store.read_tree(
-            list(trees), root.kind, reaches, visibility=context.visibility
-        )
-        trees |= {tree.node.id: tree for tree in read}
-    nodes = [_node(root.shape, trees[stored.id]) for stored in page.nodes]
-    cursors = [encode_cursor(stored.id) for stored in page.nodes]
+    nodes = [_node(root.shape, tree) for tree in page.trees]
+    cursors = [encode_cursor(tree.node.id) for tree in page.trees]
     answer: dict[str, Any] = {}
     for part in root.connection:
         if part.what == TYPENAME:

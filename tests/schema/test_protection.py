@@ -152,7 +152,8 @@ class CountingStore:
         self.calls = 0
 
     def __getattr__(self, name: str) -> Any:
-        if name in ("read_tree", "_reach") and type(self.inner).read_tree is GraphStore.read_tree:
+        generic = type(self.inner).read_tree is GraphStore.read_tree
+        if name in ("read_tree", "list_trees", "_reach") and generic:
             # The interface's level-by-level tree read, its reads counted one by one.
             return types.MethodType(getattr(GraphStore, name), self)
         attribute = getattr(self.inner, name)
