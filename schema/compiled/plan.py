@@ -147,6 +147,33 @@ class Root:
     shape: Shape  # a node's shape
     connection: tuple[Part, ...] = ()  # a listing's
     typename: str = ""  # a listing's connection type
+    lineage: Walked | None = None  # a lineage's
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    """A field of a plain object (not a node), its value read by ``name``."""
+
+    key: str
+    name: str
+    serialize: Callable[[Any], Any]
+    nullable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Walked:
+    """What a ``lineage`` asks for: its own fields, its nodes' (with the lot's shape,
+    if ``batch`` is asked for) and its edges'."""
+
+    fields: tuple[Leaf, ...]
+    nodes_key: str | None = None
+    node_fields: tuple[Leaf, ...] = ()
+    batch_key: str | None = None
+    batch: Shape | None = None
+    edges_key: str | None = None
+    edge_fields: tuple[Leaf, ...] = ()
+    order: tuple[str, ...] = ()  # the response keys in the selection's order
+    node_order: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +248,16 @@ def _root(
         kind = LOOK_UPS[name]
         shape = _shape(schema, _object(field), node.selection_set, fragments)
         return Root(key, field, node, kind, listing=False, shape=shape)
+    if name == "lineage":
+        return Root(
+            key,
+            field,
+            node,
+            N.BATCH,
+            False,
+            Shape(()),
+            lineage=_walked(schema, field, node.selection_set, fragments),
+        )
     if name not in LISTINGS:
         raise NotCompiled
     kind = LISTINGS[name]
@@ -260,6 +297,71 @@ def _root(
         raise NotCompiled
     shape = shapes[0] if shapes else Shape(())
     return Root(key, field, node, kind, True, shape, tuple(parts), typename=connection_type.name)
+
+
+def _walked(
+    schema: GraphQLSchema,
+    field: GraphQLField,
+    selections: SelectionSetNode,
+    fragments: dict[str, FragmentDefinitionNode],
+) -> Walked:
+    """``lineage``'s selection: its plain fields, ``nodes`` (``batch`` a lot's shape)
+    and ``edges``; ``nonCompliant`` and a node's ``complianceGaps`` are graphql-core's."""
+    of = _object(field)
+    fields: list[Leaf] = []
+    parts: dict[str, Any] = {}
+    selected = _fields(selections, of.name, fragments)
+    node_order: tuple[str, ...] = ()
+    for node in selected:
+        name = node.name.value
+        if name in ("nodes", "edges") and node.selection_set is not None:
+            item = _object(of.fields[name])
+            leaves, batch = [], None
+            subs = _fields(node.selection_set, item.name, fragments)
+            if name == "nodes":
+                node_order = tuple(_key(sub) for sub in subs)
+            for sub in subs:
+                if name == "nodes" and sub.name.value == "batch" and sub.selection_set:
+                    batch = (
+                        _key(sub),
+                        _shape(schema, _object(item.fields["batch"]), sub.selection_set, fragments),
+                    )
+                else:
+                    leaves.append(_leaf(item, sub))
+            parts[name] = (_key(node), tuple(leaves), batch)
+        else:
+            fields.append(_leaf(of, node))
+    nodes_key, node_fields, batch = parts.get("nodes", (None, (), None))
+    edges_key, edge_fields, _ = parts.get("edges", (None, (), None))
+    return Walked(
+        tuple(fields),
+        nodes_key,
+        node_fields,
+        batch[0] if batch else None,
+        batch[1] if batch else None,
+        edges_key,
+        edge_fields,
+        tuple(_key(node) for node in selected),
+        node_order,
+    )
+
+
+def _leaf(of: GraphQLObjectType, node: FieldNode) -> Leaf:
+    """A scalar or enum field of a plain object (a typename: the object's name)."""
+    name = node.name.value
+    if name == TYPENAME:
+        return Leaf(_key(node), name, lambda _: of.name, nullable=False)
+    field = of.fields.get(name)
+    if field is None or node.selection_set is not None:
+        raise NotCompiled
+    definition = (field.extensions or {}).get("strawberry-definition")
+    if definition is None or definition.base_resolver is not None:
+        raise NotCompiled
+    leaf = _unwrap_non_null(field.type)
+    serialize = getattr(leaf, "serialize", None)
+    if serialize is None:
+        raise NotCompiled
+    return Leaf(_key(node), name, serialize, not isinstance(field.type, GraphQLNonNull))
 
 
 def _shape(

@@ -15,10 +15,12 @@ from graphql import GraphQLError, GraphQLSchema
 from graphql.execution.values import get_argument_values, get_variable_values
 from strawberry.types.arguments import convert_arguments
 
+from graph.lineage import LineageEdge
 from graph.store import StoredNode, TreeNode
 from schema.compiled.plan import (
     TYPENAME,
     Constant,
+    Leaf,
     Linked,
     NotCompiled,
     Part,
@@ -48,7 +50,8 @@ async def run(
     data: dict[str, Any] = {}
     for root in plan.roots:
         arguments = _arguments(root, coerced, converter)
-        data[root.key] = await (_listing if root.listing else _look_up)(root, arguments, context)
+        answer = _walk if root.lineage else _listing if root.listing else _look_up
+        data[root.key] = await answer(root, arguments, context)
     return data
 
 
@@ -111,6 +114,78 @@ async def _listing(root: Root, arguments: dict[str, Any], context: RequestContex
             }
             answer[part.key] = _fields(part, info)
     return answer
+
+
+async def _walk(root: Root, arguments: dict[str, Any], context: RequestContext) -> Any:
+    """``lineage``: the store's walk, then the lots' shapes in one tree read."""
+    walked = root.lineage
+    assert walked is not None
+    depth = arguments["max_depth"]
+    if not 0 <= depth <= context.limits.max_lineage_depth:
+        raise NotCompiled
+    try:
+        batch_id = checked_id(arguments["batch_id"], root.kind, "batchId")
+    except GraphQLError:
+        raise NotCompiled from None
+    found = await context.store.lineage(
+        batch_id, arguments["direction"], depth, visibility=context.visibility
+    )
+    if found is None:
+        return None
+    lots: dict[str, TreeNode] = {}
+    if walked.batch is not None:
+        shown = [node.id for node in found.nodes if not node.redacted]
+        trees = await context.store.read_tree(
+            shown, root.kind, walked.batch.reaches(), visibility=context.visibility
+        )
+        lots = {tree.node.id: tree for tree in trees}
+    own = {
+        "root": found.root,
+        "direction": found.direction,
+        "maxDepth": found.max_depth,
+        "truncated": found.truncated,
+    }
+    answer = _leaves(walked.fields, own)
+    if walked.nodes_key is not None:
+        nodes = []
+        for node in found.nodes:
+            values = {"id": node.id, "depth": node.depth, "redacted": node.redacted}
+            shaped = _leaves(walked.node_fields, values)
+            if walked.batch_key is not None and walked.batch is not None:
+                lot = None if node.redacted else lots.get(node.id)
+                shaped[walked.batch_key] = None if lot is None else _node(walked.batch, lot)
+            nodes.append({key: shaped[key] for key in walked.node_order})
+        answer[walked.nodes_key] = nodes
+    if walked.edges_key is not None:
+        answer[walked.edges_key] = [
+            _leaves(walked.edge_fields, _edge_values(edge)) for edge in found.edges
+        ]
+    return {key: answer[key] for key in walked.order}
+
+
+def _edge_values(edge: LineageEdge) -> dict[str, Any]:
+    return {
+        "from": edge.source,
+        "to": edge.target,
+        "kind": edge.kind,
+        "quantity": edge.quantity,
+        "unit": edge.unit,
+    }
+
+
+def _leaves(leaves: tuple[Leaf, ...], values: dict[str, Any]) -> dict[str, Any]:
+    return {leaf.key: _leaf(leaf, values.get(leaf.name)) for leaf in leaves}
+
+
+def _leaf(leaf: Leaf, value: Any) -> Any:
+    if value is None and leaf.name != TYPENAME:
+        if not leaf.nullable:
+            raise NotCompiled
+        return None
+    try:
+        return leaf.serialize(value)
+    except (GraphQLError, TypeError, ValueError):
+        raise NotCompiled from None
 
 
 def _fields(part: Part, values: dict[str, Any]) -> dict[str, Any]:
