@@ -22,6 +22,7 @@ scopes from its scope claim, unknown scope names ignored.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +70,10 @@ class AccessToken:
     expires_at: float
 
 
+# Verified signatures kept (see TokenVerifier._signed): the tokens in use at once.
+_SIGNATURES_KEPT = 4_096
+
+
 class TokenVerifier:
     """Verifies this hub's tokens and those of the trusted issuers in ``config``.
 
@@ -102,6 +107,13 @@ class TokenVerifier:
             for trusted in config.trusted_issuers
         }
         self._leeway = int(config.clock_leeway.total_seconds())
+        # Tokens whose signature verified, by (issuer, kid, token): a client sends the
+        # same token on every request until it expires, and checking its RS256
+        # signature again was a twentieth of a served read. A kid names one key (ours
+        # are made with a fresh kid; an issuer's JWKS kids identify keys, RFC 7517), so
+        # the same bytes verify again; what can change, expiry, the key's retirement,
+        # the client's revocation, is still checked on every request.
+        self._signed: OrderedDict[tuple[str, str, str], None] = OrderedDict()
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -131,11 +143,29 @@ class TokenVerifier:
             audience = trusted.audience
         else:
             raise InvalidToken("the token's issuer is not trusted")
-        _check_signature(compact, key, alg)
+        self._check_signature_once(token, str(issuer), kid, compact, key, alg)
         self._check_claims(claims, str(issuer), audience)
         if trusted is None:
             return await self._own_access_token(claims)
         return _trusted_access_token(trusted, claims)
+
+    def _check_signature_once(
+        self,
+        token: str,
+        issuer: str,
+        kid: str,
+        compact: jws.CompactSignature,
+        key: Key,
+        alg: str,
+    ) -> None:
+        seen = (issuer, kid, token)
+        if seen in self._signed:
+            self._signed.move_to_end(seen)
+            return
+        _check_signature(compact, key, alg)
+        self._signed[seen] = None
+        if len(self._signed) > _SIGNATURES_KEPT:
+            self._signed.popitem(last=False)
 
     async def _own_key(self, kid: str, alg: str) -> Key:
         key = await self.own_keys.key(kid)

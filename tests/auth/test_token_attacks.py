@@ -386,3 +386,24 @@ async def test_admin_holds_every_scope(http: httpx.AsyncClient, service: AuthSer
     ]
 
     assert (await http.post("/ingest", headers=bearer(token))).status_code == 200
+
+
+async def test_a_remembered_signature_vouches_for_those_exact_bytes_only(
+    http: httpx.AsyncClient, service: AuthService, birch: IssuedClient
+) -> None:
+    """The verifier remembers tokens whose signature verified (auth.verify): a token
+    used once must not let an edited copy through, nor outlive its key's retirement."""
+    token = (await request_token(http, birch.client.client_id, birch.secret)).json()["access_token"]
+    assert (await http.get("/whoami", headers=bearer(token))).status_code == 200
+    header, _, signature = token.split(".")
+    claims = decode_unverified(token).claims
+    claims["scope"] = "admin"
+    assert (
+        await refused(http, f"{header}.{encode_json(claims)}.{signature}")
+        == "the token's signature does not verify"
+    )
+    assert (await http.get("/whoami", headers=bearer(token))).status_code == 200
+
+    assert await service.retire_signing_key(decode_unverified(token).header["kid"])
+
+    assert await refused(http, token) == "the token's signing key is unknown or retired"
