@@ -663,8 +663,9 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "port": settings.port,
         "log_level": settings.log_level.lower(),
         # The C event loop and HTTP parser, named so that a missing one fails at start
-        # instead of falling back: with asyncio's own loop and h11 a read costs a third
-        # more CPU (docs/benchmarks.md, "PartnerHub against @neo4j/graphql").
+        # instead of falling back: on asyncio's own loop and h11, socket writes alone
+        # were a fifth of a served read's CPU (docs/benchmarks.md, "PartnerHub against
+        # @neo4j/graphql").
         "loop": "uvloop",
         "http": "httptools",
         # TLS, and forwarded headers only from HUB_TRUSTED_PROXIES (none by default).
