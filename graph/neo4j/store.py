@@ -53,7 +53,7 @@ from graph.model import LINEAGE_EDGES, EdgeKind
 from graph.neo4j import oversight
 from graph.neo4j.compliance import Neo4jCompliance
 from graph.neo4j.readers import maintain_readers
-from graph.neo4j.trees import projection, stored_node, tree_query, trees_of
+from graph.neo4j.trees import node_properties, projection, stored_node, tree_query, trees_of
 from graph.oversight import BatchQuality, BatchScope, Measurement, MeasurementScope
 from graph.queries import Between, Condition, Equals, LinkedTo
 from graph.readers import key_readers
@@ -263,8 +263,7 @@ def _walk_query(direction: Direction, max_depth: int, visibility: Visibility) ->
     )
 
 
-# What a node read returns as its attributes: everything but who may read it.
-_NODE_PROPERTIES = "n {.*, readers: null, sponsor_readers: null}"
+_NODE_PROPERTIES = node_properties("n")
 
 
 class Neo4jGraphStore(Neo4jCompliance, GraphStore):

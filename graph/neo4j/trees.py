@@ -26,9 +26,12 @@ from graph.visibility import Visibility
 # Cypher truth that ``var`` may be read (graph.neo4j.store._visible), injected to keep
 # one definition of it.
 VisibleCheck = Callable[[str, Visibility], str]
-# What a node read returns as its attributes: everything but who may read it.
-_PROPERTIES = "{var} {{.*, readers: null, sponsor_readers: null}}"
 _PROPERTY_NAME = "abcdefghijklmnopqrstuvwxyz_"
+
+
+def node_properties(var: str) -> str:
+    """What a node read returns as node ``var``'s attributes: all but who may read it."""
+    return f"{var} {{.*, readers: null, sponsor_readers: null}}"
 
 
 def tree_query(
@@ -53,7 +56,7 @@ def projection(
 def _projection(
     var: str, reaches: Sequence[Reach], depth: int, visibility: Visibility, visible: VisibleCheck
 ) -> str:
-    parts = [f"{var}.id", _PROPERTIES.format(var=var)]
+    parts = [f"{var}.id", node_properties(var)]
     parts += [_reach(var, reach, depth, visibility, visible) for reach in reaches]
     return "[" + ", ".join(parts) + "]"
 
