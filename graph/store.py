@@ -122,7 +122,12 @@ class Reach:
     node whose id its record names (``id_field`` holds the id; or the id is made from
     the ``id_parts`` fields, as ``make_id(kind, ...)``); then on from those by ``then``.
     What the reader may not read, or is of another kind, is left out, as a look-up
-    leaves it out. Reached nodes are kept under ``key``, edge neighbours in id order."""
+    leaves it out. Reached nodes are kept under ``key``, edge neighbours in id order.
+
+    With ``via``: the one node at the far end of the node's first ``via`` edge (in id
+    order) or, when it has none, of the first ``via`` edge of the node of ``via_kind``
+    its ``id_parts`` name: a lot's product, named on the lot or through its material
+    (``Batch.product``)."""
 
     key: str
     kind: NodeKind
@@ -131,6 +136,8 @@ class Reach:
     id_field: str | None = None
     id_parts: tuple[str, ...] = ()
     then: tuple[Reach, ...] = ()
+    via: EdgeKind | None = None
+    via_kind: NodeKind | None = None
 
     def named_id(self, record: NodeRecord) -> str | None:
         """The id of the node this reach names from ``record`` (not along an edge)."""
@@ -139,7 +146,7 @@ class Reach:
             return value if isinstance(value, str) and value else None
         parts = [getattr(record, name, None) for name in self.id_parts]
         given = [part for part in parts if isinstance(part, str) and part]
-        return make_id(self.kind, *given) if len(given) == len(parts) else None
+        return make_id(self.via_kind or self.kind, *given) if len(given) == len(parts) else None
 
 
 @dataclass(slots=True)
@@ -282,6 +289,35 @@ class GraphStore(ComplianceQueries, ABC):
         await self._reach(roots, reaches, visibility)
         return roots
 
+    async def _first_via(
+        self,
+        parents: list[TreeNode],
+        reach: Reach,
+        via: EdgeKind,
+        links: dict[str, list[str]],
+        visibility: Visibility,
+    ) -> None:
+        """``links``: each parent's first far end along ``via``, or its named node's."""
+        direct = await self._far_ends(list(links), via, visibility)
+        named = {
+            parent.node.id: reach.named_id(parent.node.record)
+            for parent in parents
+            if not direct[parent.node.id]
+        }
+        starts = [i for i in dict.fromkeys(named.values()) if i]
+        through = await self._far_ends(starts, via, visibility) if starts else {}
+        for near in links:
+            found = direct[near] or through.get(named.get(near) or "", [])
+            links[near] = found[:1]
+
+    async def _far_ends(
+        self, ids: list[str], edge: EdgeKind, visibility: Visibility
+    ) -> dict[str, list[str]]:
+        ends: dict[str, list[str]] = {node_id: [] for node_id in ids}
+        for source, _, target in await self.out_edges(ids, [edge], visibility=visibility):
+            ends[source].append(target)
+        return ends
+
     async def list_trees(
         self,
         kind: NodeKind,
@@ -311,6 +347,9 @@ class GraphStore(ComplianceQueries, ABC):
         for reach in reaches:
             links: dict[str, list[str]] = {parent.node.id: [] for parent in parents}
             far[reach.key] = links
+            if reach.via is not None:
+                await self._first_via(parents, reach, reach.via, links, visibility)
+                continue
             if reach.edge is None:
                 for parent in parents:
                     named = reach.named_id(parent.node.record)

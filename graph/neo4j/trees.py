@@ -77,6 +77,22 @@ def _reach(
             f"WITH {far} ORDER BY {far}.id RETURN {inner} }}"
         )
     named = _named_id(var, reach)
+    if reach.via is not None:  # the first far end along ``via``, else the named node's
+        ends = visibility.edge_ends
+        hop, end, start = f"v{depth}", f"e{depth}", f"s{depth}"
+        along = f"-[{hop}:{reach.via.value}]->({end}:Node) WHERE {hop}.retracted IS NULL"
+        first = (
+            "coalesce("
+            f"head(COLLECT {{ MATCH ({var}){along} AND {visible(var, ends)} "
+            f"AND {visible(end, ends)} WITH {end} ORDER BY {end}.id RETURN {end}.id }}), "
+            f"head(COLLECT {{ MATCH ({start}:Node {{id: {named}}}){along} "
+            f"AND {visible(start, ends)} AND {visible(end, ends)} "
+            f"WITH {end} ORDER BY {end}.id RETURN {end}.id }}))"
+        )
+        return (
+            f"[{named}, COLLECT {{ UNWIND [{first}] AS chosen "
+            f"MATCH ({far}:Node {{id: chosen}}) WHERE {readable} RETURN {inner} }}]"
+        )
     return (
         f"[{named}, COLLECT {{ MATCH ({far}:Node {{id: {named}}}) "
         f"WHERE {readable} RETURN {inner} }}]"
@@ -93,7 +109,7 @@ def _named_id(var: str, reach: Reach) -> str:
         return f"{var}.{reach.id_field}"
     given = " AND ".join(f"coalesce({var}.{name}, '') <> ''" for name in reach.id_parts)
     joined = " + '/' + ".join(f"{var}.{name}" for name in reach.id_parts)
-    prefix = ID_PREFIXES[reach.kind][0]
+    prefix = ID_PREFIXES[reach.via_kind or reach.kind][0]
     return f"CASE WHEN {given} THEN '{prefix}:' + {joined} END"
 
 

@@ -10,6 +10,7 @@ document graphql-core's.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -59,6 +60,9 @@ LINKS: dict[tuple[str, str], Callable[[str], Reach]] = {
     ("Batch", "vendor"): _to(N.ORGANIZATION, "maker"),
     ("Batch", "site"): _to(N.SITE, "maker", "site_code"),
     ("Batch", "material"): _to(N.MATERIAL, "maker", "material_code"),
+    ("Batch", "product"): lambda key: Reach(
+        key, N.PRODUCT, id_parts=("maker", "material_code"), via=E.FOR_PRODUCT, via_kind=N.MATERIAL
+    ),
     ("Batch", "inputs"): _along(N.BATCH, E.CONSUMED, outgoing=True),
     ("Batch", "outputs"): _along(N.BATCH, E.CONSUMED, outgoing=False),
     ("Batch", "sameLotAs"): _along(N.BATCH, E.SAME_LOT, outgoing=True),
@@ -395,15 +399,7 @@ def _shape(
             shape = _shape(schema, target, node.selection_set, fragments)
             many = isinstance(_unwrap_non_null(field.type), GraphQLList)
             reach = link(key)
-            reach = Reach(
-                reach.key,
-                reach.kind,
-                reach.edge,
-                reach.outgoing,
-                reach.id_field,
-                reach.id_parts,
-                then=shape.reaches(),
-            )
+            reach = dataclasses.replace(reach, then=shape.reaches())
             nullable = not isinstance(field.type, GraphQLNonNull)
             items.append(Linked(key, reach, many, nullable, shape))
             continue
