@@ -91,6 +91,20 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         await opened.close()
 
 
+@pytest.fixture(scope="module", params=STORE_KINDS)
+async def reused_store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[GraphStore]:
+    """A graph store of each kind in turn, opened and set up once for the module: for
+    property tests, which wipe it at the start of every example (a wiped store holds
+    nothing of the example before; the store objects keep no state of their own)."""
+    opened = await open_store(request.param, tmp_path_factory.mktemp(request.param), request)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
 @pytest.fixture(scope="session")
 async def tokens(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[TokenSource]:
     """One authorization server for the run; apps under test verify its tokens."""
