@@ -12,6 +12,7 @@ the reason: nothing is skipped.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -26,6 +27,18 @@ from graph.store import GraphStore
 from hub.demo.story import demo_records
 from hub.records.database import migrate
 from tests.tokens import TEST_AUTH, TokenSource
+
+# Much of the suite starts Python children: ``partnerhub serve`` and its commands, each
+# importing the whole hub. Where PYTHONDONTWRITEBYTECODE is set (as here), each
+# child compiled every module it imports from source, 4-7 s a process on a busy machine
+# instead of about 1.5 s. The children keep their bytecode in a cache of their own
+# outside the source trees and the virtualenv (PYTHONPYCACHEPREFIX; Python checks each
+# entry against its source, and writes it atomically), so nothing is written beside the
+# sources and the code run is the same.
+os.environ.setdefault(
+    "PYTHONPYCACHEPREFIX", os.path.join(tempfile.gettempdir(), "partnerhub-test-pycache")
+)
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 STORE_KINDS = ("sqlite", "neo4j")
 DATABASE_KINDS = ("sqlite", pytest.param("postgresql", marks=pytest.mark.postgres))
