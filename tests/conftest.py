@@ -12,6 +12,7 @@ the reason: nothing is skipped.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -26,6 +27,18 @@ from graph.store import GraphStore
 from hub.demo.story import demo_records
 from hub.records.database import migrate
 from tests.tokens import TEST_AUTH, TokenSource
+
+# Much of the suite starts Python children: ``partnerhub serve`` and its commands, each
+# importing the whole hub. Where PYTHONDONTWRITEBYTECODE is set (as here), each
+# child compiled every module it imports from source, 4-7 s a process on a busy machine
+# instead of about 1.5 s. The children keep their bytecode in a cache of their own
+# outside the source trees and the virtualenv (PYTHONPYCACHEPREFIX; Python checks each
+# entry against its source, and writes it atomically), so nothing is written beside the
+# sources and the code run is the same.
+os.environ.setdefault(
+    "PYTHONPYCACHEPREFIX", os.path.join(tempfile.gettempdir(), "partnerhub-test-pycache")
+)
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 STORE_KINDS = ("sqlite", "neo4j")
 DATABASE_KINDS = ("sqlite", pytest.param("postgresql", marks=pytest.mark.postgres))
@@ -85,6 +98,20 @@ async def open_store(kind: str, tmp_path: Path, request: pytest.FixtureRequest) 
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[GraphStore]:
     """A fresh, empty graph store of each kind in turn."""
     opened = await open_store(request.param, tmp_path, request)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@pytest.fixture(scope="module", params=STORE_KINDS)
+async def reused_store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[GraphStore]:
+    """A graph store of each kind in turn, opened and set up once for the module: for
+    property tests, which wipe it at the start of every example (a wiped store holds
+    nothing of the example before; the store objects keep no state of their own)."""
+    opened = await open_store(request.param, tmp_path_factory.mktemp(request.param), request)
     try:
         yield opened
     finally:

@@ -26,7 +26,7 @@ from hub.demo.story import (
     TABLET_PRODUCT_ID,
     demo_records,
 )
-from tests.console.browser import chromium, console_page, screenshot, sign_in
+from tests.console.browser import chromium, console_page, screenshot
 from tests.served import Person, ServedHub, served_hub, store_url
 
 PASSWORD = secrets.token_urlsafe(12)
@@ -110,7 +110,14 @@ def test_a_cmo_sees_the_makers_lot_as_a_redacted_stub_and_can_export_the_picture
         open_lineage(page, "P25-1214")
         nodes = drawn(page)
         expect(page.locator("#legend")).to_contain_text("redacted lots: 1")
-        page.evaluate("() => window.partnerhub.lineage.$id('batch:birch/BT-25-041').emit('tap')")
+        # The lot opened shows its detail first (else its answer, coming later, would
+        # replace the redacted lot's detail).
+        expect(page.locator("#detail")).to_contain_text("Cedar Packaging Solutions")
+        # A statement, so nothing comes back: returned, the Cytoscape collection that emit()
+        # gives was serialized by Playwright, object graph and all (13-25 s).
+        page.evaluate(
+            "() => { window.partnerhub.lineage.$id('batch:birch/BT-25-041').emit('tap'); }"
+        )
         expect(page.locator("#detail")).to_contain_text("Redacted lot")
         screenshot(page, "lineage-cmo-redacted")
         with page.expect_download() as download:
@@ -214,11 +221,18 @@ def test_signing_out_revokes_the_session_at_the_hub(hub: ServedHub, browser: Bro
 
 def test_a_wrong_password_keeps_the_person_on_the_form(hub: ServedHub, browser: Browser) -> None:
     context = browser.new_context()
+    context.set_default_timeout(60_000)  # a loaded machine renders slowly
     page = context.new_page()
     try:
-        wrong = Person(SPONSOR.org, SPONSOR.email, "not the password")
-        with pytest.raises(AssertionError):
-            sign_in_quickly(page, hub.url, wrong)
+        # sign_in's steps, with the wrong password; then wait for the hub's answer (the
+        # form again, saying why) rather than for a console that does not open. Had the
+        # console opened instead, the answer never comes and the wait fails.
+        page.goto(f"{hub.url}console#/lineage")
+        page.wait_for_url(re.compile(r".*/oauth/authorize\?.*"))
+        page.get_by_label("E-mail").fill(SPONSOR.email)
+        page.get_by_label("Password").fill("not the password")
+        page.get_by_role("button", name=re.compile("sign in", re.IGNORECASE)).click()
+        page.get_by_text("The e-mail address or the password is not right.").wait_for()
         form = page.locator("body").inner_text()
         address = page.url
     finally:
@@ -227,12 +241,3 @@ def test_a_wrong_password_keeps_the_person_on_the_form(hub: ServedHub, browser: 
     assert "/oauth/authorize" in address
     assert "console#" not in address
     assert "The e-mail address or the password is not right." in form, form
-
-
-def sign_in_quickly(page: Page, base: str, person: Person) -> None:
-    """sign_in, failing within seconds when the console does not open."""
-    page.set_default_timeout(5_000)
-    try:
-        sign_in(page, base, person)
-    except Exception as error:  # Playwright's timeout: the console never opened
-        raise AssertionError(str(error)) from error

@@ -8,15 +8,15 @@ answers queries that need both subgraphs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from graph.store import GraphStore
-from hub.demo.story import FINISHED_LOT_ID
+from hub.demo.story import FINISHED_LOT_ID, demo_records
+from tests.conftest import STORE_KINDS, open_store
 from tests.federation.harness import (
     compose,
     erp_order_for,
@@ -38,11 +38,28 @@ class Gateway:
         return post_graphql(self.url, query, variables, headers=self.headers)
 
 
-@pytest.fixture
-def gateway(demo_store: GraphStore, tmp_path: Path) -> Iterator[Gateway]:
-    """A gateway over the hub (serving the demo story) and the ERP subgraph."""
+@pytest.fixture(scope="module", params=STORE_KINDS)
+async def demo_network(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[GraphStore]:
+    """The demo story in each store in turn, loaded once for the module: every test here
+    only reads through the gateway."""
+    store = await open_store(request.param, tmp_path_factory.mktemp(request.param), request)
+    try:
+        await store.upsert(demo_records())
+        yield store
+    finally:
+        await store.close()
+
+
+@pytest.fixture(scope="module")
+def gateway(
+    demo_network: GraphStore, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gateway]:
+    """A gateway over the hub (serving the demo story) and the ERP subgraph, started once
+    per store kind: the tests only read, and each sends its own request."""
     npm_ready()
-    with served_hub(store_url(demo_store)) as hub:
+    with served_hub(store_url(demo_network)) as hub:
         erp, erp_url = start_node_script("erp_subgraph.mjs", "0")
         try:
             hub_graphql = hub.url + "graphql"
@@ -57,7 +74,7 @@ def gateway(demo_store: GraphStore, tmp_path: Path) -> Iterator[Gateway]:
                     {"name": "erp", "url": erp_url, "sdl": subgraph_sdl(erp_url)},
                 ]
             )  # raises CompositionFailed on any error or hint
-            supergraph_file = tmp_path / "supergraph.graphql"
+            supergraph_file = tmp_path_factory.mktemp("gateway") / "supergraph.graphql"
             supergraph_file.write_text(supergraph)
             router, router_url = start_node_script("gateway.mjs", str(supergraph_file), "0")
             try:

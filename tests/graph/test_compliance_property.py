@@ -18,10 +18,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -45,7 +43,6 @@ from graph.model import (
 from graph.quality.compliance import ComplianceScope, GapReason
 from graph.store import GraphStore
 from graph.visibility import EVERYTHING, Visibility
-from tests.conftest import STORE_KINDS, open_store
 from tests.graph.builders import PROVENANCE, lot, shipped
 from tests.graph.test_visibility_property import in_chunks
 
@@ -412,7 +409,6 @@ def in_scope(
     return expected
 
 
-@pytest.mark.parametrize("store_kind", STORE_KINDS)
 @settings(
     max_examples=40,
     deadline=None,
@@ -427,43 +423,37 @@ def in_scope(
     window=st.tuples(maybe_day, maybe_day),
 )
 async def test_the_stores_list_exactly_the_lots_the_rules_find(
-    store_kind: str,
+    reused_store: GraphStore,
     drawn: dict[str, Any],
     shuffler: random.Random,
     principals: list[str],
     size: int,
     window: tuple[date | None, date | None],
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
 ) -> None:
-    store: GraphStore = await open_store(store_kind, tmp_path, request)
-    try:
-        net = network_of(drawn)
-        for chunk in in_chunks(net.records, shuffler):  # arrival order must not matter
-            await store.upsert(chunk)
-        low, high = sorted(window, key=lambda d: d or date.min)
-        scopes = [
-            *(ComplianceScope(product=p) for p in PRODUCTS),
-            *(ComplianceScope(vendor=f"org:{m}") for m in MAKERS),
-            ComplianceScope(site="site:m1/A", made_from=low, made_to=high),
-            ComplianceScope(product="product:s1/P1", vendor="org:m2", made_from=low),
-        ]
-        for seen in (EVERYTHING, *map(Visibility.for_org, principals)):
-            verdicts = brute_gaps(net, seen)
-            for scope in scopes:
-                expected = in_scope(verdicts, net, scope)
-                assert await all_pages(store, scope, size, seen) == expected, (seen, scope)
-            judged = await store.compliance_of([*net.lots, lot("m9", "0")], visibility=seen)
-            assert {
-                batch_id: sorted(
-                    (g.product_id, g.reason, g.agreement_id, g.qualification_id) for g in gaps
-                )
-                for batch_id, gaps in judged.items()
-            } == verdicts, seen
-        # The lab reads the lot it tested (so its empty verdicts above mean something).
-        tested = lot(*drawn["tested"])
-        assert set(await store.get_nodes([tested], visibility=Visibility.for_org("lab"))) == {
-            tested
-        }
-    finally:
-        await store.close()
+    store = reused_store  # set up once for the module (tests.conftest)
+    await store.wipe()  # nothing of the example before
+    net = network_of(drawn)
+    for chunk in in_chunks(net.records, shuffler):  # arrival order must not matter
+        await store.upsert(chunk)
+    low, high = sorted(window, key=lambda d: d or date.min)
+    scopes = [
+        *(ComplianceScope(product=p) for p in PRODUCTS),
+        *(ComplianceScope(vendor=f"org:{m}") for m in MAKERS),
+        ComplianceScope(site="site:m1/A", made_from=low, made_to=high),
+        ComplianceScope(product="product:s1/P1", vendor="org:m2", made_from=low),
+    ]
+    for seen in (EVERYTHING, *map(Visibility.for_org, principals)):
+        verdicts = brute_gaps(net, seen)
+        for scope in scopes:
+            expected = in_scope(verdicts, net, scope)
+            assert await all_pages(store, scope, size, seen) == expected, (seen, scope)
+        judged = await store.compliance_of([*net.lots, lot("m9", "0")], visibility=seen)
+        assert {
+            batch_id: sorted(
+                (g.product_id, g.reason, g.agreement_id, g.qualification_id) for g in gaps
+            )
+            for batch_id, gaps in judged.items()
+        } == verdicts, seen
+    # The lab reads the lot it tested (so its empty verdicts above mean something).
+    tested = lot(*drawn["tested"])
+    assert set(await store.get_nodes([tested], visibility=Visibility.for_org("lab"))) == {tested}

@@ -8,16 +8,13 @@ edge leads on from the walk to a lot it did not reach.
 from __future__ import annotations
 
 from collections import deque
-from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from graph.lineage import Direction
 from graph.model import Edge, EdgeKind
 from graph.store import GraphStore
-from tests.conftest import STORE_KINDS, open_store
 from tests.graph.builders import PROVENANCE, lot
 
 LOTS = [lot(maker, str(number)) for maker in ("alder", "birch", "cedar") for number in range(5)]
@@ -62,7 +59,6 @@ def brute_force(
     return reached, induced, any(cut for _, cut in walks)
 
 
-@pytest.mark.parametrize("store_kind", STORE_KINDS)
 @settings(
     max_examples=40,
     deadline=None,
@@ -75,34 +71,30 @@ def brute_force(
     max_depth=st.integers(0, 6),
 )
 async def test_lineage_matches_a_brute_force_walk(
-    store_kind: str,
+    reused_store: GraphStore,
     genealogy: list[tuple[str, str, EdgeKind]],
     root_index: int,
     direction: Direction,
     max_depth: int,
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
 ) -> None:
-    store: GraphStore = await open_store(store_kind, tmp_path, request)
-    try:
-        await store.upsert(
-            Edge(kind=kind, source=source, target=target, provenance=PROVENANCE)
-            for source, target, kind in genealogy
-        )
-        # Several edge kinds between one pair collapse to one genealogy step here.
-        edges = {(source, target) for source, target, _ in genealogy}
-        named = {lot_id for pair in edges for lot_id in pair}
-        root = LOTS[root_index]
+    store = reused_store  # set up once for the module (tests.conftest)
+    await store.wipe()  # nothing of the example before
+    await store.upsert(
+        Edge(kind=kind, source=source, target=target, provenance=PROVENANCE)
+        for source, target, kind in genealogy
+    )
+    # Several edge kinds between one pair collapse to one genealogy step here.
+    edges = {(source, target) for source, target, _ in genealogy}
+    named = {lot_id for pair in edges for lot_id in pair}
+    root = LOTS[root_index]
 
-        lineage = await store.lineage(root, direction, max_depth)
+    lineage = await store.lineage(root, direction, max_depth)
 
-        if root not in named:
-            assert lineage is None
-            return
-        assert lineage is not None
-        reached, induced, truncated = brute_force(edges, root, direction, max_depth)
-        assert {node.id: node.depth for node in lineage.nodes} == reached
-        assert {(edge.source, edge.target) for edge in lineage.edges} == induced
-        assert lineage.truncated == truncated
-    finally:
-        await store.close()
+    if root not in named:
+        assert lineage is None
+        return
+    assert lineage is not None
+    reached, induced, truncated = brute_force(edges, root, direction, max_depth)
+    assert {node.id: node.depth for node in lineage.nodes} == reached
+    assert {(edge.source, edge.target) for edge in lineage.edges} == induced
+    assert lineage.truncated == truncated

@@ -17,10 +17,8 @@ import random
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -43,7 +41,6 @@ from graph.queries import AgreementFilter, BatchFilter, Condition
 from graph.store import GraphStore
 from graph.visibility import EVERYTHING, Visibility
 from graph.write_plan import plan_write
-from tests.conftest import STORE_KINDS, open_store
 from tests.graph.builders import PROVENANCE, lot
 
 K = EdgeKind
@@ -396,7 +393,6 @@ def in_chunks(records: list[Record], shuffler: random.Random) -> list[list[Recor
     return chunks
 
 
-@pytest.mark.parametrize("store_kind", STORE_KINDS)
 @settings(
     max_examples=40,
     deadline=None,
@@ -414,7 +410,7 @@ def in_chunks(records: list[Record], shuffler: random.Random) -> list[list[Recor
     probe=st.sets(st.sampled_from(LOTS), max_size=5),
 )
 async def test_every_read_answers_from_what_the_principal_may_read(
-    store_kind: str,
+    reused_store: GraphStore,
     network: dict[str, Any],
     shuffler: random.Random,
     principals: list[str],
@@ -423,90 +419,87 @@ async def test_every_read_answers_from_what_the_principal_may_read(
     page: int,
     pick: int,
     probe: set[str],
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
 ) -> None:
-    store: GraphStore = await open_store(store_kind, tmp_path, request)
-    try:
-        records = records_of(network)
-        for chunk in in_chunks(records, shuffler):  # arrival order must not matter
-            await store.upsert(chunk)
-        graph = graph_of(records)
-        readers = graph.readers()
-        everything = await store.get_nodes(sorted(graph.nodes))
-        assert set(everything) == graph.nodes
+    store = reused_store  # set up once for the module (tests.conftest)
+    await store.wipe()  # nothing of the example before
+    records = records_of(network)
+    for chunk in in_chunks(records, shuffler):  # arrival order must not matter
+        await store.upsert(chunk)
+    graph = graph_of(records)
+    readers = graph.readers()
+    everything = await store.get_nodes(sorted(graph.nodes))
+    assert set(everything) == graph.nodes
 
-        for principal in principals:
-            seen = Visibility.for_org(principal)
-            visible = visible_set(graph, readers, seen)
-            named = visible_set(graph, readers, seen, published=True)  # what edges name
-            asked = [*sorted(graph.nodes), "batch:m9/0", "product:s1/NOPE"]
+    for principal in principals:
+        seen = Visibility.for_org(principal)
+        visible = visible_set(graph, readers, seen)
+        named = visible_set(graph, readers, seen, published=True)  # what edges name
+        asked = [*sorted(graph.nodes), "batch:m9/0", "product:s1/NOPE"]
 
-            got = await store.get_nodes(asked, visibility=seen)
-            assert got == {node: everything[node] for node in visible}, principal
+        got = await store.get_nodes(asked, visibility=seen)
+        assert got == {node: everything[node] for node in visible}, principal
 
-            for kind in LISTED:
-                expected = sorted(n for n in visible if graph.kind(n) is kind)
-                assert await listed(store, kind, (), seen, page) == expected, (principal, kind)
+        for kind in LISTED:
+            expected = sorted(n for n in visible if graph.kind(n) is kind)
+            assert await listed(store, kind, (), seen, page) == expected, (principal, kind)
 
-            lots = sorted(b for b in visible if graph.kind(b) is NodeKind.BATCH)
-            for product in PRODUCTS:
-                materials = {m for m in graph.near(product, K.FOR_PRODUCT) if m in visible}
-                expected = [
-                    b
-                    for b in lots
-                    if product in visible
-                    and (
-                        product in graph.far(b, K.FOR_PRODUCT)
-                        or graph.far(b, K.OF_MATERIAL) & materials
-                    )
-                ]
-                of_product = BatchFilter(product=product).conditions()
-                assert await listed(store, NodeKind.BATCH, of_product, seen, page) == expected
-                covering = sorted(
-                    a for a in graph.near(product, K.COVERS) if a in visible and product in visible
+        lots = sorted(b for b in visible if graph.kind(b) is NodeKind.BATCH)
+        for product in PRODUCTS:
+            materials = {m for m in graph.near(product, K.FOR_PRODUCT) if m in visible}
+            expected = [
+                b
+                for b in lots
+                if product in visible
+                and (
+                    product in graph.far(b, K.FOR_PRODUCT)
+                    or graph.far(b, K.OF_MATERIAL) & materials
                 )
-                covers = AgreementFilter(product=product).conditions()
-                assert await listed(store, NodeKind.QUALITY_AGREEMENT, covers, seen, 50) == covering
-            maker = MAKERS[page % len(MAKERS)]
-            made_by = BatchFilter(vendor=f"org:{maker}").conditions()
-            assert await listed(store, NodeKind.BATCH, made_by, seen, page) == [
-                b for b in lots if parse_id(b).parts[0] == maker
             ]
-
-            # Random roots are often hidden; walk from one the principal reads as well.
-            readable_lots = sorted(n for n in visible if graph.kind(n) is NodeKind.BATCH)
-            walked = (
-                roots + readable_lots[pick % len(readable_lots) :][:1] if readable_lots else roots
+            of_product = BatchFilter(product=product).conditions()
+            assert await listed(store, NodeKind.BATCH, of_product, seen, page) == expected
+            covering = sorted(
+                a for a in graph.near(product, K.COVERS) if a in visible and product in visible
             )
-            for root, depth in zip(walked, depths, strict=False):
-                for direction in Direction:
-                    lineage = await store.lineage(root, direction, depth, visibility=seen)
-                    assert shape_of(lineage) == brute_lineage(
-                        graph, visible, root, direction, depth
-                    ), (principal, root, direction, depth)
-                impact = await store.impact(root, visibility=seen)
-                found = None if impact is None else (
-                    list(impact.batches), list(impact.products), list(impact.vendors),
-                    list(impact.agreements), impact.truncated,
-                )  # fmt: skip
-                assert found == brute_impact(graph, visible, root), (principal, root)
+            covers = AgreementFilter(product=product).conditions()
+            assert await listed(store, NodeKind.QUALITY_AGREEMENT, covers, seen, 50) == covering
+        maker = MAKERS[page % len(MAKERS)]
+        made_by = BatchFilter(vendor=f"org:{maker}").conditions()
+        assert await listed(store, NodeKind.BATCH, made_by, seen, page) == [
+            b for b in lots if parse_id(b).parts[0] == maker
+        ]
 
-            probed = sorted(probe | {"org:m1", PRODUCTS[0], "material:m1/X1"})
-            every_kind = list(EdgeKind)
-            expected_out = sorted(
-                (s, k, t) for s, k, t in graph.edges if s in probed and s in named and t in named
-            )
-            expected_in = sorted(
-                (s, k, t) for s, k, t in graph.edges if t in probed and s in named and t in named
-            )
-            assert await store.out_edges(probed, every_kind, visibility=seen) == expected_out
-            assert sorted(await store.in_edges(probed, every_kind, visibility=seen)) == expected_in
+        # Random roots are often hidden; walk from one the principal reads as well.
+        readable_lots = sorted(n for n in visible if graph.kind(n) is NodeKind.BATCH)
+        walked = roots + readable_lots[pick % len(readable_lots) :][:1] if readable_lots else roots
+        for root, depth in zip(walked, depths, strict=False):
+            for direction in Direction:
+                lineage = await store.lineage(root, direction, depth, visibility=seen)
+                assert shape_of(lineage) == brute_lineage(graph, visible, root, direction, depth), (
+                    principal,
+                    root,
+                    direction,
+                    depth,
+                )
+            impact = await store.impact(root, visibility=seen)
+            found = None if impact is None else (
+                list(impact.batches), list(impact.products), list(impact.vendors),
+                list(impact.agreements), impact.truncated,
+            )  # fmt: skip
+            assert found == brute_impact(graph, visible, root), (principal, root)
 
-        # The operator reads everything, as before there was scoping.
-        admin_root = roots[0]
-        assert shape_of(
-            await store.lineage(admin_root, Direction.BOTH, 4, visibility=EVERYTHING)
-        ) == brute_lineage(graph, set(graph.nodes), admin_root, Direction.BOTH, 4)
-    finally:
-        await store.close()
+        probed = sorted(probe | {"org:m1", PRODUCTS[0], "material:m1/X1"})
+        every_kind = list(EdgeKind)
+        expected_out = sorted(
+            (s, k, t) for s, k, t in graph.edges if s in probed and s in named and t in named
+        )
+        expected_in = sorted(
+            (s, k, t) for s, k, t in graph.edges if t in probed and s in named and t in named
+        )
+        assert await store.out_edges(probed, every_kind, visibility=seen) == expected_out
+        assert sorted(await store.in_edges(probed, every_kind, visibility=seen)) == expected_in
+
+    # The operator reads everything, as before there was scoping.
+    admin_root = roots[0]
+    assert shape_of(
+        await store.lineage(admin_root, Direction.BOTH, 4, visibility=EVERYTHING)
+    ) == brute_lineage(graph, set(graph.nodes), admin_root, Direction.BOTH, 4)

@@ -235,7 +235,15 @@ async def test_a_postgres_restart_answers_503_meanwhile_and_loses_nothing(tmp_pa
     server = PostgresDevServer(port=free_port(), home=Path(home.name), durable=False)
     server.start()
     graph = SqlGraphStore(f"sqlite+aiosqlite:///{tmp_path / 'graph.sqlite'}")
-    hub = Hub(hub_env(plain(server.url), f"sqlite:///{tmp_path / 'graph.sqlite'}"))
+    # A worker finishing an ingestion when the database goes away cannot record the
+    # outcome: its claim is taken over once its lease runs out (3 s here, 60 s by default).
+    hub = Hub(
+        hub_env(
+            plain(server.url),
+            f"sqlite:///{tmp_path / 'graph.sqlite'}",
+            HUB_INGEST_LEASE_SECONDS="3",
+        )
+    )
     sizes = {f"P{n}": 2_000 for n in range(6)}
     ledger = Ledger(server.url)
     try:

@@ -9,12 +9,27 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from deploy.neo4j.launcher import free_port
 from tests.served import fetch_token, register_client
+
+
+def logged(log: Path, wanted: Callable[[dict[str, Any]], bool], within: float = 30.0) -> None:
+    """Wait until a whole line of ``log`` is one ``wanted`` (or ``within`` seconds pass:
+    the assertions then say what is missing)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        for line in log.read_text().split("\n")[:-1]:  # whole lines only
+            with suppress(ValueError, TypeError, KeyError):
+                if line.strip() and wanted(json.loads(line)):
+                    return
+        time.sleep(0.02)
 
 
 def test_a_served_hubs_log_lines_are_json_with_the_request_id(tmp_path: Path) -> None:
@@ -57,7 +72,19 @@ def test_a_served_hubs_log_lines_are_json_with_the_request_id(tmp_path: Path) ->
             auth=(client_id, "not-the-secret"),
             headers={"x-request-id": "json-log-2"},
         )
-        time.sleep(0.5)  # the access log line is written as the answer goes out
+        # the access log lines are written as the answers go out
+        logged(
+            log,
+            lambda line: (
+                line.get("request_id") == "json-log-2" and "POST /oauth/token" in line["message"]
+            ),
+        )
+        logged(
+            log,
+            lambda line: (
+                line.get("request_id") == "json-log-1" and "POST /graphql" in line["message"]
+            ),
+        )
     finally:
         child.terminate()
         child.wait(timeout=15)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+
+import pytest
 
 from deploy.neo4j.launcher import free_port
 from graph.lineage import Direction
 from graph.sql.store import SqlGraphStore
 from hub.ingest.push import STATE_FILE, PushTarget, push_folder
-from tests.served import served_hub, store_url
+from tests.served import ServedHub, served_hub, store_url
 
 
 def write_lot(folder: Path, name: str, number: str) -> None:
@@ -18,21 +21,36 @@ def write_lot(folder: Path, name: str, number: str) -> None:
     )
 
 
-async def test_new_files_are_sent_once_and_remembered(tmp_path: Path) -> None:
-    """As Birch's agent would: its own client, pushing for Birch."""
-    graph = SqlGraphStore(f"sqlite+aiosqlite:///{tmp_path / 'graph.sqlite'}")
-    await graph.setup()
+@pytest.fixture(scope="module")
+async def graph(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SqlGraphStore]:
+    """The hub's graph, shared by the module's tests: each pushes lots of its own numbers."""
+    store = SqlGraphStore(f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('push') / 'graph.sqlite'}")
+    await store.setup()
+    yield store
+    await store.close()
+
+
+@pytest.fixture(scope="module")
+def hub(graph: SqlGraphStore) -> Iterator[ServedHub]:
+    """One served hub for the module, Birch's agent its one client (as Birch's agent
+    would: its own client, pushing for Birch); each test pushes from an outbox of its own."""
+    with served_hub(store_url(graph), org="birch", scopes="ingest:write") as served:
+        yield served
+
+
+async def test_new_files_are_sent_once_and_remembered(
+    hub: ServedHub, graph: SqlGraphStore, tmp_path: Path
+) -> None:
     outbox = tmp_path / "outbox"
     outbox.mkdir()
     write_lot(outbox, "a.jsonl", "T-1")
     write_lot(outbox, "b.jsonl", "T-2")
 
-    with served_hub(store_url(graph), org="birch", scopes="ingest:write") as hub:
-        target = PushTarget(hub.url, "canonical.jsonl", hub.client_id, hub.client_secret)
-        first = push_folder(outbox, target)
-        write_lot(outbox, "c.jsonl", "T-3")
-        write_lot(outbox, "a-copy.jsonl", "T-1")  # same bytes as a.jsonl under another name
-        second = push_folder(outbox, target)
+    target = PushTarget(hub.url, "canonical.jsonl", hub.client_id, hub.client_secret)
+    first = push_folder(outbox, target)
+    write_lot(outbox, "c.jsonl", "T-3")
+    write_lot(outbox, "a-copy.jsonl", "T-1")  # same bytes as a.jsonl under another name
+    second = push_folder(outbox, target)
 
     assert [(r.path.name, r.outcome, r.status) for r in first] == [
         ("a.jsonl", "sent", "APPLIED"),
@@ -51,7 +69,6 @@ async def test_new_files_are_sent_once_and_remembered(tmp_path: Path) -> None:
         "batch:birch/T-2",
         "batch:birch/T-3",
     }
-    await graph.close()
 
 
 def test_an_unreachable_hub_is_retried_with_backoff_then_left_for_next_time(tmp_path: Path) -> None:
@@ -67,9 +84,9 @@ def test_an_unreachable_hub_is_retried_with_backoff_then_left_for_next_time(tmp_
     assert not (tmp_path / STATE_FILE).exists(), "nothing is remembered as sent"
 
 
-async def test_files_about_other_makers_lots_are_refused_by_owner(tmp_path: Path) -> None:
-    graph = SqlGraphStore(f"sqlite+aiosqlite:///{tmp_path / 'graph.sqlite'}")
-    await graph.setup()
+async def test_files_about_other_makers_lots_are_refused_by_owner(
+    hub: ServedHub, graph: SqlGraphStore, tmp_path: Path
+) -> None:
     outbox = tmp_path / "outbox"
     outbox.mkdir()
     (outbox / "lots.jsonl").write_text(
@@ -78,13 +95,11 @@ async def test_files_about_other_makers_lots_are_refused_by_owner(tmp_path: Path
         '{"node": "Batch", "maker": "alder", "number": "A-1", "status": "REJECTED"}\n'
     )
 
-    with served_hub(store_url(graph), org="birch", scopes="ingest:write") as hub:
-        target = PushTarget(hub.url, "canonical.jsonl", hub.client_id, hub.client_secret)
-        [result] = push_folder(outbox, target)
+    target = PushTarget(hub.url, "canonical.jsonl", hub.client_id, hub.client_secret)
+    [result] = push_folder(outbox, target)
 
     assert (result.outcome, result.status) == ("sent", "PARTIAL")
     alder_lot = (await graph.get_nodes(["batch:alder/A-1"]))["batch:alder/A-1"]
     assert alder_lot.record.status is None, "Birch cannot set Alder's lot's attributes"  # type: ignore[attr-defined]
     lineage = await graph.lineage("batch:birch/R-1", Direction.UPSTREAM, 2)
     assert lineage is not None and "batch:alder/A-1" in lineage.ids, "but may say it received it"
-    await graph.close()
