@@ -43,9 +43,9 @@ from pydantic import Field, model_validator
 from graph.ids import NodeKind, make_id
 from graph.model import (
     ChangeClass,
-    Edge,
     EdgeKind,
     KeyPart,
+    Link,
     NodeRecord,
     Slug,
 )
@@ -193,10 +193,10 @@ class Specification(NodeRecord):
             self.effective_to is None or day <= self.effective_to
         )
 
-    def implied_edges(self) -> list[Edge]:
+    def implied_links(self, me: str) -> list[Link]:
         return [
-            self._edge(EdgeKind.OWNED_BY, make_id(NodeKind.ORGANIZATION, self.sponsor)),
-            self._edge(EdgeKind.SPECIFIES, self.product_id),
+            (me, EdgeKind.OWNED_BY, make_id(NodeKind.ORGANIZATION, self.sponsor)),
+            (me, EdgeKind.SPECIFIES, self.product_id),
         ]
 
 
@@ -232,13 +232,13 @@ class TechTransfer(NodeRecord):
         _check_order(self, "started_on", "target_on")
         return self
 
-    def implied_edges(self) -> list[Edge]:
-        edges = [self._edge(EdgeKind.VERIFIED_BY, lot) for lot in self.ppq_batch_ids]
+    def implied_links(self, me: str) -> list[Link]:
+        edges = [(me, EdgeKind.VERIFIED_BY, lot) for lot in self.ppq_batch_ids]
         if self.product_id:
-            edges.append(self._edge(EdgeKind.TRANSFERS, self.product_id))
+            edges.append((me, EdgeKind.TRANSFERS, self.product_id))
         if self.site_code:
             site = make_id(NodeKind.SITE, self.vendor, self.site_code)
-            edges.append(self._edge(EdgeKind.TRANSFERRED_TO, site))
+            edges.append((me, EdgeKind.TRANSFERRED_TO, site))
         return edges
 
 
@@ -255,8 +255,8 @@ class TransferPart(NodeRecord):
     def transfer(self) -> str:
         return make_id(NodeKind.TECH_TRANSFER, self.sponsor, self.vendor, self.transfer_id)
 
-    def implied_edges(self) -> list[Edge]:
-        return [self._edge(EdgeKind.WITHIN, self.transfer)]
+    def implied_links(self, me: str) -> list[Link]:
+        return [(me, EdgeKind.WITHIN, self.transfer)]
 
 
 class Milestone(TransferPart):
@@ -343,12 +343,12 @@ class ChangeControl(NodeRecord):
             self.implemented_on is None or self.sponsor_approved_on <= self.implemented_on
         )
 
-    def implied_edges(self) -> list[Edge]:
+    def implied_links(self, me: str) -> list[Link]:
         edges = []
         if self.site:
-            edges.append(self._edge(EdgeKind.CONCERNS, self.site))
+            edges.append((me, EdgeKind.CONCERNS, self.site))
         if self.product_id:
-            edges.append(self._edge(EdgeKind.CONCERNS, self.product_id))
+            edges.append((me, EdgeKind.CONCERNS, self.product_id))
         return edges
 
 
@@ -372,15 +372,15 @@ class Audit(NodeRecord):
         _check_order(self, "started_on", "ended_on")
         return self
 
-    def implied_edges(self) -> list[Edge]:
+    def implied_links(self, me: str) -> list[Link]:
         target = (
             make_id(NodeKind.SITE, self.vendor, self.site_code)
             if self.site_code
             else make_id(NodeKind.ORGANIZATION, self.vendor)
         )
-        return [self._edge(EdgeKind.CONCERNS, target)]
+        return [(me, EdgeKind.CONCERNS, target)]
 
-    def key_edges(self) -> list[Edge]:
+    def key_links(self, me: str) -> list[Link]:
         # An audit known only by id (named by a finding pushed apart) says nothing of
         # whether it was of one site or of the vendor as a whole.
         return []
@@ -419,8 +419,8 @@ class AuditFinding(NodeRecord):
     def capa_overdue_on(self, today: date) -> bool:
         return self.open() and self.capa_due_on is not None and self.capa_due_on < today
 
-    def implied_edges(self) -> list[Edge]:
-        return [self._edge(EdgeKind.WITHIN, self.audit)]
+    def implied_links(self, me: str) -> list[Link]:
+        return [(me, EdgeKind.WITHIN, self.audit)]
 
 
 class Inspection(NodeRecord):
@@ -447,8 +447,8 @@ class Inspection(NodeRecord):
     def site(self) -> str:
         return make_id(NodeKind.SITE, self.org, self.site_code)
 
-    def implied_edges(self) -> list[Edge]:
-        return [self._edge(EdgeKind.CONCERNS, self.site)]
+    def implied_links(self, me: str) -> list[Link]:
+        return [(me, EdgeKind.CONCERNS, self.site)]
 
 
 CHANGE_CLASS_ORDER = tuple(ChangeClass)  # MINOR < MAJOR < CRITICAL

@@ -206,6 +206,9 @@ class Provenance(BaseModel):
         return f"{self.ingestion_id}#{self.location}"
 
 
+# An edge as the planner takes it, without a record of its own: (source, kind, target).
+Link = tuple[str, EdgeKind, str]
+
 # Every node kind's record type, filled as each is defined (here and in
 # ``graph.lifecycle``, which ``graph`` imports first of all).
 NODE_TYPES: dict[NodeKind, type[NodeRecord]] = {}
@@ -262,17 +265,33 @@ class NodeRecord(BaseModel):
         return make_id(self.KIND, *self.key_parts)
 
     def implied_edges(self) -> list[Edge]:
-        """Edges that the node's own reference fields state."""
-        return []
+        """Edges that the node's own reference fields state, as validated records."""
+        return self._edges(self.implied_links(self.id))
 
     def key_edges(self) -> list[Edge]:
         """Edges its key alone states: all a placeholder (a node known only by id, as an
         edge's far end) says. The implied edges, unless a kind's key says less than its
         record (``graph.lifecycle.Audit``)."""
-        return self.implied_edges()
+        return self._edges(self.key_links(self.id))
 
-    def _edge(self, kind: EdgeKind, target: str) -> Edge:
-        return Edge(kind=kind, source=self.id, target=target, provenance=self.provenance)
+    def implied_links(self, me: str) -> list[Link]:
+        """``implied_edges`` as bare ``(source, kind, target)`` triples, ``me`` being
+        this node's id. The write planner takes these instead of ``Edge`` records: their
+        ends come from fields this record already validated (ids built from its key
+        parts, or reference fields checked for kind), so building and validating an
+        ``Edge`` for each would check again what is known. The planner still checks
+        each triple's end kinds against ``ALLOWED_ENDPOINTS`` (``graph.write_plan``)."""
+        return []
+
+    def key_links(self, me: str) -> list[Link]:
+        """``key_edges`` as triples (see ``implied_links``)."""
+        return self.implied_links(me)
+
+    def _edges(self, links: list[Link]) -> list[Edge]:
+        return [
+            Edge(kind=kind, source=source, target=target, provenance=self.provenance)
+            for source, kind, target in links
+        ]
 
     def require_provenance(self) -> Provenance:
         if self.provenance is None:
@@ -305,8 +324,8 @@ class Site(NodeRecord):
     country: str | None = None
     fei_number: str | None = None
 
-    def implied_edges(self) -> list[Edge]:
-        return [self._edge(EdgeKind.OWNED_BY, make_id(NodeKind.ORGANIZATION, self.org))]
+    def implied_links(self, me: str) -> list[Link]:
+        return [(me, EdgeKind.OWNED_BY, make_id(NodeKind.ORGANIZATION, self.org))]
 
 
 class Product(NodeRecord):
@@ -318,8 +337,8 @@ class Product(NodeRecord):
     name: str | None = None
     dosage_form: str | None = None
 
-    def implied_edges(self) -> list[Edge]:
-        return [self._edge(EdgeKind.OWNED_BY, make_id(NodeKind.ORGANIZATION, self.sponsor))]
+    def implied_links(self, me: str) -> list[Link]:
+        return [(me, EdgeKind.OWNED_BY, make_id(NodeKind.ORGANIZATION, self.sponsor))]
 
 
 class Material(NodeRecord):
@@ -333,10 +352,10 @@ class Material(NodeRecord):
 
     REF_FIELDS = {"product_id": (NodeKind.PRODUCT,)}
 
-    def implied_edges(self) -> list[Edge]:
-        edges = [self._edge(EdgeKind.OWNED_BY, make_id(NodeKind.ORGANIZATION, self.org))]
+    def implied_links(self, me: str) -> list[Link]:
+        edges = [(me, EdgeKind.OWNED_BY, make_id(NodeKind.ORGANIZATION, self.org))]
         if self.product_id:
-            edges.append(self._edge(EdgeKind.FOR_PRODUCT, self.product_id))
+            edges.append((me, EdgeKind.FOR_PRODUCT, self.product_id))
         return edges
 
 
@@ -363,16 +382,16 @@ class Batch(NodeRecord):
 
     REF_FIELDS = {"product_id": (NodeKind.PRODUCT,)}
 
-    def implied_edges(self) -> list[Edge]:
-        edges = [self._edge(EdgeKind.MADE_BY, make_id(NodeKind.ORGANIZATION, self.maker))]
+    def implied_links(self, me: str) -> list[Link]:
+        edges = [(me, EdgeKind.MADE_BY, make_id(NodeKind.ORGANIZATION, self.maker))]
         if self.material_code:
             material = make_id(NodeKind.MATERIAL, self.maker, self.material_code)
-            edges.append(self._edge(EdgeKind.OF_MATERIAL, material))
+            edges.append((me, EdgeKind.OF_MATERIAL, material))
         if self.site_code:
             site = make_id(NodeKind.SITE, self.maker, self.site_code)
-            edges.append(self._edge(EdgeKind.MADE_AT, site))
+            edges.append((me, EdgeKind.MADE_AT, site))
         if self.product_id:
-            edges.append(self._edge(EdgeKind.FOR_PRODUCT, self.product_id))
+            edges.append((me, EdgeKind.FOR_PRODUCT, self.product_id))
         return edges
 
 
@@ -405,18 +424,18 @@ class QualityAgreement(NodeRecord):
         "specification_ids": (NodeKind.SPECIFICATION,),
     }
 
-    def implied_edges(self) -> list[Edge]:
+    def implied_links(self, me: str) -> list[Link]:
         party = EdgeKind.PARTY_TO
         edges = [
-            Edge(kind=party, source=org_id, target=self.id, provenance=self.provenance)
+            (org_id, party, me)
             for org_id in (
                 make_id(NodeKind.ORGANIZATION, self.sponsor),
                 make_id(NodeKind.ORGANIZATION, self.vendor),
             )
         ]
-        edges += [self._edge(EdgeKind.COVERS, target) for target in self.product_ids]
-        edges += [self._edge(EdgeKind.COVERS, target) for target in self.site_ids]
-        edges += [self._edge(EdgeKind.COVERS, target) for target in self.specification_ids]
+        edges += [(me, EdgeKind.COVERS, target) for target in self.product_ids]
+        edges += [(me, EdgeKind.COVERS, target) for target in self.site_ids]
+        edges += [(me, EdgeKind.COVERS, target) for target in self.specification_ids]
         return edges
 
 
@@ -435,13 +454,13 @@ class Qualification(NodeRecord):
     valid_until: date | None = None
     last_audit_on: date | None = None
 
-    def implied_edges(self) -> list[Edge]:
+    def implied_links(self, me: str) -> list[Link]:
         target = (
             make_id(NodeKind.SITE, self.vendor, self.site_code)
             if self.site_code
             else make_id(NodeKind.ORGANIZATION, self.vendor)
         )
-        return [self._edge(EdgeKind.QUALIFIES, target)]
+        return [(me, EdgeKind.QUALIFIES, target)]
 
 
 class TestResult(NodeRecord):
@@ -465,10 +484,10 @@ class TestResult(NodeRecord):
 
     REF_FIELDS = {"batch_id": (NodeKind.BATCH,)}
 
-    def implied_edges(self) -> list[Edge]:
-        edges = [self._edge(EdgeKind.OWNED_BY, make_id(NodeKind.ORGANIZATION, self.lab))]
+    def implied_links(self, me: str) -> list[Link]:
+        edges = [(me, EdgeKind.OWNED_BY, make_id(NodeKind.ORGANIZATION, self.lab))]
         if self.batch_id:
-            edges.append(self._edge(EdgeKind.TESTED, self.batch_id))
+            edges.append((me, EdgeKind.TESTED, self.batch_id))
         return edges
 
 
@@ -487,9 +506,9 @@ class Deviation(NodeRecord):
 
     REF_FIELDS = {"batch_ids": (NodeKind.BATCH,)}
 
-    def implied_edges(self) -> list[Edge]:
-        edges = [self._edge(EdgeKind.OWNED_BY, make_id(NodeKind.ORGANIZATION, self.org))]
-        edges += [self._edge(EdgeKind.AFFECTS, batch) for batch in self.batch_ids]
+    def implied_links(self, me: str) -> list[Link]:
+        edges = [(me, EdgeKind.OWNED_BY, make_id(NodeKind.ORGANIZATION, self.org))]
+        edges += [(me, EdgeKind.AFFECTS, batch) for batch in self.batch_ids]
         return edges
 
 
@@ -512,10 +531,10 @@ class Experiment(NodeRecord):
         "produced_ids": (NodeKind.BATCH,),
     }
 
-    def implied_edges(self) -> list[Edge]:
-        edges = [self._edge(EdgeKind.OWNED_BY, make_id(NodeKind.ORGANIZATION, self.org))]
-        edges += [self._edge(EdgeKind.USED, target) for target in self.used_ids]
-        edges += [self._edge(EdgeKind.PRODUCED, target) for target in self.produced_ids]
+    def implied_links(self, me: str) -> list[Link]:
+        edges = [(me, EdgeKind.OWNED_BY, make_id(NodeKind.ORGANIZATION, self.org))]
+        edges += [(me, EdgeKind.USED, target) for target in self.used_ids]
+        edges += [(me, EdgeKind.PRODUCED, target) for target in self.produced_ids]
         return edges
 
 

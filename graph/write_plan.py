@@ -15,11 +15,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from graph.ids import NodeKind, parse_id
+from graph.ids import ID_PREFIXES, NodeKind, parse_id
 from graph.model import (
+    ALLOWED_ENDPOINTS,
     NODE_TYPES,
     Edge,
     EdgeKind,
+    Link,
     NodeRecord,
     Provenance,
     Record,
@@ -83,13 +85,50 @@ def plan_write(records: Iterable[Record]) -> WritePlan:
     for record in records:
         plan.records += 1
         if isinstance(record, NodeRecord):
-            _add_node(plan, record)
-            for edge in record.implied_edges():
-                _add_edge(plan, edge)
+            # The id once per record: every implied edge names it, and making it costs
+            # about as much as the rest of the record's planning.
+            node_id = record.id
+            provenance = record.require_provenance()
+            _add_node(plan, record, node_id, provenance.ref)
+            for link in record.implied_links(node_id):
+                _add_link(plan, link, provenance)
         else:
             _add_edge(plan, record)
     _add_placeholders(plan)
     return plan
+
+
+class ImpliedEdgeMisfit(ValueError):
+    """An implied edge whose ends do not fit its kind: a bug in a record type, never
+    the input's fault (its ids were validated with the record)."""
+
+
+# (kind, source id prefix, target id prefix) for every pair ``ALLOWED_ENDPOINTS`` allows.
+_FITTING: frozenset[tuple[EdgeKind, str, str]] = frozenset(
+    (kind, ID_PREFIXES[source][0], ID_PREFIXES[target][0])
+    for kind, (sources, targets) in ALLOWED_ENDPOINTS.items()
+    for source in sources
+    for target in targets
+)
+
+
+def _add_link(plan: WritePlan, link: Link, provenance: Provenance) -> list[EdgeWrite]:
+    """Add or merge an edge a node implies (no properties of its own); return it if new.
+
+    Implied edges are not built as ``Edge`` records (see ``NodeRecord.implied_links``),
+    so what ``Edge`` would check of them is checked here, from the ids' prefixes alone.
+    """
+    source, kind, target = link
+    existing = plan.edges.get(link)
+    if existing is None:
+        if (kind, source.partition(":")[0], target.partition(":")[0]) not in _FITTING:
+            raise ImpliedEdgeMisfit(f"a {kind} edge cannot go from {source!r} to {target!r}")
+        added = EdgeWrite(source, kind, target, {}, [provenance.ref], provenance)
+        plan.edges[link] = added
+        return [added]
+    if provenance.ref not in existing.sources:
+        existing.sources.append(provenance.ref)
+    return []
 
 
 def _add_placeholders(plan: WritePlan) -> None:
@@ -102,17 +141,17 @@ def _add_placeholders(plan: WritePlan) -> None:
             if endpoint in plan.nodes or endpoint in plan.placeholders:
                 continue
             kind = parse_id(endpoint).kind
+            # Validated: its key parts come from an id, which checks kind and arity
+            # but not that a maker is a slug.
             placeholder = NODE_TYPES[kind].model_validate(
                 {**placeholder_properties(endpoint), "provenance": edge.provenance}
             )
             plan.placeholders[endpoint] = NodeWrite(endpoint, kind, placeholder.properties(), [])
-            for implied in placeholder.key_edges():
-                pending.extend(_add_edge(plan, implied))
+            for link in placeholder.key_links(endpoint):
+                pending.extend(_add_link(plan, link, edge.provenance))
 
 
-def _add_node(plan: WritePlan, record: NodeRecord) -> None:
-    node_id = record.id
-    source = record.require_provenance().ref
+def _add_node(plan: WritePlan, record: NodeRecord, node_id: str, source: str) -> None:
     existing = plan.nodes.get(node_id)
     if existing is None:
         plan.nodes[node_id] = NodeWrite(node_id, record.KIND, record.properties(), [source])
@@ -123,7 +162,7 @@ def _add_node(plan: WritePlan, record: NodeRecord) -> None:
 
 
 def _add_edge(plan: WritePlan, edge: Edge) -> list[EdgeWrite]:
-    """Add or merge an edge; return it if it is new (its ends may need placeholders)."""
+    """Add or merge an edge record; return it if it is new (its ends may need placeholders)."""
     provenance = edge.require_provenance()
     existing = plan.edges.get(edge.key)
     if existing is None:
