@@ -53,7 +53,14 @@ from graph.model import LINEAGE_EDGES, EdgeKind
 from graph.neo4j import oversight
 from graph.neo4j.compliance import Neo4jCompliance
 from graph.neo4j.readers import maintain_readers
-from graph.neo4j.trees import node_properties, projection, stored_node, tree_query, trees_of
+from graph.neo4j.trees import (
+    TreeReader,
+    node_properties,
+    projection,
+    stored_node,
+    tree_query,
+    trees_of,
+)
 from graph.oversight import BatchQuality, BatchScope, Measurement, MeasurementScope
 from graph.queries import Between, Condition, Equals, LinkedTo
 from graph.readers import key_readers
@@ -337,10 +344,7 @@ class Neo4jGraphStore(Neo4jCompliance, GraphStore):
             tree_query(kind, reaches, visibility, _visible), ids=list(ids), org=visibility.org
         )
 
-        async def again(named: list[str], of: NodeKind, then: Sequence[Reach]) -> list[TreeNode]:
-            return await GraphStore.read_tree(self, named, of, then, visibility=visibility)
-
-        return await trees_of(rows, reaches, again)
+        return await trees_of(rows, reaches, self._level_by_level(visibility))
 
     async def walk(
         self,
@@ -466,6 +470,15 @@ class Neo4jGraphStore(Neo4jCompliance, GraphStore):
         )
         return NodePage(tuple(map(_stored_node, rows[:first])), has_next=len(rows) > first)
 
+    def _level_by_level(self, visibility: Visibility) -> TreeReader:
+        """The interface's level-by-level read of one reach from one node, for the
+        named ids Cypher could not make."""
+
+        async def again(parent: TreeNode, reach: Reach) -> None:
+            await self._reach([parent], [reach], visibility)
+
+        return again
+
     async def list_trees(
         self,
         kind: NodeKind,
@@ -485,10 +498,7 @@ class Neo4jGraphStore(Neo4jCompliance, GraphStore):
             query, after=after or "", limit=first + 1, org=visibility.org, **parameters
         )
 
-        async def again(named: list[str], of: NodeKind, then: Sequence[Reach]) -> list[TreeNode]:
-            return await GraphStore.read_tree(self, named, of, then, visibility=visibility)
-
-        trees = await trees_of(rows[:first], reaches, again)
+        trees = await trees_of(rows[:first], reaches, self._level_by_level(visibility))
         return TreePage(tuple(trees), has_next=len(rows) > first)
 
     async def batch_quality(

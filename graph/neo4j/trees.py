@@ -113,24 +113,24 @@ def _named_id(var: str, reach: Reach) -> str:
     return f"CASE WHEN {given} THEN '{prefix}:' + {joined} END"
 
 
-# Reads the fix-ups: ``ids`` of ``kind`` with their reaches, level by level.
-TreeReader = Callable[[list[str], NodeKind, Sequence[Reach]], Awaitable[list[TreeNode]]]
+# Reads one reach again for one parent, level by level (``GraphStore._reach``).
+TreeReader = Callable[[TreeNode, Reach], Awaitable[None]]
 
 
 async def trees_of(
     rows: Sequence[Any], reaches: Sequence[Reach], again: TreeReader
 ) -> list[TreeNode]:
-    """The rows of ``tree_query`` as trees; a named id Cypher could not make as
-    ``make_id`` does is read again through ``again``."""
-    wrong: list[tuple[TreeNode, Reach, str | None]] = []
+    """The rows of ``tree_query`` as trees; a reach whose named id Cypher could not make
+    as ``make_id`` does is read again through ``again``."""
+    wrong: list[tuple[TreeNode, Reach]] = []
     trees = [_tree(row["t"], reaches, wrong) for row in rows]
-    for parent, reach, named in wrong:
-        parent.reached[reach.key] = await again([named] if named else [], reach.kind, reach.then)
+    for parent, reach in wrong:
+        await again(parent, reach)
     return trees
 
 
 def _tree(
-    value: list[Any], reaches: Sequence[Reach], wrong: list[tuple[TreeNode, Reach, str | None]]
+    value: list[Any], reaches: Sequence[Reach], wrong: list[tuple[TreeNode, Reach]]
 ) -> TreeNode:
     node_id, properties, *reached = value
     tree = TreeNode(stored_node(node_id, properties))
@@ -139,7 +139,7 @@ def _tree(
             made, found = found
             named = reach.named_id(tree.node.record)
             if made != named:
-                wrong.append((tree, reach, named))
+                wrong.append((tree, reach))
                 continue
         tree.reached[reach.key] = [_tree(child, reach.then, wrong) for child in found]
     return tree

@@ -184,3 +184,40 @@ async def test_a_lot_with_inputs_and_their_vendors_is_one_neo4j_query(
         assert counting.calls == 1
     else:
         assert 1 < counting.calls <= 30
+
+
+async def test_codes_that_ids_quote_are_read_as_graphql_core_reads_them(
+    demo_store: GraphStore, tokens: TokenSource
+) -> None:
+    """A material or site code with a '/' or a space is percent-quoted in its id
+    (graph.ids), which Cypher does not make: those links are read again level by level
+    (graph.neo4j.trees), and the answer is graphql-core's."""
+    from graph.model import Material, Site
+    from hub.demo.story import TABLET_PRODUCT_ID
+    from tests.graph.builders import PROVENANCE, batch
+
+    await demo_store.upsert(
+        [
+            Material(
+                org="birch",
+                code="MAT/01 X",
+                name="odd code",
+                product_id=TABLET_PRODUCT_ID,
+                provenance=PROVENANCE,
+            ),
+            Site(org="birch", code="S 1", name="odd site", provenance=PROVENANCE),
+            batch("birch", "Q/1 odd", material_code="MAT/01 X", site_code="S 1"),
+        ]
+    )
+    query = """{ batch(id: "batch:birch/Q%2F1%20odd") { number material { code name }
+        site { code name } product { code } vendor { name } } }"""
+    answers = []
+    for compiled in (True, False):
+        client = await _client(demo_store, tokens, "operator", compiled=compiled)
+        async with client:
+            answers.append((await client.post("/graphql", json={"query": query})).json())
+    assert answers[0] == answers[1]
+    lot = answers[0]["data"]["batch"]
+    assert lot["material"] == {"code": "MAT/01 X", "name": "odd code"}
+    assert lot["site"] == {"code": "S 1", "name": "odd site"}
+    assert lot["product"] == {"code": "NW-TAB-101"}
