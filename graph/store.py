@@ -282,8 +282,8 @@ class GraphStore(ComplianceQueries, ABC):
         nodes asks for (``schema.compiled``), answered as its resolvers would answer it.
 
         Here, level by level: a read of edges per edge reach and one of nodes per level
-        of each branch (about the DataLoaders' round trips, without their resolvers). A store may answer it
-        in one query (Neo4j does: ``graph.neo4j.trees``)."""
+        of each branch (about the DataLoaders' round trips, without their resolvers). A
+        store may answer it in one query (Neo4j does: ``graph.neo4j.trees``)."""
         found = await self.get_nodes(ids, visibility=visibility)
         roots = [TreeNode(found[i]) for i in ids if i in found and found[i].kind is kind]
         await self._reach(roots, reaches, visibility)
