@@ -311,11 +311,14 @@ class GraphStore(ComplianceQueries, ABC):
             links[near] = found[:1]
 
     async def _far_ends(
-        self, ids: list[str], edge: EdgeKind, visibility: Visibility
+        self, ids: list[str], edge: EdgeKind, visibility: Visibility, outgoing: bool = True
     ) -> dict[str, list[str]]:
+        """Each of ``ids`` -> the far ends of its ``edge`` edges (``outgoing`` or not)."""
+        read = self.out_edges if outgoing else self.in_edges
         ends: dict[str, list[str]] = {node_id: [] for node_id in ids}
-        for source, _, target in await self.out_edges(ids, [edge], visibility=visibility):
-            ends[source].append(target)
+        for source, _, target in await read(ids, [edge], visibility=visibility):
+            near, far = (source, target) if outgoing else (target, source)
+            ends[near].append(far)
         return ends
 
     async def list_trees(
@@ -355,10 +358,7 @@ class GraphStore(ComplianceQueries, ABC):
                     named = reach.named_id(parent.node.record)
                     links[parent.node.id] = [named] if named else []
                 continue
-            read = self.out_edges if reach.outgoing else self.in_edges
-            for source, _, target in await read(list(links), [reach.edge], visibility=visibility):
-                near, other = (source, target) if reach.outgoing else (target, source)
-                links[near].append(other)
+            links.update(await self._far_ends(list(links), reach.edge, visibility, reach.outgoing))
         wanted = list(
             dict.fromkeys(i for links in far.values() for ids in links.values() for i in ids)
         )

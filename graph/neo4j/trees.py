@@ -67,13 +67,15 @@ def _reach(
     far, edge = f"n{depth}", f"r{depth}"
     inner = _projection(far, reach.then, depth + 1, visibility, visible)
     readable = f"{far}:{reach.kind.value} AND {visible(far, visibility)}"
+    # The edge loaders check both of an edge's ends with ``visibility.edge_ends``; the
+    # near end here is ``var``, already found readable, which implies it (edge_ends
+    # only widens the directory), so only the far end is checked.
     if reach.edge is not None:
         left, right = ("-", "->") if reach.outgoing else ("<-", "-")
         ends = visibility.edge_ends  # what the edge loaders check both ends with
         return (
             f"COLLECT {{ MATCH ({var}){left}[{edge}:{reach.edge.value}]{right}({far}:Node) "
-            f"WHERE {edge}.retracted IS NULL AND {visible(var, ends)} "
-            f"AND {visible(far, ends)} AND {readable} "
+            f"WHERE {edge}.retracted IS NULL AND {visible(far, ends)} AND {readable} "
             f"WITH {far} ORDER BY {far}.id RETURN {inner} }}"
         )
     named = _named_id(var, reach)
@@ -83,8 +85,8 @@ def _reach(
         along = f"-[{hop}:{reach.via.value}]->({end}:Node) WHERE {hop}.retracted IS NULL"
         first = (
             "coalesce("
-            f"head(COLLECT {{ MATCH ({var}){along} AND {visible(var, ends)} "
-            f"AND {visible(end, ends)} WITH {end} ORDER BY {end}.id RETURN {end}.id }}), "
+            f"head(COLLECT {{ MATCH ({var}){along} AND {visible(end, ends)} "
+            f"WITH {end} ORDER BY {end}.id RETURN {end}.id }}), "
             f"head(COLLECT {{ MATCH ({start}:Node {{id: {named}}}){along} "
             f"AND {visible(start, ends)} AND {visible(end, ends)} "
             f"WITH {end} ORDER BY {end}.id RETURN {end}.id }}))"

@@ -9,6 +9,7 @@ answers the request, errors and all, as it always did.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from graphql import GraphQLError, GraphQLSchema
@@ -23,7 +24,6 @@ from schema.compiled.plan import (
     Leaf,
     Linked,
     NotCompiled,
-    Part,
     Plan,
     Root,
     Shape,
@@ -32,6 +32,7 @@ from schema.compiled.plan import (
 )
 from schema.context import RequestContext
 from schema.errors import bad_input, checked_id
+from schema.nodes import Provenance
 from schema.pagination import decode_cursor, encode_cursor, page_size
 
 
@@ -101,7 +102,7 @@ async def _listing(root: Root, arguments: dict[str, Any], context: RequestContex
             answer[part.key] = nodes
         elif part.what == "edges":
             answer[part.key] = [
-                _fields(part, {"node": node, "cursor": cursor, TYPENAME: part.typename})
+                _picked(part.fields, {"node": node, "cursor": cursor, TYPENAME: part.typename})
                 for node, cursor in zip(nodes, cursors, strict=True)
             ]
         else:
@@ -112,7 +113,7 @@ async def _listing(root: Root, arguments: dict[str, Any], context: RequestContex
                 "endCursor": cursors[-1] if cursors else None,
                 TYPENAME: part.typename,
             }
-            answer[part.key] = _fields(part, info)
+            answer[part.key] = _picked(part.fields, info)
     return answer
 
 
@@ -178,18 +179,14 @@ def _leaves(leaves: tuple[Leaf, ...], values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _leaf(leaf: Leaf, value: Any) -> Any:
-    if value is None and leaf.name != TYPENAME:
-        if not leaf.nullable:
-            raise NotCompiled
-        return None
-    try:
+    if leaf.name == TYPENAME:
         return leaf.serialize(value)
-    except (GraphQLError, TypeError, ValueError):
-        raise NotCompiled from None
+    return _serialized(value, leaf.serialize, leaf.nullable)
 
 
-def _fields(part: Part, values: dict[str, Any]) -> dict[str, Any]:
-    return {key: values[name] for key, name in part.fields}
+def _picked(fields: tuple[tuple[str, str], ...], values: dict[str, Any]) -> dict[str, Any]:
+    """The answer's keys for an object's fields, (response key, field name) each."""
+    return {key: values[name] for key, name in fields}
 
 
 def _node(shape: Shape, tree: TreeNode) -> dict[str, Any]:
@@ -219,19 +216,25 @@ def _linked(item: Linked, reached: list[TreeNode]) -> Any:
 
 def _value(item: Value, stored: StoredNode) -> Any:
     value = stored.id if item.attribute == "id" else getattr(stored.record, item.attribute)
+    return _serialized(value, item.serialize, item.nullable, listed=item.listed)
+
+
+def _serialized(
+    value: Any, serialize: Callable[[Any], Any], nullable: bool, *, listed: bool = False
+) -> Any:
+    """``value`` as graphql-core would answer it; what it would make an error of stops
+    the compiled run."""
     if value is None:
-        if not item.nullable:
+        if not nullable:
             raise NotCompiled
         return None
     try:
-        if item.listed:
-            return [item.serialize(each) for each in value]
-        return item.serialize(value)
+        return [serialize(each) for each in value] if listed else serialize(value)
     except (GraphQLError, TypeError, ValueError):
         raise NotCompiled from None
 
 
 def _provenance(item: Sources, ref: str) -> dict[str, Any]:
-    ingestion_id, _, location = ref.partition("#")
-    values = {"ingestionId": ingestion_id, "location": location, TYPENAME: "Provenance"}
-    return {key: values[name] for key, name in item.fields}
+    source = Provenance.parse(ref)
+    values = {"ingestionId": source.ingestion_id, "location": source.location}
+    return _picked(item.fields, values | {TYPENAME: "Provenance"})
