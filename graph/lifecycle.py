@@ -48,6 +48,7 @@ from graph.model import (
     Link,
     NodeRecord,
     Slug,
+    checks_references,
 )
 
 
@@ -225,6 +226,7 @@ class TechTransfer(NodeRecord):
         "product_id": (NodeKind.PRODUCT,),
         "ppq_batch_ids": (NodeKind.BATCH,),
     }
+    _references = checks_references(REF_FIELDS)
 
     @model_validator(mode="after")
     def _days_in_order(self) -> TechTransfer:
@@ -326,6 +328,7 @@ class ChangeControl(NodeRecord):
     status: ChangeStatus | None = None
 
     REF_FIELDS: ClassVar[dict[str, tuple[NodeKind, ...]]] = {"product_id": (NodeKind.PRODUCT,)}
+    _references = checks_references(REF_FIELDS)
 
     @model_validator(mode="after")
     def _days_in_order(self) -> ChangeControl:

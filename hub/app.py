@@ -109,8 +109,11 @@ from hub.telemetry.store import traced_store
 from hub.web.cors import cors_options
 from hub.web.headers import SecurityHeadersMiddleware
 from hub.web.page_policy import policy_for_page
+from hub.web.plain_queries import PAID_COST, plain_query
 from schema.alert_bus import AlertBus
+from schema.budget import already_paid
 from schema.build import build_schema
+from schema.compiled.direct import Declined
 from schema.context import Limits, RequestContext
 from schema.subscriptions import NOT_YET_AUTHENTICATED, SocketContext
 
@@ -167,11 +170,8 @@ def _is_ide_page(scope: AsgiScope) -> bool:
     return b"text/html" in dict(scope.get("headers", [])).get(b"accept", b"")
 
 
-async def _body_within(
-    scope: AsgiScope, receive: Receive, send: Send, limit: int
-) -> Receive | None:
-    """Read a request's body, at most ``limit`` bytes, and give a ``receive`` that hands
-    it on; or answer 413 and give None. A declared Content-Length over the limit is
+async def _body_within(scope: AsgiScope, receive: Receive, send: Send, limit: int) -> bytes | None:
+    """Read a request's body, at most ``limit`` bytes; or answer 413 and give None. A declared Content-Length over the limit is
     refused before reading anything, a chunked body as soon as it passes the limit, so
     no more than ``limit`` bytes are ever held. The connection is closed after a 413:
     the rest of the body is not read."""
@@ -207,7 +207,11 @@ async def _body_within(
         )
         await response(scope, receive, send)
         return None
-    body = b"".join(chunks)
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands on ``body``, already read, then what comes after it."""
     handed = False
 
     async def replay() -> Message:
@@ -231,8 +235,9 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         compiled: bool = True,
         errors: GraphQLErrorMetrics | None = None,
     ) -> None:
+        schema = build_schema(limits, traced=traced, compiled=compiled)
         super().__init__(
-            build_schema(limits, traced=traced, compiled=compiled),
+            schema,
             graphql_ide="graphiql",
             subscription_protocols=(GRAPHQL_TRANSPORT_WS,),
             # An unauthenticated socket is closed (4408) if it sends no connection_init.
@@ -240,6 +245,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_SOCKET,
         )
         self.limits = limits
+        self.direct = schema.direct  # plain queries answered from their plans
         self.max_body_bytes = max_body_bytes
         self.budgets = budgets
         self.errors = errors
@@ -274,10 +280,12 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             await response(scope, receive, send)
             return
         if scope["type"] == "http":
-            within = await _body_within(scope, receive, send, self.max_body_bytes)
-            if within is None:
+            body = await _body_within(scope, receive, send, self.max_body_bytes)
+            if body is None:
                 return
-            receive = within
+            if await self._answered_from_plan(scope, body, send):
+                return
+            receive = _replay(body, receive)
         if scope["type"] == "websocket":
             socket = WebSocket(scope, receive, send)
             context = await self.get_context(socket, socket)
@@ -289,6 +297,30 @@ class GraphQLApp(GraphQL[RequestContext, None]):
                     socket.app.state.open_sockets.closed(context.principal.client_id, socket)
             return
         await super().__call__(scope, receive, send)
+
+    async def _answered_from_plan(self, scope: AsgiScope, body: bytes, send: Send) -> bool:
+        """Answer a plain query whose document has a plan straight from it
+        (``schema.compiled.direct``), or leave the request to strawberry's view."""
+        if self.direct is None:
+            return False
+        asked = plain_query(scope, body)
+        if asked is None:
+            return False
+        request = Request(scope)
+        sub_response = await self.get_sub_response(request)  # a 429's status and headers
+        context = await self.get_context(request, sub_response)
+        outcome = await self.direct.answer(asked, context)
+        if isinstance(outcome, Declined):
+            if outcome.paid is not None:
+                scope[PAID_COST] = outcome.paid
+            return False
+        result = ExecutionResult(data=outcome.data, errors=outcome.errors)
+        if result.errors:
+            self.schema.process_errors(result.errors)
+        answer = await self.process_result(request, result)
+        response = self.create_response(response_data=answer, sub_response=sub_response)
+        await response(scope, _nothing_more, send)
+        return True
 
     async def on_ws_connect(self, context: RequestContext) -> UnsetType | dict[str, object] | None:
         """Accept the connection only with a verified token holding graph:read."""
@@ -322,6 +354,11 @@ class GraphQLApp(GraphQL[RequestContext, None]):
                 alerts=request.app.state.alerts,
                 directory=request.app.state.settings.directory,
             )
+        # Each client's cost budget (hub.limits.graphql_budget), paid before execution,
+        # except what an answer from a plan already paid for this request.
+        spend_cost = self.budgets.for_user(request.user) if self.budgets else None
+        if PAID_COST in request.scope:
+            spend_cost = already_paid(spend_cost, request.scope[PAID_COST])
         return RequestContext(
             store=request.app.state.store,
             principal=_reader(request),
@@ -330,10 +367,14 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             request=request,
             response=response,
             audit_trail=deliveries_trail(request.app.state.ledger.engine),
-            # Each client's cost budget (hub.limits.graphql_budget), paid before execution.
-            spend_cost=self.budgets.for_user(request.user) if self.budgets else None,
+            spend_cost=spend_cost,
             directory=request.app.state.settings.directory,
         )
+
+
+async def _nothing_more() -> Message:
+    """``receive`` once the body is read: a plain answer never asks for more."""
+    return {"type": "http.disconnect"}
 
 
 def _reader(request: Request | WebSocket) -> Principal:

@@ -58,5 +58,22 @@ def answer_too_many(response: Any, refused: Refused) -> None:
         response.headers["Retry-After"] = str(refused.retry_after)
 
 
+def already_paid(spend: SpendCost | None, paid: int) -> SpendCost | None:
+    """``spend`` for a request whose cost ``paid`` an earlier attempt at it already
+    paid (an answer from its plan that failed, ``schema.compiled.direct``): that cost,
+    asked again for the same operation, is not charged twice."""
+    if spend is None:
+        return None
+    owed = [paid]
+
+    def spend_the_rest(cost: int) -> Refused | None:
+        if owed and cost == owed[0]:
+            owed.clear()
+            return None
+        return spend(cost)
+
+    return spend_the_rest
+
+
 def _setting(limit: str) -> str:
     return "HUB_LIMIT_GRAPHQL_OPERATOR_COST" if "operator" in limit else "HUB_LIMIT_GRAPHQL_COST"

@@ -31,11 +31,12 @@ from strawberry.types import ExecutionContext, ExecutionResult, Info
 from strawberry.types.graphql import OperationType
 from strawberry.utils.await_maybe import await_maybe
 
+from schema.compiled.direct import DirectAnswers
 from schema.compiled.plan import Plans
 from schema.compiled.run import run
 from schema.context import Limits, RequestContext
 from schema.cost import CostModel, QueryCostLimiter
-from schema.errors import MaskInternalErrors, bad_input, with_code
+from schema.errors import MaskInternalErrors, bad_input, timed_out, with_code
 from schema.nodes import KIND_OF
 from schema.persisted import PersistedDocuments, PersistedQueries
 from schema.query import Query
@@ -44,22 +45,16 @@ from schema.tracing import OperationSpan
 
 log = logging.getLogger("partnerhub.graphql")
 ENTITY_NAMES = frozenset({"Batch", "Product", "Organization", "QualityAgreement"})
-QUERY_TIMED_OUT = "QUERY_TIMED_OUT"
 PARSED_DOCUMENTS = 512  # distinct documents whose parse and validation are kept
-
-
-def timed_out(seconds: float) -> GraphQLError:
-    return GraphQLError(
-        f"query took longer than {seconds:g} s and was stopped "
-        "(HUB_GRAPHQL_TIMEOUT_SECONDS); ask for smaller pages or a shallower lineage",
-        extensions={"code": QUERY_TIMED_OUT},
-    )
 
 
 class PartnerHubSchema(strawberry.federation.Schema):
     limits: Limits = Limits()
     # Plans of the documents answered by tree reads (schema.compiled); None: all by graphql-core.
     plans: Plans | None = None
+    # Answers from those plans without the per-request pipeline, for the HTTP view
+    # (schema.compiled.direct); None when not compiled, or traced (the span is an extension).
+    direct: DirectAnswers | None = None
 
     async def execute(
         self,
@@ -227,5 +222,11 @@ def build_schema(
         ],
     )
     schema.limits = limits
-    schema.plans = Plans(schema._schema, size=PARSED_DOCUMENTS) if compiled else None
+    if compiled:
+        schema.plans = Plans(schema._schema, size=PARSED_DOCUMENTS)
+        converter = (schema.schema_converter.scalar_registry, schema.config)
+        if not traced:
+            schema.direct = DirectAnswers(
+                schema.plans, schema._schema, converter, limits, cost_model
+            )
     return schema

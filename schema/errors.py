@@ -20,10 +20,20 @@ log = logging.getLogger("partnerhub.graphql")
 
 BAD_USER_INPUT = "BAD_USER_INPUT"
 INTERNAL = "INTERNAL_SERVER_ERROR"
+QUERY_TIMED_OUT = "QUERY_TIMED_OUT"
 
 
 def bad_input(message: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": BAD_USER_INPUT})
+
+
+def timed_out(seconds: float) -> GraphQLError:
+    """An operation stopped at the time limit (``schema.build``)."""
+    return GraphQLError(
+        f"query took longer than {seconds:g} s and was stopped "
+        "(HUB_GRAPHQL_TIMEOUT_SECONDS); ask for smaller pages or a shallower lineage",
+        extensions={"code": QUERY_TIMED_OUT},
+    )
 
 
 def checked_id(value: str, kind: NodeKind | None, argument: str) -> str:

@@ -42,6 +42,7 @@ from neo4j import (
     AsyncDriver,
     AsyncGraphDatabase,
     AsyncManagedTransaction,
+    AsyncSession,
 )
 from neo4j.api import AsyncBookmarkManager
 from neo4j.exceptions import ServiceUnavailable, SessionExpired, TransientError
@@ -101,6 +102,11 @@ _PROPERTY_NAME = re.compile(r"^[a-z][a-z_]*$")
 # A read lost to a dropped connection or a transient error is sent again, this often.
 _READ_ATTEMPTS = 3
 _READ_RETRY_SECONDS = 0.2
+# Read sessions kept idle for the next read: making one (its configuration merged from
+# the driver's) was a tenth of a look-up's driver CPU. A session holds no connection
+# between queries (it returns it to the pool when a result is consumed), so idle ones
+# cost only memory; one reused asks the bookmark manager for bookmarks at every query.
+_IDLE_READ_SESSIONS = 32
 
 # Parameter rows are lists, not maps: the driver packs every map key of every row, and
 # packing is most of the client's work in a large write. Layouts (see _apply_plan):
@@ -293,6 +299,7 @@ class Neo4jGraphStore(Neo4jCompliance, GraphStore):
         # session starts with no bookmark and a secondary may answer from before a
         # write this store has already committed.
         self.bookmarks = bookmarks or AsyncGraphDatabase.bookmark_manager()
+        self._idle_reads: list[AsyncSession] = []
 
     def _session(self, mode: str = WRITE_ACCESS) -> Any:
         return self.driver.session(
@@ -311,6 +318,9 @@ class Neo4jGraphStore(Neo4jCompliance, GraphStore):
                 await session.run(statement)
 
     async def close(self) -> None:
+        idle, self._idle_reads = self._idle_reads, []
+        for session in idle:
+            await session.close()
         await self.driver.close()
 
     async def upsert_plan(self, plan: WritePlan) -> WriteSummary:
@@ -341,7 +351,9 @@ class Neo4jGraphStore(Neo4jCompliance, GraphStore):
     ) -> list[TreeNode]:
         """In one query (``graph.neo4j.trees``)."""
         rows = await self._read(
-            tree_query(kind, reaches, visibility, _visible), ids=list(ids), org=visibility.org
+            tree_query(kind, tuple(reaches), visibility, _visible),
+            ids=list(ids),
+            org=visibility.org,
         )
 
         return await trees_of(rows, reaches, self._level_by_level(visibility))
@@ -492,7 +504,7 @@ class Neo4jGraphStore(Neo4jCompliance, GraphStore):
         """The page and what its nodes reach in one query (``graph.neo4j.trees``)."""
         listed, parameters = _listing(kind, conditions, visibility)
         # The page first (an index seek in id order), then each node's projection.
-        shaped = projection("n", reaches, visibility, _visible)
+        shaped = projection("n", tuple(reaches), visibility, _visible)
         query = f"{listed} WITH n ORDER BY n.id LIMIT $limit RETURN {shaped} AS t"
         rows = await self._read(
             query, after=after or "", limit=first + 1, org=visibility.org, **parameters
@@ -540,9 +552,7 @@ class Neo4jGraphStore(Neo4jCompliance, GraphStore):
         transient error (what ``execute_read`` did for us), a bounded number of times."""
         for attempt in range(1, _READ_ATTEMPTS + 1):
             try:
-                async with self._session(READ_ACCESS) as session:
-                    result = await session.run(query, parameters)
-                    return [record async for record in result]
+                return await self._read_once(query, parameters)
             except (ServiceUnavailable, SessionExpired) as error:
                 if attempt == _READ_ATTEMPTS:
                     raise StoreUnavailable(f"Neo4j: {error}") from error
@@ -551,6 +561,22 @@ class Neo4jGraphStore(Neo4jCompliance, GraphStore):
                     raise
             await asyncio.sleep(_READ_RETRY_SECONDS * attempt)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _read_once(self, query: str, parameters: dict[str, Any]) -> list[Any]:
+        """The query in an idle read session (or a new one), kept idle again after a
+        whole answer; a session that failed or was cancelled is closed, not kept."""
+        session = self._idle_reads.pop() if self._idle_reads else self._session(READ_ACCESS)
+        try:
+            result = await session.run(query, parameters)
+            records = [record async for record in result]
+        except BaseException:
+            await session.close()
+            raise
+        if len(self._idle_reads) < _IDLE_READ_SESSIONS:
+            self._idle_reads.append(session)
+        else:
+            await session.close()
+        return records
 
 
 def _stored_node(row: Any) -> StoredNode:

@@ -16,6 +16,7 @@ reader.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -27,6 +28,7 @@ from graph.visibility import Visibility
 # one definition of it.
 VisibleCheck = Callable[[str, Visibility], str]
 _PROPERTY_NAME = "abcdefghijklmnopqrstuvwxyz_"
+STATEMENTS_KEPT = 1024
 
 
 def node_properties(var: str) -> str:
@@ -34,8 +36,11 @@ def node_properties(var: str) -> str:
     return f"{var} {{.*, readers: null, sponsor_readers: null}}"
 
 
+# The statements are made once per selection and kind of reader: a request asks for
+# one already made (building the text was 2-3 % of a look-up's CPU).
+@functools.lru_cache(maxsize=STATEMENTS_KEPT)
 def tree_query(
-    kind: NodeKind, reaches: Sequence[Reach], visibility: Visibility, visible: VisibleCheck
+    kind: NodeKind, reaches: tuple[Reach, ...], visibility: Visibility, visible: VisibleCheck
 ) -> str:
     """The statement: ``$ids`` in the order given, one row ``t`` per readable node."""
     return (
@@ -46,8 +51,9 @@ def tree_query(
     )
 
 
+@functools.lru_cache(maxsize=STATEMENTS_KEPT)
 def projection(
-    var: str, reaches: Sequence[Reach], visibility: Visibility, visible: VisibleCheck
+    var: str, reaches: tuple[Reach, ...], visibility: Visibility, visible: VisibleCheck
 ) -> str:
     """Node ``var`` (already found readable) as ``[id, properties, reach, ...]``."""
     return _projection(var, reaches, 1, visibility, visible)

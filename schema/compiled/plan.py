@@ -194,6 +194,7 @@ class Part:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
+    document: DocumentNode  # parsed and validated (a plan is made after validation only)
     operation: OperationDefinitionNode
     roots: tuple[Root, ...]
 
@@ -220,6 +221,12 @@ class Plans:
             self.made.popitem(last=False)
         return plan
 
+    def known(self, query: str, operation: str | None) -> Plan | None:
+        """The plan made for this document and operation, if one was: such a document
+        has been parsed, passed validation and the document limits (plans are made
+        after them), which hold for the same text whatever the variables."""
+        return self.made.get((query, operation))
+
 
 def _compile(schema: GraphQLSchema, document: DocumentNode, name: str | None) -> Plan:
     operation = get_operation_ast(document, name)
@@ -235,7 +242,7 @@ def _compile(schema: GraphQLSchema, document: DocumentNode, name: str | None) ->
     roots: list[Root] = []
     for node in _fields(operation.selection_set, query.name, fragments):
         roots.append(_root(schema, query, node, fragments))
-    return Plan(operation, tuple(roots))
+    return Plan(document, operation, tuple(roots))
 
 
 def _root(

@@ -1,0 +1,56 @@
+"""Reference fields (a kind's ``REF_FIELDS``) refuse an id of the wrong kind, located.
+
+Each kind declares the check on its reference fields alone (``checks_references``),
+not on every field; these tests hold every kind of node to it: the records of the
+demo network with a wrong-kind id put in each of their reference fields, and every
+kind's reference fields checked by a validator (kinds the demo does not hold).
+"""
+
+from __future__ import annotations
+
+from itertools import islice
+
+import pytest
+from pydantic import ValidationError
+
+import graph.lifecycle  # noqa: F401  (its kinds register in NODE_TYPES)
+from graph.ids import NodeKind
+from graph.model import NODE_TYPES, NodeRecord
+from hub.demo.generator import generate_network
+
+
+def _wrong_id(expected: tuple[NodeKind, ...]) -> str:
+    return "org:wrong-kind" if NodeKind.ORGANIZATION not in expected else "product:p/wrong"
+
+
+def test_a_wrong_kind_of_id_in_any_reference_field_of_the_demo_records_is_refused() -> None:
+    tried = set()
+    for record in islice(generate_network(300, 7), 20_000):
+        if not isinstance(record, NodeRecord):
+            continue
+        for name, expected in record.REF_FIELDS.items():
+            value = getattr(record, name)
+            if not value or (record.KIND, name) in tried:
+                continue
+            tried.add((record.KIND, name))
+            data = record.model_dump() | {name: _wrong_id(expected)}
+            if not isinstance(value, str):
+                data[name] = (value[0], _wrong_id(expected))  # one wrong id among right ones
+            with pytest.raises(ValidationError) as refused:
+                type(record).model_validate(data)
+            (error,) = refused.value.errors()
+            assert error["loc"] == (name,)
+            assert "wrong" in error["msg"] and "id" in error["msg"]
+            assert type(record).model_validate(record.model_dump()) == record  # right kinds pass
+    assert {(NodeKind.MATERIAL, "product_id"), (NodeKind.TEST_RESULT, "batch_id")} <= tried
+
+
+@pytest.mark.parametrize("kind", sorted(NODE_TYPES, key=str))
+def test_every_reference_field_of_every_kind_is_checked(kind: NodeKind) -> None:
+    model = NODE_TYPES[kind]
+    checked = {
+        name
+        for validator in model.__pydantic_decorators__.field_validators.values()
+        for name in validator.info.fields
+    }
+    assert set(model.REF_FIELDS) <= checked
