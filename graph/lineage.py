@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from graph.model import EdgeKind
 
@@ -110,14 +111,24 @@ def _redacted(edge: LineageEdge) -> LineageEdge:
 
 
 def assemble(root: str, direction: Direction, max_depth: int, walk: Walk) -> Lineage:
-    nodes = sorted(
-        LineageNode(depth, node_id, node_id in walk.redacted)
-        for node_id, depth in walk.reached.items()
+    # Sorted by (depth, id) and by the edges' fields in order, as the records' own
+    # ordering sorts them, but by key tuples: the records' generated ``__lt__``, called
+    # per comparison, was an eighth of a lineage answer's CPU.
+    reached = sorted(walk.reached.items(), key=_depth_then_id)
+    nodes = tuple(
+        LineageNode(depth, node_id, node_id in walk.redacted) for node_id, depth in reached
     )
-    edges = sorted(
-        {
-            _redacted(edge) if walk.redacted & {edge.source, edge.target} else edge
-            for edge in walk.edges
-        }
-    )
-    return Lineage(root, direction, max_depth, tuple(nodes), tuple(edges), walk.truncated)
+    shown = {
+        _redacted(edge) if walk.redacted & {edge.source, edge.target} else edge
+        for edge in walk.edges
+    }
+    edges = tuple(sorted(shown, key=_edge_fields))
+    return Lineage(root, direction, max_depth, nodes, edges, walk.truncated)
+
+
+def _depth_then_id(reached: tuple[str, int]) -> tuple[int, str]:
+    return reached[1], reached[0]
+
+
+def _edge_fields(edge: LineageEdge) -> tuple[Any, ...]:
+    return edge.source, edge.target, edge.kind, edge.quantity, edge.unit

@@ -7,6 +7,7 @@ it, so authentication changes how the principal is found, never the resolvers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from strawberry.types import Info
@@ -42,7 +43,6 @@ class RequestContext:
     request_id: str
     limits: Limits = field(default_factory=Limits)
     visibility: Visibility = field(init=False)  # what the principal may read, in every query
-    loaders: Loaders = field(init=False)
     # The HTTP request and response, for integrations that want them (strawberry sets them).
     request: Any = None
     response: Any = None
@@ -56,7 +56,12 @@ class RequestContext:
 
     def __post_init__(self) -> None:
         self.visibility = Visibility.of(self.principal, self.directory)
-        self.loaders = Loaders(self.store, self.visibility)
+
+    @cached_property
+    def loaders(self) -> Loaders:
+        """The request's loaders, made when a resolver first needs them: a request
+        answered from a plan (``schema.compiled``) reads through none."""
+        return Loaders(self.store, self.visibility)
 
 
 def context_of(info: Info[RequestContext, Any]) -> RequestContext:

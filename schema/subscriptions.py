@@ -70,6 +70,7 @@ class SocketContext(RequestContext):
     def authenticate(self, principal: Principal, expires_at: float) -> None:
         self.principal, self.expires_at, self.authenticated = principal, expires_at, True
         RequestContext.__post_init__(self)
+        self.loaders = Loaders(self.store, self.visibility)  # for this principal's visibility
 
 
 class FreshLoadersOverSockets(SchemaExtension):
