@@ -98,6 +98,18 @@ def make_id(kind: NodeKind, *parts: str) -> str:
     return prefix + ":" + "/".join(map(_quote, parts))
 
 
+def ids_starting_with(kind: NodeKind, first: str) -> tuple[str, str] | None:
+    """The ids of ``kind`` whose first key part is ``first``, as the range [low, high)
+    (a lot maker's lots, say); None for a kind whose ids may have one part only. Parts
+    are joined by '/' and a '/' in a part is quoted, so these ids are exactly those
+    that start with the first part and a '/', and '0' is the character after '/'."""
+    prefix, arities = ID_PREFIXES[kind]
+    if min(arities) < 2 or not first:
+        return None
+    low = f"{prefix}:{_quote(first)}/"
+    return low, low[:-1] + "0"
+
+
 def parse_id(node_id: str) -> NodeRef:
     """Split an id back into kind and key parts; raise InvalidNodeId naming what is wrong."""
     prefix, sep, rest = node_id.partition(":")

@@ -132,3 +132,33 @@ async def test_in_edges_find_results_that_tested_a_batch(store: GraphStore) -> N
 async def test_ping_answers_on_a_live_store(store: GraphStore) -> None:
     await store.ping()  # raises StoreUnavailable otherwise
     assert (await store.counts()).total_nodes == 0
+
+
+async def test_a_vendor_filter_lists_that_vendors_lots_only_whatever_their_slugs_share(
+    store: GraphStore,
+) -> None:
+    """On Neo4j a filter on the maker seeks the range of ids its lots have (graph.ids
+    ``ids_starting_with``): makers whose slugs start alike keep their own lots."""
+    makers = ("ash", "ash-2", "ash0", "as", "ashb")
+    await store.upsert([batch(maker, f"L-{n}") for maker in makers for n in (1, 2)])
+    for maker in makers:
+        chosen = BatchFilter(vendor=f"org:{maker}")
+        assert await _ids(store, NodeKind.BATCH, chosen) == [
+            lot(maker, "L-1"),
+            lot(maker, "L-2"),
+        ], maker
+        page = await store.list_nodes(NodeKind.BATCH, chosen.conditions(), 1, lot(maker, "L-1"))
+        assert [node.id for node in page.nodes] == [lot(maker, "L-2")] and not page.has_next
+        trees = await store.list_trees(NodeKind.BATCH, chosen.conditions(), 5, None, ())
+        assert [tree.node.id for tree in trees.trees] == [lot(maker, "L-1"), lot(maker, "L-2")]
+
+
+def test_the_ids_starting_with_a_key_part_are_one_range() -> None:
+    from graph.ids import ids_starting_with, make_id
+
+    low, high = ids_starting_with(NodeKind.BATCH, "ash") or ("", "")
+    inside = [make_id(NodeKind.BATCH, "ash", number) for number in ("1", "A/B", "zz", "~")]
+    outside = [make_id(NodeKind.BATCH, maker, "1") for maker in ("as", "ash-2", "ash0", "ashb")]
+    assert all(low <= node_id < high for node_id in inside)
+    assert not any(low <= node_id < high for node_id in outside)
+    assert ids_starting_with(NodeKind.ORGANIZATION, "ash") is None  # one-part ids
