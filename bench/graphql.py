@@ -10,7 +10,9 @@
 2. Throughput of a read mix under concurrent clients: ``partnerhub serve`` (one
    uvicorn worker process) against wrk (C, from the Debian package ``wrk``; one
    thread) on loopback, rotating three requests: a batch by id with vendor and product,
-   a page of 50 batches filtered by vendor and status, and lineage at depth 5.
+   a page of 50 batches filtered by vendor and status, and lineage at depth 5. Then
+   the filtered page alone (every maker of 200 sampled lots in turn), at 1 and at
+   ``--connections`` clients, for its own latency percentiles.
    Requests/s and latency percentiles as wrk reports them; every answer is checked
    for GraphQL errors by the Lua script. Every request carries a bearer token that the
    hub verifies (RS256), as in production.
@@ -165,10 +167,14 @@ async def tracing_cost(uri: str, lots: list[str]) -> list[str]:
     ]
 
 
+def _makers(batch_ids: list[str]) -> list[str]:
+    return sorted({"org:" + batch_id.split(":")[1].split("/")[0] for batch_id in batch_ids})
+
+
 def mix_script(folder: Path, batches: int, authorization: str) -> Path:
     tablets = sample_batch_ids(batches, SEED, Tier.DRUG_PRODUCT, 50)
     finished = sample_batch_ids(batches, SEED, Tier.FINISHED, 50)
-    vendors = sorted({"org:" + batch_id.split(":")[1].split("/")[0] for batch_id in tablets})
+    vendors = _makers(tablets)
     bodies = []
     for index in range(50):
         bodies.append({"query": BATCH_QUERY, "variables": {"id": tablets[index]}})
@@ -178,28 +184,50 @@ def mix_script(folder: Path, batches: int, authorization: str) -> Path:
     return wrk_script(folder, "mix", bodies, headers, percentiles=(50, 90, 99))
 
 
-def throughput(uri: str, batches: int, connections: int, seconds: int) -> list[str]:
+def page_script(folder: Path, batches: int, authorization: str) -> Path:
+    """The mix's filtered page alone: every maker of the sampled lots in turn."""
+    vendors = _makers(sample_batch_ids(batches, SEED, Tier.DRUG_PRODUCT, 200))
+    bodies = [{"query": PAGE_QUERY, "variables": {"vendor": vendor}} for vendor in vendors]
+    headers = {"authorization": authorization}
+    return wrk_script(folder, "page", bodies, headers, percentiles=(50, 95, 99))
+
+
+def _wrk(script: Path, url: str, clients: int, seconds: int) -> tuple[float, int, dict[int, float]]:
+    """Requests/s, failed answers and the latency percentiles (ms) of one wrk run."""
     wrk = shutil.which("wrk")
     if wrk is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
-    rows = []
+    out = subprocess.run(
+        [wrk, "-t1", f"-c{clients}", f"-d{seconds}s", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    failures = int(re.search(r"failures (\d+)", out).group(1))  # type: ignore[union-attr]
+    return rate, failures, {int(k): float(v) for k, v in re.findall(r"p(\d+) ([\d.]+)", out)}
+
+
+def throughput(
+    uri: str, batches: int, connections: int, seconds: int
+) -> tuple[list[str], list[str]]:
+    """The read mix at each number of connections, then the filtered page alone."""
+    rows, page_rows = [], []
     with tempfile.TemporaryDirectory() as folder, served_hub(uri) as hub:
-        base = hub.url
-        script = mix_script(Path(folder), batches, hub.headers["authorization"])
+        url, authorization = hub.url + "graphql", hub.headers["authorization"]
+        script = mix_script(Path(folder), batches, authorization)
         for clients in connections_steps(connections):
-            out = subprocess.run(
-                [wrk, "-t1", f"-c{clients}", f"-d{seconds}s", "-s", str(script), base + "graphql"],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-            rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-            failures = int(re.search(r"failures (\d+)", out).group(1))  # type: ignore[union-attr]
-            p = {int(k): float(v) for k, v in re.findall(r"p(\d+) ([\d.]+)", out)}
+            rate, failures, p = _wrk(script, url, clients, seconds)
             rows.append(
                 f"| {clients} | {rate:,.0f} | {p[50]:.1f} | {p[90]:.1f} | {p[99]:.1f} | {failures} |"
             )
-    return rows
+        script = page_script(Path(folder), batches, authorization)
+        for clients in sorted({1, connections}):
+            rate, failures, p = _wrk(script, url, clients, seconds)
+            page_rows.append(
+                f"| {clients} | {rate:,.0f} | {p[50]:.1f} | {p[95]:.1f} | {p[99]:.1f} | {failures} |"
+            )
+    return rows, page_rows
 
 
 def connections_steps(top: int) -> list[int]:
@@ -228,7 +256,7 @@ def main() -> None:
             return
         roots = sample_batch_ids(args.batches, SEED, Tier.FINISHED, ROOTS + WARM_UP)
         overhead = asyncio.run(lineage_overhead(uri, roots, 10))
-        load_rows = throughput(uri, args.batches, args.connections, args.seconds)
+        load_rows, page_rows = throughput(uri, args.batches, args.connections, args.seconds)
     print(f"Upstream lineage, depth 10, {args.batches:,} batches, {ROOTS} roots (ms):\n")
     print("| path | p50 | p95 | p95 ratio to store |")
     print("|---|---:|---:|---:|")
@@ -240,6 +268,10 @@ def main() -> None:
     print("| connections | requests/s | p50 ms | p90 ms | p99 ms | failed answers |")
     print("|---:|---:|---:|---:|---:|---:|")
     print("\n".join(load_rows))
+    print("\nThe mix's page of 50 lots filtered by vendor and status, alone:\n")
+    print("| connections | requests/s | p50 ms | p95 ms | p99 ms | failed answers |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    print("\n".join(page_rows))
 
 
 if __name__ == "__main__":
