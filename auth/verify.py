@@ -21,6 +21,7 @@ scopes from its scope claim, unknown scope names ignored.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -72,6 +73,7 @@ class AccessToken:
 
 # Verified signatures kept (see TokenVerifier._signed): the tokens in use at once.
 _SIGNATURES_KEPT = 4_096
+_TOKENS_READ = 4_096  # tokens kept decoded (header and claims), the most recent
 
 
 class TokenVerifier:
@@ -128,11 +130,9 @@ class TokenVerifier:
         return (await self.verify_access_token(token)).principal
 
     async def verify_access_token(self, token: str) -> AccessToken:
-        compact = _parse(token)
-        header = compact.headers()
+        compact, header, claims = _read(token)
         alg = _check_header(header)
         kid: str = header["kid"]
-        claims = _payload(compact.payload)
         issuer = claims.get("iss")
         trusted = self.config.trusted(issuer) if isinstance(issuer, str) else None
         if issuer == self.config.issuer:
@@ -235,6 +235,21 @@ _CLAIM_REASONS = {
     "aud": "the token is meant for another audience",
     "iss": "the token's issuer is not trusted",
 }
+
+
+def _read(token: str) -> tuple[jws.CompactSignature, dict[str, Any], dict[str, Any]]:
+    """The token split, with its header and claims (copies: the reader's own)."""
+    compact, header, claims = _read_once(token)
+    return compact, dict(header), dict(claims)
+
+
+# A client sends the same token for its lifetime: decoded once, not at every request
+# (every check on what it says is still made each time). A malformed token raises,
+# and nothing is kept of it.
+@functools.lru_cache(maxsize=_TOKENS_READ)
+def _read_once(token: str) -> tuple[jws.CompactSignature, dict[str, Any], dict[str, Any]]:
+    compact = _parse(token)
+    return compact, compact.headers(), _payload(compact.payload)
 
 
 def _parse(token: str) -> jws.CompactSignature:
