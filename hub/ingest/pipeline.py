@@ -7,8 +7,11 @@ The payload is already safe in the ledger when this runs (``hub.records.ledger``
    rejections: a payload that cannot be read (or, under all-or-nothing, one with any
    rejected record) stops here and nothing of it reaches the graph.
 2. A second pass streams the good records into the store in chunks, one transaction
-   each, so memory stays flat for any payload size. Parsing twice costs CPU, not
-   memory, and is what makes "nothing half-applied" hold without holding every record.
+   each, so memory stays flat for any payload size. Reading twice is what makes
+   "nothing half-applied" hold without holding every record in memory. The second
+   read does not parse again: it replays the outcomes the first pass spooled
+   (``hub.ingest.spool``: pickled, in memory up to a bound and on disk past it), and
+   only if spooling failed does the connector run again.
    Graph writes are idempotent, so applying the same payload again (after a crash, or
    in a replay) changes nothing that was already there.
    Between the two, the lifecycle records whose sense depends on the graph (a
@@ -34,7 +37,7 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from functools import partial
@@ -52,6 +55,7 @@ from graph.retraction import Retraction
 from graph.store import GraphStore, StoreUnavailable
 from hub.ingest.lifecycle_checks import Needs, from_payload, verdicts, without_refused
 from hub.ingest.ownership import owned_by
+from hub.ingest.spool import Spool
 from hub.records import identifiers
 from hub.records.database import DATABASE_ERRORS, unavailable
 from hub.records.ledger import Delivery, IngestionStatus, Received
@@ -198,48 +202,51 @@ class IngestPipeline:
             heard=heard,
         )
 
-        outcomes = partial(
+        outcomes: Callable[[], Iterator[Outcome]] = partial(
             _outcomes, connector, payload, context, received.owner_only, received.org
         )
-        needs = Needs()
-        with tracer().start_as_current_span("ingest.survey") as span:
-            try:
-                await asyncio.to_thread(_survey, outcomes(), report, needs)
-            except PayloadError as error:
-                return _refuse(report, IngestError("unreadable", error.location, error.message))
-            span.set_attribute("partnerhub.ingestion.records", report.records)
-            span.set_attribute("partnerhub.ingestion.rejected", report.rejected)
-        refused = {}
-        if needs:
-            await self._ready_store()
-            in_payload = await asyncio.to_thread(from_payload, outcomes(), needs)
-            registered = _registered(known)
-            if received.owner_only:  # a partner pushing as itself: its client vouches for it
-                registered.add(received.org)
-            refused = await verdicts(self.store, needs, in_payload, registered)
-            for rejection in refused.values():
-                report.records -= 1
-                _count_rejection(report, rejection)
-        if report.rejected and received.all_or_nothing:
-            report.status = IngestionStatus.REJECTED
-            return report
+        with closing(Spool()) as spool:
+            needs = Needs()
+            with tracer().start_as_current_span("ingest.survey") as span:
+                try:
+                    await asyncio.to_thread(_survey, outcomes(), report, needs, spool)
+                except PayloadError as error:
+                    return _refuse(report, IngestError("unreadable", error.location, error.message))
+                span.set_attribute("partnerhub.ingestion.records", report.records)
+                span.set_attribute("partnerhub.ingestion.rejected", report.rejected)
+            if spool.usable:  # the later passes replay the survey's outcomes
+                outcomes = spool.replay
+            refused = {}
+            if needs:
+                await self._ready_store()
+                in_payload = await asyncio.to_thread(from_payload, outcomes(), needs)
+                registered = _registered(known)
+                if received.owner_only:  # a partner pushing as itself: its client vouches for it
+                    registered.add(received.org)
+                refused = await verdicts(self.store, needs, in_payload, registered)
+                for rejection in refused.values():
+                    report.records -= 1
+                    _count_rejection(report, rejection)
+            if report.rejected and received.all_or_nothing:
+                report.status = IngestionStatus.REJECTED
+                return report
 
-        await self._ready_store()
-        notes: list[Note] = []
-        chunks = _good_chunks(without_refused(outcomes(), refused), self.chunk_size, notes)
-        with tracer().start_as_current_span("ingest.write") as span:
-            while chunk := await asyncio.to_thread(next, chunks, None):
-                await self.store.upsert(chunk)
-                report.applied += len(chunk)
-                if on_chunk is not None:
-                    await on_chunk(received, chunk)
-            retractions = [note for note in notes if isinstance(note, Retraction)]
-            report.retracted = len(await self.store.retract(retractions))
-            span.set_attribute("partnerhub.ingestion.applied", report.applied)
-        async with _database_reachable():
-            await self.traces.keep(received, notes)
-        report.status = IngestionStatus.PARTIAL if report.rejected else IngestionStatus.APPLIED
-        return report
+            await self._ready_store()
+            notes: list[Note] = []
+            chunks = _good_chunks(without_refused(outcomes(), refused), self.chunk_size, notes)
+            with tracer().start_as_current_span("ingest.write") as span:
+                while chunk := await asyncio.to_thread(next, chunks, None):
+                    await self.store.upsert(chunk)
+                    report.applied += len(chunk)
+                    if on_chunk is not None:
+                        await on_chunk(received, chunk)
+                retractions = [note for note in notes if isinstance(note, Retraction)]
+                report.retracted = len(await self.store.retract(retractions))
+                span.set_attribute("partnerhub.ingestion.applied", report.applied)
+            async with _database_reachable():
+                await self.traces.keep(received, notes)
+            report.status = IngestionStatus.PARTIAL if report.rejected else IngestionStatus.APPLIED
+            return report
 
 
 @asynccontextmanager
@@ -283,8 +290,9 @@ def _count_rejection(report: IngestReport, rejection: RecordRejection) -> None:
         report.rejections.append(rejection)
 
 
-def _survey(outcomes: Iterator[Outcome], report: IngestReport, needs: Needs) -> None:
+def _survey(outcomes: Iterator[Outcome], report: IngestReport, needs: Needs, spool: Spool) -> None:
     for outcome in outcomes:
+        spool.add(outcome)
         needs.see(outcome)
         if isinstance(outcome, RecordRejection):
             _count_rejection(report, outcome)
@@ -294,6 +302,7 @@ def _survey(outcomes: Iterator[Outcome], report: IngestReport, needs: Needs) -> 
                 report.warnings.append(outcome)
         elif isinstance(outcome, NodeRecord | Edge):
             report.records += 1
+    spool.finish()
 
 
 def _good_chunks(
