@@ -4,11 +4,12 @@
 
 A FLEX2-style LIMS export of ``--rows`` rows (each row a sample with up to 14 analyte
 results, written by ``bench.lims_csv``) goes through ``IngestPipeline`` as a pushed
-payload would: into the SQLite ledger, a survey pass, then the streamed apply pass
-through ``lims.csv`` with the shipped ``novabio_flex2`` profile. The baseline is the
+payload would: into the SQLite ledger, a survey pass through ``lims.csv`` with the
+shipped ``novabio_flex2`` profile, then the streamed apply pass. The baseline is the
 same store's raw ``graph.loading.load`` of the same records, parsed into memory
 before its clock starts. Both run on an empty store, in the same run, and the ratio
-says what connector, ledger and the two passes cost on top of the store's own writes.
+says what connector, ledger, the survey pass and the apply pass (which replays the
+survey's spool, ``hub.ingest.spool``) cost on top of the store's own writes.
 
 ``--repeat`` runs each ``--repeat`` times, alternating which goes first, and the ratio
 is taken between medians: one run of each on a shared machine cannot tell 0.7 from 0.9
