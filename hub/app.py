@@ -171,9 +171,9 @@ def _is_ide_page(scope: AsgiScope) -> bool:
 
 
 async def _body_within(scope: AsgiScope, receive: Receive, send: Send, limit: int) -> bytes | None:
-    """Read a request's body, at most ``limit`` bytes; or answer 413 and give None. A declared Content-Length over the limit is
-    refused before reading anything, a chunked body as soon as it passes the limit, so
-    no more than ``limit`` bytes are ever held. The connection is closed after a 413:
+    """Read a request's body, at most ``limit`` bytes; or answer 413 and give None. A
+    declared Content-Length over the limit is refused before reading anything, a chunked
+    body as soon as it passes the limit, so no more than ``limit`` bytes are ever held. The connection is closed after a 413:
     the rest of the body is not read."""
     declared = dict(scope.get("headers", [])).get(b"content-length", b"")
     too_large = declared.isdigit() and int(declared) > limit
