@@ -14,9 +14,10 @@ time limit.
 A budget that cannot pay is answered here as the cost limiter answers it (HTTP 429, a
 ``COST_BUDGET_SPENT`` error), so the refusal is counted once. Everything else is left
 to the usual way: no plan yet (it makes one), a cost over ``HUB_GRAPHQL_MAX_COST`` (it
-refuses it with its error), and any failure of the run (a bad argument, a store error: graphql-core
-answers, errors located and masked as always). After a failure the cost is already
-paid, and ``Declined.paid`` says so, so that the usual way does not charge it twice.
+refuses it with its error), and any failure of the run (a bad argument, a store error:
+graphql-core answers, errors located and masked as always). After a failure the cost
+is already paid, and ``Declined.paid`` says so, so that the usual way does not charge
+it twice.
 """
 
 from __future__ import annotations
