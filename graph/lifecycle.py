@@ -48,7 +48,6 @@ from graph.model import (
     Link,
     NodeRecord,
     Slug,
-    checks_references,
 )
 
 
@@ -226,7 +225,6 @@ class TechTransfer(NodeRecord):
         "product_id": (NodeKind.PRODUCT,),
         "ppq_batch_ids": (NodeKind.BATCH,),
     }
-    _references = checks_references(REF_FIELDS)
 
     @model_validator(mode="after")
     def _days_in_order(self) -> TechTransfer:
@@ -328,7 +326,6 @@ class ChangeControl(NodeRecord):
     status: ChangeStatus | None = None
 
     REF_FIELDS: ClassVar[dict[str, tuple[NodeKind, ...]]] = {"product_id": (NodeKind.PRODUCT,)}
-    _references = checks_references(REF_FIELDS)
 
     @model_validator(mode="after")
     def _days_in_order(self) -> ChangeControl:

@@ -220,10 +220,10 @@ class MissingProvenance(ValueError):
 
 def checks_references(ref_fields: dict[str, tuple[NodeKind, ...]]) -> Any:
     """The validator of a kind's reference fields (its ``REF_FIELDS``, given): each id
-    they hold names a node of a kind the field may name. A kind declares it with
-    ``_references = checks_references(REF_FIELDS)``, on those fields only: a validator
-    on every field ("*") made a Python call per field of every record made, read back
-    from the store included (2.5x the time of a lot's validation)."""
+    they hold names a node of a kind the field may name. ``NodeRecord`` gives it to
+    every kind that declares ``REF_FIELDS``, on those fields only: a validator on every
+    field ("*") made a Python call per field of every record made, read back from the
+    store included (2.5x the time of a lot's validation)."""
 
     def name_the_right_kind(cls: type, value: Any, info: ValidationInfo) -> Any:
         expected = ref_fields[info.field_name or ""]
@@ -255,6 +255,13 @@ class NodeRecord(BaseModel):
     # Required on everything written (the store refuses a record without it); None on
     # records read back, whose provenance is the node's list of sources.
     provenance: Provenance | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Runs before pydantic collects the class's validators (it does so once the
+        # class exists), so a kind's own REF_FIELDS get their check without declaring it.
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("REF_FIELDS"):
+            cls._references = checks_references(cls.REF_FIELDS)  # type: ignore[attr-defined]
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -359,7 +366,6 @@ class Material(NodeRecord):
     product_id: str | None = None  # the sponsor's Product this partner item code makes
 
     REF_FIELDS = {"product_id": (NodeKind.PRODUCT,)}
-    _references = checks_references(REF_FIELDS)
 
     def implied_links(self, me: str) -> list[Link]:
         edges = [(me, EdgeKind.OWNED_BY, make_id(NodeKind.ORGANIZATION, self.org))]
@@ -390,7 +396,6 @@ class Batch(NodeRecord):
     validation_stage: ValidationStage | None = None
 
     REF_FIELDS = {"product_id": (NodeKind.PRODUCT,)}
-    _references = checks_references(REF_FIELDS)
 
     def implied_links(self, me: str) -> list[Link]:
         edges = [(me, EdgeKind.MADE_BY, make_id(NodeKind.ORGANIZATION, self.maker))]
@@ -433,7 +438,6 @@ class QualityAgreement(NodeRecord):
         "site_ids": (NodeKind.SITE,),
         "specification_ids": (NodeKind.SPECIFICATION,),
     }
-    _references = checks_references(REF_FIELDS)
 
     def implied_links(self, me: str) -> list[Link]:
         party = EdgeKind.PARTY_TO
@@ -494,7 +498,6 @@ class TestResult(NodeRecord):
     tested_on: date | None = None
 
     REF_FIELDS = {"batch_id": (NodeKind.BATCH,)}
-    _references = checks_references(REF_FIELDS)
 
     def implied_links(self, me: str) -> list[Link]:
         edges = [(me, EdgeKind.OWNED_BY, make_id(NodeKind.ORGANIZATION, self.lab))]
@@ -517,7 +520,6 @@ class Deviation(NodeRecord):
     batch_ids: tuple[str, ...] = ()
 
     REF_FIELDS = {"batch_ids": (NodeKind.BATCH,)}
-    _references = checks_references(REF_FIELDS)
 
     def implied_links(self, me: str) -> list[Link]:
         edges = [(me, EdgeKind.OWNED_BY, make_id(NodeKind.ORGANIZATION, self.org))]
@@ -543,7 +545,6 @@ class Experiment(NodeRecord):
         "used_ids": (NodeKind.BATCH, NodeKind.MATERIAL),
         "produced_ids": (NodeKind.BATCH,),
     }
-    _references = checks_references(REF_FIELDS)
 
     def implied_links(self, me: str) -> list[Link]:
         edges = [(me, EdgeKind.OWNED_BY, make_id(NodeKind.ORGANIZATION, self.org))]
