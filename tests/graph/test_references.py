@@ -1,9 +1,10 @@
 """Reference fields (a kind's ``REF_FIELDS``) refuse an id of the wrong kind, located.
 
 Each kind gets the check on its reference fields alone (``checks_references``, from
-``NodeRecord.__init_subclass__``), not on every field; these tests hold every kind of node to it: the records of the
-demo network with a wrong-kind id put in each of their reference fields, and every
-kind's reference fields checked by a validator (kinds the demo does not hold).
+``NodeRecord.__init_subclass__``), not on every field; these tests hold every kind of
+node to it: the records of the demo network with a wrong-kind id put in each of their
+reference fields, and every kind's reference fields checked by a validator (kinds the
+demo does not hold).
 """
 
 from __future__ import annotations
