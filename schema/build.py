@@ -33,7 +33,7 @@ from strawberry.utils.await_maybe import await_maybe
 
 from schema.compiled.direct import DirectAnswers
 from schema.compiled.plan import Plans
-from schema.compiled.run import run
+from schema.compiled.run import coerced_variables, run
 from schema.context import Limits, RequestContext
 from schema.cost import CostModel, QueryCostLimiter
 from schema.errors import MaskInternalErrors, bad_input, timed_out, with_code
@@ -129,8 +129,8 @@ class PartnerHubSchema(strawberry.federation.Schema):
         async def compiled(*args: Any, **kwargs: Any) -> Any:
             assert plan is not None and isinstance(context, RequestContext)
             try:
-                variables = execution_context.variables
-                data = await run(plan, self._schema, converter, context, variables)
+                coerced = coerced_variables(plan, self._schema, execution_context.variables)
+                data = await run(plan, converter, context, coerced)
             except Exception:
                 # NotCompiled, or a store failing: graphql-core's answer, errors located
                 # and masked as always (MaskInternalErrors), the failure logged once.

@@ -71,6 +71,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    ArgumentNode,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -83,12 +84,16 @@ from graphql import (
     GraphQLSkipDirective,
     InlineFragmentNode,
     NamedTypeNode,
+    OperationDefinitionNode,
     SelectionSetNode,
+    VariableNode,
+    Visitor,
     get_named_type,
     get_nullable_type,
     get_operation_ast,
     is_abstract_type,
     is_list_type,
+    visit,
 )
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.execution.values import (
@@ -158,19 +163,113 @@ def operation_cost(
     operation = get_operation_ast(document, operation_name)
     if operation is None:
         return None
-    root = schema.get_root_type(operation.operation)
-    if root is None:
-        return None
     coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
     if isinstance(coerced, list):
+        return None
+    return coerced_cost(schema, document, operation, coerced, model or CostModel())
+
+
+def coerced_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    coerced: VariableValues,
+    model: CostModel,
+) -> int | None:
+    """The cost of ``operation`` with variables already coerced to their types."""
+    root = schema.get_root_type(operation.operation)
+    if root is None:
         return None
     fragments = {
         definition.name.value: definition
         for definition in document.definitions
         if isinstance(definition, FragmentDefinitionNode)
     }
-    counter = _Counter(schema, fragments, coerced, model or CostModel())
+    counter = _Counter(schema, fragments, coerced, model)
     return counter.selection_cost(root, (operation.selection_set,), None)
+
+
+# The arguments whose values the count reads (``_Counter._items``, ``_Counter._included``).
+PRICED_ARGUMENTS = frozenset({"first", "maxDepth", "representations", "if"})
+_MISSING = object()
+
+
+class CostMemo:
+    """The costs of one operation already counted, each under what can change it.
+
+    The count reads variables in two ways only: the values of priced arguments (a page
+    size, a lineage depth, the representations, ``@skip``/``@include``), and, through
+    ``get_argument_values``, whether a variable for any other argument is missing or
+    null (an argument execution would refuse counts 1). So two requests whose priced
+    variables have equal values, and whose other variables are missing, null or given
+    alike, cost the same, and the second is not counted again: a document asked with
+    another lot's id each time is counted once per page size. Values that cannot be a
+    key (a list of representations) are counted every time.
+    """
+
+    def __init__(self, document: DocumentNode, operation: OperationDefinitionNode) -> None:
+        self.document = document
+        self.operation = operation
+        priced = _priced_variables(document)
+        declared = [
+            definition.variable.name.value for definition in operation.variable_definitions or ()
+        ]
+        self.priced = tuple(name for name in declared if name in priced)
+        self.others = tuple(name for name in declared if name not in priced)
+        self.known: dict[tuple[Any, ...], int | None] = {}
+
+    def cost(self, schema: GraphQLSchema, coerced: VariableValues, model: CostModel) -> int | None:
+        """The cost of the operation with ``coerced`` variables (``model`` never
+        changes for one memo: it is the schema's)."""
+        values = coerced.coerced
+        key = (
+            *(values.get(name, _MISSING) for name in self.priced),
+            *(_given(values, name) for name in self.others),
+        )
+        try:
+            return self.known[key]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable value: counted, not kept
+            return coerced_cost(schema, self.document, self.operation, coerced, model)
+        if len(self.known) >= MEMO_SIZE:
+            self.known.clear()
+        cost = self.known[key] = coerced_cost(schema, self.document, self.operation, coerced, model)
+        return cost
+
+
+MEMO_SIZE = 256  # costs kept per operation
+
+
+def _given(values: dict[str, Any], name: str) -> int:
+    """0 when the variable is missing, 1 when it is null, 2 when it has a value."""
+    if name not in values:
+        return 0
+    return 1 if values[name] is None else 2
+
+
+def _priced_variables(document: DocumentNode) -> frozenset[str]:
+    """The variables used anywhere inside a priced argument of ``document``."""
+    finder = _PricedVariables()
+    visit(document, finder)
+    return frozenset(finder.names)
+
+
+class _PricedVariables(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+        self.inside = 0  # priced arguments entered and not yet left
+
+    def enter_argument(self, node: ArgumentNode, *_: Any) -> None:
+        self.inside += node.name.value in PRICED_ARGUMENTS
+
+    def leave_argument(self, node: ArgumentNode, *_: Any) -> None:
+        self.inside -= node.name.value in PRICED_ARGUMENTS
+
+    def enter_variable(self, node: VariableNode, *_: Any) -> None:
+        if self.inside:
+            self.names.add(node.name.value)
 
 
 class _Counter:

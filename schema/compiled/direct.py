@@ -8,8 +8,8 @@ itself. A document whose plan exists has been through all of that once: parsed,
 validated and within the depth, alias and token limits (plans are only made after
 those, and their verdicts hold for the same text whatever the variables). What still
 depends on each request is done here as the extensions do it: the cost with these
-variables (``schema.cost``), paid from the asker's budget, then the run under the
-time limit.
+variables (``schema.cost``; counted once per plan and values that can change it,
+``CostMemo``), paid from the asker's budget, then the run under the time limit.
 
 A budget that cannot pay is answered here as the cost limiter answers it (HTTP 429, a
 ``COST_BUDGET_SPENT`` error), so the refusal is counted once. Everything else is left
@@ -31,9 +31,9 @@ from graphql import ExecutionResult, GraphQLSchema
 
 from schema.budget import answer_too_many, budget_spent
 from schema.compiled.plan import Plans
-from schema.compiled.run import run
+from schema.compiled.run import coerced_variables, run
 from schema.context import Limits, RequestContext
-from schema.cost import CostModel, operation_cost
+from schema.cost import CostModel
 from schema.errors import timed_out
 
 log = logging.getLogger("partnerhub.graphql")
@@ -71,10 +71,9 @@ class DirectAnswers:
         if plan is None:
             return Declined()
         try:
-            cost = operation_cost(
-                self.schema, plan.document, asked.operation_name, asked.variables, self.cost_model
-            )
-        except Exception:  # the usual way reports it, located
+            coerced = coerced_variables(plan, self.schema, asked.variables)
+            cost = plan.costs.cost(self.schema, coerced, self.cost_model)
+        except Exception:  # NotCompiled or a count failing: the usual way reports it, located
             return Declined()
         if cost is None or cost > self.limits.max_cost:
             return Declined()
@@ -85,7 +84,7 @@ class DirectAnswers:
         seconds = self.limits.timeout_seconds
         try:
             async with asyncio.timeout(seconds) as deadline:
-                data = await run(plan, self.schema, self.converter, context, asked.variables)
+                data = await run(plan, self.converter, context, coerced)
         except TimeoutError:
             if not deadline.expired():
                 return Declined(paid=cost)

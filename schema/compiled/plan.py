@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from enum import Enum
+from types import MappingProxyType
 from typing import Any
 
 from graphql import (
@@ -21,11 +23,17 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLBoolean,
+    GraphQLEnumType,
     GraphQLField,
+    GraphQLID,
+    GraphQLInt,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLScalarType,
     GraphQLSchema,
+    GraphQLString,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
@@ -36,6 +44,7 @@ from graphql.utilities import get_operation_ast
 from graph.ids import NodeKind
 from graph.model import NODE_TYPES, EdgeKind
 from graph.store import Reach
+from schema.cost import CostMemo
 from schema.nodes import KIND_OF, GraphNode
 
 TYPENAME = "__typename"
@@ -105,6 +114,8 @@ class Value:
     serialize: Callable[[Any], Any]
     nullable: bool
     listed: bool
+    unchanged: type | None = None  # see ``Shortcuts``
+    names: Mapping[Any, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +173,8 @@ class Leaf:
     name: str
     serialize: Callable[[Any], Any]
     nullable: bool
+    unchanged: type | None = None  # see ``Shortcuts``
+    names: Mapping[Any, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +210,7 @@ class Plan:
     document: DocumentNode  # parsed and validated (a plan is made after validation only)
     operation: OperationDefinitionNode
     roots: tuple[Root, ...]
+    costs: CostMemo  # the operation's costs already counted (the direct answers')
 
 
 class Plans:
@@ -242,7 +256,7 @@ def _compile(schema: GraphQLSchema, document: DocumentNode, name: str | None) ->
     roots: list[Root] = []
     for node in _fields(operation.selection_set, query.name, fragments):
         roots.append(_root(schema, query, node, fragments))
-    return Plan(document, operation, tuple(roots))
+    return Plan(document, operation, tuple(roots), CostMemo(document, operation))
 
 
 def _root(
@@ -372,7 +386,8 @@ def _leaf(of: GraphQLObjectType, node: FieldNode) -> Leaf:
     serialize = getattr(leaf, "serialize", None)
     if serialize is None:
         raise NotCompiled
-    return Leaf(_key(node), name, serialize, not isinstance(field.type, GraphQLNonNull))
+    nullable = not isinstance(field.type, GraphQLNonNull)
+    return Leaf(_key(node), name, serialize, nullable, *_shortcuts(leaf))
 
 
 def _shape(
@@ -429,7 +444,37 @@ def _value(of: GraphQLObjectType, name: str, key: str, field: GraphQLField) -> V
     serialize = getattr(leaf, "serialize", None)
     if serialize is None:
         raise NotCompiled
-    return Value(key, attribute, serialize, nullable, listed)
+    return Value(key, attribute, serialize, nullable, listed, *_shortcuts(leaf))
+
+
+# Serializing is a call per leaf, and a lineage answer has a few hundred leaves. Two
+# shortcuts give the serializer's own answer without the call:
+# - graphql-core's serializers of these built-in scalars give a value of this Python
+#   type back as it is (``serialize_string``, ``serialize_id``, ``serialize_boolean``,
+#   and ``serialize_int`` within the 32-bit range, which the run checks);
+# - a strawberry enum's serializer maps each member of its Python enum to a name by a
+#   scan of its values: the names are read from it once, member by member.
+_ANSWERED_AS_THEY_ARE: dict[GraphQLScalarType, type] = {
+    GraphQLString: str,
+    GraphQLID: str,
+    GraphQLBoolean: bool,
+    GraphQLInt: int,
+}
+
+
+def _shortcuts(leaf: Any) -> tuple[type | None, Mapping[Any, str] | None]:
+    """The Python type whose values ``leaf`` serializes unchanged, and the names of its
+    enum's members: each if it has one."""
+    if isinstance(leaf, GraphQLScalarType):
+        return _ANSWERED_AS_THEY_ARE.get(leaf), None
+    members = getattr(leaf, "wrapped_cls", None)
+    if (
+        isinstance(leaf, GraphQLEnumType)
+        and isinstance(members, type)
+        and issubclass(members, Enum)
+    ):
+        return None, MappingProxyType({member: leaf.serialize(member) for member in members})
+    return None, None
 
 
 def _stored_attribute(type_name: str, attribute: str) -> bool:

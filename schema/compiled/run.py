@@ -9,11 +9,11 @@ answers the request, errors and all, as it always did.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from enum import Enum
 from typing import Any
 
-from graphql import GraphQLError, GraphQLSchema
-from graphql.execution.values import get_argument_values, get_variable_values
+from graphql import GRAPHQL_MAX_INT, GRAPHQL_MIN_INT, GraphQLError, GraphQLSchema
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from strawberry.types.arguments import convert_arguments
 
 from graph.lineage import LineageEdge
@@ -36,18 +36,21 @@ from schema.nodes import Provenance
 from schema.pagination import decode_cursor, encode_cursor, page_size
 
 
-async def run(
-    plan: Plan,
-    schema: GraphQLSchema,
-    converter: tuple[Any, Any],
-    context: RequestContext,
-    variables: dict[str, Any] | None,
-) -> dict[str, Any]:
+def coerced_variables(
+    plan: Plan, schema: GraphQLSchema, variables: dict[str, Any] | None
+) -> VariableValues:
+    """The request's variables coerced to the types the operation declares."""
     coerced = get_variable_values(
         schema, plan.operation.variable_definitions or (), variables or {}
     )
     if isinstance(coerced, list):  # graphql-core says what is wrong with them
         raise NotCompiled
+    return coerced
+
+
+async def run(
+    plan: Plan, converter: tuple[Any, Any], context: RequestContext, coerced: VariableValues
+) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for root in plan.roots:
         arguments = _arguments(root, coerced, converter)
@@ -175,13 +178,12 @@ def _edge_values(edge: LineageEdge) -> dict[str, Any]:
 
 
 def _leaves(leaves: tuple[Leaf, ...], values: dict[str, Any]) -> dict[str, Any]:
-    return {leaf.key: _leaf(leaf, values.get(leaf.name)) for leaf in leaves}
-
-
-def _leaf(leaf: Leaf, value: Any) -> Any:
-    if leaf.name == TYPENAME:
-        return leaf.serialize(value)
-    return _serialized(value, leaf.serialize, leaf.nullable)
+    return {
+        leaf.key: leaf.serialize(None)  # the object's type name
+        if leaf.name == TYPENAME
+        else _serialized(values.get(leaf.name), leaf)
+        for leaf in leaves
+    }
 
 
 def _picked(fields: tuple[tuple[str, str], ...], values: dict[str, Any]) -> dict[str, Any]:
@@ -216,18 +218,23 @@ def _linked(item: Linked, reached: list[TreeNode]) -> Any:
 
 def _value(item: Value, stored: StoredNode) -> Any:
     value = stored.id if item.attribute == "id" else getattr(stored.record, item.attribute)
-    return _serialized(value, item.serialize, item.nullable, listed=item.listed)
+    return _serialized(value, item, listed=item.listed)
 
 
-def _serialized(
-    value: Any, serialize: Callable[[Any], Any], nullable: bool, *, listed: bool = False
-) -> Any:
+def _serialized(value: Any, of: Leaf | Value, *, listed: bool = False) -> Any:
     """``value`` as graphql-core would answer it; what it would make an error of stops
-    the compiled run."""
+    the compiled run. The plan's shortcuts (``schema.compiled.plan._shortcuts``) give
+    the serializer's answer without calling it."""
     if value is None:
-        if not nullable:
+        if not of.nullable:
             raise NotCompiled
         return None
+    kind = type(value)
+    if kind is of.unchanged and (kind is not int or GRAPHQL_MIN_INT <= value <= GRAPHQL_MAX_INT):
+        return value
+    if of.names is not None and isinstance(value, Enum) and value in of.names:
+        return of.names[value]
+    serialize = of.serialize
     try:
         return [serialize(each) for each in value] if listed else serialize(value)
     except (GraphQLError, TypeError, ValueError):
