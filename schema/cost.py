@@ -191,6 +191,7 @@ def coerced_cost(
 
 # The arguments whose values the count reads (``_Counter._items``, ``_Counter._included``).
 PRICED_ARGUMENTS = frozenset({"first", "maxDepth", "representations", "if"})
+MEMO_SIZE = 256  # costs kept per operation
 _MISSING = object()
 
 
@@ -236,9 +237,6 @@ class CostMemo:
             self.known.clear()
         cost = self.known[key] = coerced_cost(schema, self.document, self.operation, coerced, model)
         return cost
-
-
-MEMO_SIZE = 256  # costs kept per operation
 
 
 def _given(values: dict[str, Any], name: str) -> int:

@@ -114,7 +114,7 @@ class Value:
     serialize: Callable[[Any], Any]
     nullable: bool
     listed: bool
-    unchanged: type | None = None  # see ``Shortcuts``
+    unchanged: type | None = None  # see ``_shortcuts``
     names: Mapping[Any, str] | None = None
 
 
@@ -173,7 +173,7 @@ class Leaf:
     name: str
     serialize: Callable[[Any], Any]
     nullable: bool
-    unchanged: type | None = None  # see ``Shortcuts``
+    unchanged: type | None = None  # see ``_shortcuts``
     names: Mapping[Any, str] | None = None
 
 

@@ -232,8 +232,10 @@ def _serialized(value: Any, of: Leaf | Value, *, listed: bool = False) -> Any:
     kind = type(value)
     if kind is of.unchanged and (kind is not int or GRAPHQL_MIN_INT <= value <= GRAPHQL_MAX_INT):
         return value
-    if of.names is not None and isinstance(value, Enum) and value in of.names:
-        return of.names[value]
+    if of.names is not None and isinstance(value, Enum):
+        name = of.names.get(value)
+        if name is not None:
+            return name
     serialize = of.serialize
     try:
         return [serialize(each) for each in value] if listed else serialize(value)
