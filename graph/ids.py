@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from urllib.parse import quote, unquote
 
 
@@ -110,6 +111,13 @@ def ids_starting_with(kind: NodeKind, first: str) -> tuple[str, str] | None:
     return low, low[:-1] + "0"
 
 
+# Ingest parses each id about nine times (planning, the readers rules, rows), and a
+# percent-quoted id (a LIMS result's) goes through ``unquote`` each time. A NodeRef is
+# immutable, so the recent ones are kept; an invalid id raises and is not kept.
+_PARSED_IDS = 1 << 15
+
+
+@lru_cache(maxsize=_PARSED_IDS)
 def parse_id(node_id: str) -> NodeRef:
     """Split an id back into kind and key parts; raise InvalidNodeId naming what is wrong."""
     prefix, sep, rest = node_id.partition(":")
