@@ -139,16 +139,19 @@ def _placeholder_insert(kind: NodeKind) -> str:
 
 
 def _edge_upsert(kind: EdgeKind) -> str:
-    return (
+    upsert = (
         "UNWIND $rows AS row "
         "MATCH (a:Node {id: row[0]}) "
         "MATCH (b:Node {id: row[1]}) "
         f"MERGE (a)-[r:{kind.value}]->(b) "
         "ON CREATE SET r += row[3], r.sources = row[2] "
-        "ON MATCH SET r += row[3], r.sources = "
-        + _MERGE_SOURCES.format(var="r", row="row[2]")
-        # A retracted edge asserted anew stands again (see _RETRACT).
-        + " WITH r WHERE r.retracted IS NOT NULL "
+        "ON MATCH SET r += row[3], r.sources = " + _MERGE_SOURCES.format(var="r", row="row[2]")
+    )
+    if kind not in RETRACTABLE:  # _RETRACT never marks it
+        return upsert
+    # A retracted edge asserted anew stands again (see _RETRACT).
+    return (
+        upsert + " WITH r WHERE r.retracted IS NOT NULL "
         "AND any(s IN r.sources WHERE NOT s IN r.retracted_sources) REMOVE r.retracted"
     )
 
