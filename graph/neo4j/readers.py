@@ -81,7 +81,7 @@ _SHARE_WITH_REPORTS = (
 async def maintain_readers(tx: AsyncManagedTransaction, plan: WritePlan) -> None:
     """Bring readers up to date with ``plan``, already written in ``tx``."""
     asked = readers.lookups(plan)
-    found = {lookup: await _neighbours(tx, lookup) for lookup in asked.neighbours}
+    found = await _look_up(tx, asked.neighbours)
     edges = readers.effective_edges(plan, asked, found)
     lots = readers.sponsored_lots(edges)
     sponsors: dict[str, set[str]] = {}
@@ -112,19 +112,25 @@ async def _carry_upstream(tx: AsyncManagedTransaction, seeds: dict[str, set[str]
     return gained
 
 
-async def _neighbours(
-    tx: AsyncManagedTransaction, lookup: readers.Neighbours
-) -> dict[str, set[str]]:
-    if not lookup.ids:
-        return {}
-    left, right = ("-", "->") if lookup.outgoing else ("<-", "-")
-    query = (
-        f"UNWIND $ids AS id MATCH (:Node {{id: id}}){left}[r:{lookup.kind.value}]{right}(far) "
-        "WHERE r.retracted IS NULL RETURN collect([id, far.id]) AS found"
-    )
-    found: dict[str, set[str]] = {}
-    for node_id, far in await _one(tx, query, ids=list(lookup.ids)):
-        found.setdefault(node_id, set()).add(far)
+async def _look_up(
+    tx: AsyncManagedTransaction, lookups: tuple[readers.Neighbours, ...]
+) -> dict[readers.Neighbours, dict[str, set[str]]]:
+    """Answer ``lookups``: far ends by id for each. Look-ups from the same ids in the
+    same direction (the claims on shipped lots: five kinds) are one statement, one
+    index seek per id and one expand over their kinds, split by kind here."""
+    found: dict[readers.Neighbours, dict[str, set[str]]] = {lookup: {} for lookup in lookups}
+    grouped: dict[tuple[bool, tuple[str, ...]], dict[str, readers.Neighbours]] = {}
+    for lookup in lookups:
+        if lookup.ids:
+            grouped.setdefault((lookup.outgoing, lookup.ids), {})[lookup.kind.value] = lookup
+    for (outgoing, ids), by_kind in grouped.items():
+        left, right = ("-", "->") if outgoing else ("<-", "-")
+        query = (
+            f"UNWIND $ids AS id MATCH (:Node {{id: id}}){left}[r:{'|'.join(sorted(by_kind))}]"
+            f"{right}(far) WHERE r.retracted IS NULL RETURN collect([id, type(r), far.id]) AS found"
+        )
+        for node_id, kind, far in await _one(tx, query, ids=list(ids)):
+            found[by_kind[kind]].setdefault(node_id, set()).add(far)
     return found
 
 
