@@ -22,6 +22,7 @@ from neo4j import AsyncManagedTransaction
 
 from graph import readers
 from graph.model import LINEAGE_EDGES
+from graph.neo4j.rows import Rows
 from graph.write_plan import WritePlan
 
 _LINEAGE_TYPES = "|".join(kind.value for kind in LINEAGE_EDGES)
@@ -136,12 +137,20 @@ async def _look_up(
 
 async def _one(tx: AsyncManagedTransaction, query: str, **parameters: Any) -> list[Any]:
     """The list a one-row, one-column query answers."""
-    result = await tx.run(query, parameters)
+    result = await tx.run(query, _short(parameters))
     record = await result.single(strict=True)
     found: list[Any] = record[0]
     return found
 
 
 async def _run(tx: AsyncManagedTransaction, query: str, **parameters: Any) -> None:
-    result = await tx.run(query, parameters)
+    result = await tx.run(query, _short(parameters))
     await result.consume()
+
+
+def _short(parameters: dict[str, Any]) -> dict[str, Any]:
+    """The parameters, each list as ``Rows`` (``graph.neo4j.rows``: a short ``repr``)."""
+    return {
+        name: Rows(value) if isinstance(value, list) else value
+        for name, value in parameters.items()
+    }

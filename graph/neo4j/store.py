@@ -54,6 +54,7 @@ from graph.model import LINEAGE_EDGES, NODE_TYPES, EdgeKind
 from graph.neo4j import oversight
 from graph.neo4j.compliance import Neo4jCompliance
 from graph.neo4j.readers import maintain_readers
+from graph.neo4j.rows import Rows
 from graph.neo4j.trees import (
     TreeReader,
     node_properties,
@@ -679,7 +680,7 @@ async def _apply_plan(tx: AsyncManagedTransaction, plan: WritePlan) -> None:
 
 
 async def _run(tx: AsyncManagedTransaction, query: str, rows: list[list[Any]]) -> None:
-    result = await tx.run(query, rows=rows)
+    result = await tx.run(query, rows=Rows(rows))
     await result.consume()
 
 
