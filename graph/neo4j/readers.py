@@ -57,7 +57,8 @@ _SPONSORS_OF = (
 # rows: [node id, [orgs]], one row per node.
 _GRANT = "UNWIND $rows AS row MATCH (n:Node {id: row[0]}) SET " + _add("n", "readers", "row[1]")
 # rows: [batch id, [orgs]], one row per batch. Answers [batch id, orgs it gained, ids
-# of the batches one hop upstream of it] for each batch that gained any: the next hop.
+# of the batches one hop upstream of it that lack some of them] for each batch that
+# gained any: the next hop.
 _CARRY_ONE_HOP = (
     "UNWIND $rows AS row MATCH (b:Node {id: row[0]}) "
     "WITH b, [o IN row[1] WHERE NOT o IN coalesce(b.sponsor_readers, [])] AS orgs "
@@ -68,6 +69,9 @@ _CARRY_ONE_HOP = (
     + _add("b", "readers", "orgs")
     + " WITH b, orgs "
     f"OPTIONAL MATCH (b)-[:{_LINEAGE_TYPES}]->(u:Batch) WHERE {_accepted('b', 'b.maker', 'u')} "
+    # The next hop would skip a lot that has them all: it is left out here, where the
+    # node is in hand, rather than sought again by id there.
+    "AND any(o IN orgs WHERE NOT o IN coalesce(u.sponsor_readers, [])) "
     "WITH b, orgs, collect(u.id) AS upstream "
     "RETURN collect([b.id, orgs, upstream]) AS gained"
 )
