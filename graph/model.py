@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -218,6 +219,15 @@ class MissingProvenance(ValueError):
     """A record offered for writing that does not say where it came from."""
 
 
+@lru_cache(maxsize=4096)
+def referenced_kind(node_id: str) -> NodeKind:
+    """The kind of a well-formed id (``parse_id``'s, raising the same InvalidNodeId for
+    one that is not). Cached: the records of one payload name the same few lots and
+    organizations over and over (a LIMS export's 14 results of a sample, its 40 samples
+    of a lot). A refused id is not cached, so it is refused again, with its message."""
+    return parse_id(node_id).kind
+
+
 def checks_references(ref_fields: dict[str, tuple[NodeKind, ...]]) -> Any:
     """The validator of a kind's reference fields (its ``REF_FIELDS``, given): each id
     they hold names a node of a kind the field may name. ``NodeRecord`` gives it to
@@ -229,7 +239,7 @@ def checks_references(ref_fields: dict[str, tuple[NodeKind, ...]]) -> Any:
         expected = ref_fields[info.field_name or ""]
         if value is not None:
             for node_id in (value,) if isinstance(value, str) else value:
-                kind = parse_id(node_id).kind  # InvalidNodeId is a ValueError: reported
+                kind = referenced_kind(node_id)  # InvalidNodeId is a ValueError: reported
                 if kind not in expected:
                     raise ValueError(f"must be a {' or '.join(expected)} id, got {node_id!r}")
         return value

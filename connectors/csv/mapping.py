@@ -46,11 +46,11 @@ from connectors.csv.records import (
     PROFILE_NAME_OF,
     consumed,
     received_as,
-    result,
+    result_fields,
     shipped,
 )
 from graph.intake import RecordRejection
-from graph.model import Batch, Edge, Provenance
+from graph.model import Batch, Edge, Provenance, TestResult
 
 Read = Callable[[Row], Any]  # one field's typed value, or None when its cell is empty
 EdgeMaker = Callable[[Mapping[str, Any], Batch, Provenance], Edge]
@@ -306,34 +306,31 @@ class _BoundSpec:
         shared: dict[str, Any],
         binder: _Binder,
     ) -> Iterator[Outcome]:
+        # What the row gives every result (lab, lot, date, the shared method and
+        # limits), read at its first measured column; each column adds its own.
+        fields: dict[str, Any] | None = None
+        present = binder.present
         for column in self.results:
             raw = column.cell(row) if column.cell is not None else None
-            if not binder.present(raw):
+            if not present(raw):
                 continue  # the instrument did not measure this analyte on this sample
             try:
                 measured = column.read(raw)
             except CellError as error:
                 yield RecordRejection(location, column.label, str(error))
                 continue
-            entry = column.entry
-            values = {
-                **shared,
-                "result_id": f"{shared['result_id']}/{entry.test_name}",
-                "test": entry.test_name,
-                "method": _first_given(entry.method, shared.get("method")),
-                "unit": column.unit,
-                "spec_low": _first_given(entry.spec_low, shared.get("spec_low")),
-                "spec_high": _first_given(entry.spec_high, shared.get("spec_high")),
-                ("text_value" if entry.text else "value"): measured,
+            if fields is None:
+                fields = result_fields(shared, self.org, provenance)
+            own = {
+                **fields,
+                **column.fields,
+                "result_id": f"{fields['result_id']}/{column.test}",
+                column.value_field: measured,
             }
             try:
-                yield result(values, self.org, provenance)
+                yield TestResult(**own)
             except ValidationError as error:
                 yield _rejection(location, {**self.fields.labels, "value": column.label}, error)
-
-
-def _first_given(own: Any, shared: Any) -> Any:
-    return own if own is not None else shared
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,16 +342,31 @@ class _WideColumn:
     cell: Cell | None  # None: an optional column the file does not have
     read: Convert
     unit: str | None
+    test: str  # the entry's test name, the end of its result ids
+    # Its own model fields over the row's: test and unit always, method and limits
+    # when the entry gives them (else the row's, if the profile maps them).
+    fields: Mapping[str, Any]
+    value_field: str  # where the cell's reading goes: "value", or "text_value"
 
     @classmethod
     def bind(cls, entry: ResultColumn, binder: _Binder) -> _WideColumn:
-        unit = converter(As.UNIT, binder.settings)(entry.unit) if entry.unit else None
+        converted = converter(As.UNIT, binder.settings)(entry.unit) if entry.unit else None
+        unit = str(converted) if converted is not None else None
+        test = entry.test_name
+        given = {"method": entry.method, "spec_low": entry.spec_low, "spec_high": entry.spec_high}
         return cls(
             entry=entry,
-            label=f"{entry.column} ({entry.test_name} result)",
+            label=f"{entry.column} ({test} result)",
             cell=binder.locate(entry.column),
             read=converter(As.TEXT if entry.text else As.NUMBER, binder.settings),
-            unit=str(unit) if unit is not None else None,
+            unit=unit,
+            test=test,
+            fields={
+                "test": test,
+                "unit": unit,
+                **{name: value for name, value in given.items() if value is not None},
+            },
+            value_field="text_value" if entry.text else "value",
         )
 
 

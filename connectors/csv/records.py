@@ -134,23 +134,29 @@ def material(values: Values, org: str, provenance: Provenance) -> Material:
 
 
 def result(values: Values, org: str, provenance: Provenance) -> TestResult:
+    return TestResult(**result_fields(values, org, provenance))
+
+
+def result_fields(values: Values, org: str, provenance: Provenance) -> dict[str, Any]:
+    """``result``'s model fields, unvalidated: a wide row's results (``connectors.csv.
+    mapping``) share these, read once per row, each with its own test, id and value."""
     number = values.get("batch")
     maker = values.get("batch_maker") or org
-    return TestResult(
-        lab=values.get("lab") or org,
-        result_id=values["result_id"],
-        batch_id=batch_id(maker, number) if number else None,
-        test=values.get("test"),
-        method=values.get("method"),
-        value=values.get("value"),
-        text_value=values.get("text_value"),
-        unit=values.get("unit"),
-        spec_low=values.get("spec_low"),
-        spec_high=values.get("spec_high"),
-        verdict=values.get("verdict"),
-        tested_on=values.get("tested_on"),
-        provenance=provenance,
-    )
+    return {
+        "lab": values.get("lab") or org,
+        "result_id": values["result_id"],
+        "batch_id": batch_id(maker, number) if number else None,
+        "test": values.get("test"),
+        "method": values.get("method"),
+        "value": values.get("value"),
+        "text_value": values.get("text_value"),
+        "unit": values.get("unit"),
+        "spec_low": values.get("spec_low"),
+        "spec_high": values.get("spec_high"),
+        "verdict": values.get("verdict"),
+        "tested_on": values.get("tested_on"),
+        "provenance": provenance,
+    }
 
 
 def refused(field: str, message: str) -> ValidationError:

@@ -338,3 +338,60 @@ def test_blank_lines_above_the_header_are_passed_over_and_counted() -> None:
     assert [r.location for r in parsed.rejections] == ["line 4"]
     _, error = outcomes_until_refused(batches(), b"\n\nBatch ID\n")
     assert error.location == "line 3"
+
+
+WIDE_PROFILE = """
+delimiter: ","
+records:
+  - kind: TestResult
+    fields:
+      result_id: Sample
+      batch: Lot
+      method: Method
+      spec_low: Low
+    results:
+      - {column: A, test: assay, method: HPLC-7, spec_low: 95, spec_high: 105, unit: "%"}
+      - {column: B}
+      - {column: Looks, test: appearance, text: true}
+"""
+
+
+def test_a_wide_result_takes_its_entry_s_fields_over_the_row_s() -> None:
+    connector = LimsCsvConnector.for_profile(parse_profile(WIDE_PROFILE))
+    payload = b"Sample,Lot,Method,Low,A,B,Looks\nS-1,L-1,Row method,1.5,99.5,3,White\n"
+
+    parsed = parse_bytes(connector, payload, org="elm")
+
+    assert parsed.rejections == []
+    results = {r.test: r for r in parsed.nodes(TestResult) if isinstance(r, TestResult)}
+    assay, b, looks = results["assay"], results["B"], results["appearance"]
+    assert (assay.result_id, assay.method, assay.spec_low, assay.spec_high) == (
+        "S-1/assay",
+        "HPLC-7",
+        95,
+        105,
+    )
+    assert (assay.value, assay.unit) == (99.5, "%")
+    assert (b.result_id, b.method, b.spec_low, b.spec_high, b.unit, b.value) == (
+        "S-1/B",
+        "Row method",
+        1.5,
+        None,
+        None,
+        3,
+    )
+    # A text entry keeps the cell as text, with no number.
+    assert (looks.text_value, looks.value, looks.method) == ("White", None, "Row method")
+    assert {r.batch_id for r in results.values()} == {make_id(NodeKind.BATCH, "elm", "L-1")}
+
+
+def test_a_wide_result_the_model_refuses_is_located_at_its_own_column() -> None:
+    connector = LimsCsvConnector.for_profile(parse_profile(WIDE_PROFILE))
+    sample = "S" * 195  # "/B" keeps the result id within 200 characters, "/assay" does not
+    payload = f"Sample,Lot,Method,Low,A,B,Looks\n{sample},L-1,M,1,99,3,\n".encode()
+
+    parsed = parse_bytes(connector, payload, org="elm")
+
+    assert [(r.location, r.field) for r in parsed.rejections] == [("line 2", "Sample (result id)")]
+    assert "200" in parsed.rejections[0].message
+    assert [r.test for r in parsed.nodes(TestResult) if isinstance(r, TestResult)] == ["B"]

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 import graph.lifecycle  # noqa: F401  (its kinds register in NODE_TYPES)
 from graph.ids import NodeKind
-from graph.model import NODE_TYPES, NodeRecord
+from graph.model import NODE_TYPES, NodeRecord, TestResult, referenced_kind
 from hub.demo.generator import generate_network
 
 
@@ -55,3 +55,18 @@ def test_every_reference_field_of_every_kind_is_checked(kind: NodeKind) -> None:
         for name in validator.info.fields
     }
     assert set(model.REF_FIELDS) <= checked
+
+
+def test_a_reference_is_judged_the_same_whether_its_kind_was_cached_or_not() -> None:
+    # ``referenced_kind`` caches the kinds of good ids; a repeated id (a sample's many
+    # results on one lot) is judged as the first time, and a malformed one every time.
+    good = {"lab": "elm", "result_id": "R-1", "batch_id": "batch:elm/B-1"}
+    for _ in range(3):
+        assert TestResult.model_validate(good).batch_id == "batch:elm/B-1"
+        for wrong, says in [("org:elm", "must be a Batch id"), ("batch:elm", "key parts")]:
+            with pytest.raises(ValidationError) as refused:
+                TestResult.model_validate(good | {"batch_id": wrong})
+            (error,) = refused.value.errors()
+            assert error["loc"] == ("batch_id",)
+            assert says in error["msg"]
+    assert referenced_kind.cache_info().hits >= 2
