@@ -233,7 +233,8 @@ class IngestPipeline:
 
             await self._ready_store()
             notes: list[Note] = []
-            chunks = _good_chunks(without_refused(outcomes(), refused), self.chunk_size, notes)
+            good = without_refused(outcomes(), refused) if refused else outcomes()
+            chunks = _good_chunks(good, self.chunk_size, notes)
             with tracer().start_as_current_span("ingest.write") as span:
                 while chunk := await asyncio.to_thread(next, chunks, None):
                     await self.store.upsert(chunk)
@@ -291,17 +292,20 @@ def _count_rejection(report: IngestReport, rejection: RecordRejection) -> None:
 
 
 def _survey(outcomes: Iterator[Outcome], report: IngestReport, needs: Needs, spool: Spool) -> None:
-    for outcome in outcomes:
-        spool.add(outcome)
-        needs.see(outcome)
-        if isinstance(outcome, RecordRejection):
+    add, see = spool.add, needs.see
+    for outcome in outcomes:  # records first: nearly every outcome is one
+        add(outcome)
+        if isinstance(outcome, NodeRecord):
+            report.records += 1
+            see(outcome)  # what it needs are records (transfers, inspections)
+        elif isinstance(outcome, Edge):
+            report.records += 1
+        elif isinstance(outcome, RecordRejection):
             _count_rejection(report, outcome)
         elif isinstance(outcome, RecordWarning):
             report.warned += 1
             if len(report.warnings) < MAX_REPORTED_REJECTIONS:
                 report.warnings.append(outcome)
-        elif isinstance(outcome, NodeRecord | Edge):
-            report.records += 1
     spool.finish()
 
 
@@ -311,14 +315,12 @@ def _good_chunks(
     """The good records in chunks of ``size``; the notes on the way go to ``notes``."""
     chunk: list[Record] = []
     for outcome in outcomes:
-        if isinstance(outcome, RecordRejection | RecordWarning):
-            continue
-        if not isinstance(outcome, NodeRecord | Edge):
+        if isinstance(outcome, NodeRecord | Edge):
+            chunk.append(outcome)
+            if len(chunk) >= size:
+                yield chunk
+                chunk = []
+        elif not isinstance(outcome, RecordRejection | RecordWarning):
             notes.append(outcome)
-            continue
-        chunk.append(outcome)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
     if chunk:
         yield chunk
