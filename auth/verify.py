@@ -116,6 +116,9 @@ class TokenVerifier:
         # the same bytes verify again; what can change, expiry, the key's retirement,
         # the client's revocation, is still checked on every request.
         self._signed: OrderedDict[tuple[str, str, str], None] = OrderedDict()
+        # One claims registry per (issuer, audience), made on first use: it reads the
+        # clock at each check, so it is the same check as a registry made per request.
+        self._registries: dict[tuple[str, str], JWTClaimsRegistry] = {}
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -186,14 +189,17 @@ class TokenVerifier:
         return key
 
     def _check_claims(self, claims: dict[str, Any], issuer: str, audience: str) -> None:
-        registry = JWTClaimsRegistry(
-            now=int(self._clock()),
-            leeway=self._leeway,
-            iss={"essential": True, "value": issuer},
-            aud={"essential": True, "value": audience},
-            exp={"essential": True},
-            iat={"essential": True},
-        )
+        registry = self._registries.get((issuer, audience))
+        if registry is None:
+            registry = JWTClaimsRegistry(
+                now=lambda: int(self._clock()),
+                leeway=self._leeway,
+                iss={"essential": True, "value": issuer},
+                aud={"essential": True, "value": audience},
+                exp={"essential": True},
+                iat={"essential": True},
+            )
+            self._registries[issuer, audience] = registry
         try:
             registry.validate(claims)
         except ExpiredTokenError:

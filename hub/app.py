@@ -106,6 +106,7 @@ from hub.settings import Settings
 from hub.sockets import close_on_expiry, forget_expiry, is_socket_without_header, socket_token
 from hub.stores import open_graph_store
 from hub.telemetry.store import traced_store
+from hub.web.answer_json import encode_answer
 from hub.web.cors import cors_options
 from hub.web.headers import SecurityHeadersMiddleware
 from hub.web.page_policy import policy_for_page
@@ -252,6 +253,9 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         self.ide = localised(get_graphql_ide_html(graphql_ide="graphiql"))
         # Its inline script and style are allowed by their hashes, nothing else inline.
         self.ide_policy = policy_for_page(self.ide.html)
+
+    def encode_json(self, data: object) -> bytes:
+        return encode_answer(data)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(

@@ -26,6 +26,7 @@ from graphql import (
     GraphQLBoolean,
     GraphQLEnumType,
     GraphQLField,
+    GraphQLFloat,
     GraphQLID,
     GraphQLInt,
     GraphQLList,
@@ -116,6 +117,7 @@ class Value:
     listed: bool
     unchanged: type | None = None  # see ``_shortcuts``
     names: Mapping[Any, str] | None = None
+    exact: type | None = None  # ``unchanged`` when every value of it is (str, bool)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +177,7 @@ class Leaf:
     nullable: bool
     unchanged: type | None = None  # see ``_shortcuts``
     names: Mapping[Any, str] | None = None
+    exact: type | None = None  # ``unchanged`` when every value of it is (str, bool)
 
 
 @dataclass(frozen=True, slots=True)
@@ -450,8 +453,9 @@ def _value(of: GraphQLObjectType, name: str, key: str, field: GraphQLField) -> V
 # Serializing is a call per leaf, and a lineage answer has a few hundred leaves. Two
 # shortcuts give the serializer's own answer without the call:
 # - graphql-core's serializers of these built-in scalars give a value of this Python
-#   type back as it is (``serialize_string``, ``serialize_id``, ``serialize_boolean``,
-#   and ``serialize_int`` within the 32-bit range, which the run checks);
+#   type back as it is (``serialize_string``, ``serialize_id``, ``serialize_boolean``;
+#   ``serialize_int`` within the 32-bit range and ``serialize_float`` when finite, which
+#   the run checks: ``_RANGED``);
 # - a strawberry enum's serializer maps each member of its Python enum to a name by a
 #   scan of its values: the names are read from it once, member by member.
 _ANSWERED_AS_THEY_ARE: dict[GraphQLScalarType, type] = {
@@ -459,22 +463,27 @@ _ANSWERED_AS_THEY_ARE: dict[GraphQLScalarType, type] = {
     GraphQLID: str,
     GraphQLBoolean: bool,
     GraphQLInt: int,
+    GraphQLFloat: float,
 }
+_RANGED = (int, float)
 
 
-def _shortcuts(leaf: Any) -> tuple[type | None, Mapping[Any, str] | None]:
-    """The Python type whose values ``leaf`` serializes unchanged, and the names of its
-    enum's members: each if it has one."""
+def _shortcuts(leaf: Any) -> tuple[type | None, Mapping[Any, str] | None, type | None]:
+    """The Python type whose values ``leaf`` serializes unchanged, the names of its
+    enum's members, and the type whose every value it answers as it is (no range to
+    check): each if it has one."""
     if isinstance(leaf, GraphQLScalarType):
-        return _ANSWERED_AS_THEY_ARE.get(leaf), None
+        unchanged = _ANSWERED_AS_THEY_ARE.get(leaf)
+        return unchanged, None, None if unchanged in _RANGED else unchanged
     members = getattr(leaf, "wrapped_cls", None)
     if (
         isinstance(leaf, GraphQLEnumType)
         and isinstance(members, type)
         and issubclass(members, Enum)
     ):
-        return None, MappingProxyType({member: leaf.serialize(member) for member in members})
-    return None, None
+        names = MappingProxyType({member: leaf.serialize(member) for member in members})
+        return None, names, None
+    return None, None, None
 
 
 def _stored_attribute(type_name: str, attribute: str) -> bool:

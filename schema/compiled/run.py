@@ -10,6 +10,7 @@ answers the request, errors and all, as it always did.
 from __future__ import annotations
 
 from enum import Enum
+from math import isfinite
 from typing import Any
 
 from graphql import GRAPHQL_MAX_INT, GRAPHQL_MIN_INT, GraphQLError, GraphQLSchema
@@ -152,13 +153,15 @@ async def _walk(root: Root, arguments: dict[str, Any], context: RequestContext) 
     answer = _leaves(walked.fields, own)
     if walked.nodes_key is not None:
         nodes = []
+        node_fields, batch_key, batch = walked.node_fields, walked.batch_key, walked.batch
         for node in found.nodes:
             values = {"id": node.id, "depth": node.depth, "redacted": node.redacted}
-            shaped = _leaves(walked.node_fields, values)
-            if walked.batch_key is not None and walked.batch is not None:
+            shaped = _leaves(node_fields, values)
+            if batch_key is not None and batch is not None:
                 lot = None if node.redacted else lots.get(node.id)
-                shaped[walked.batch_key] = None if lot is None else _node(walked.batch, lot)
-            nodes.append({key: shaped[key] for key in walked.node_order})
+                shaped[batch_key] = None if lot is None else _node(batch, lot)
+                shaped = {key: shaped[key] for key in walked.node_order}
+            nodes.append(shaped)  # without a batch, already in the selection's order
         answer[walked.nodes_key] = nodes
     if walked.edges_key is not None:
         answer[walked.edges_key] = [
@@ -178,12 +181,18 @@ def _edge_values(edge: LineageEdge) -> dict[str, Any]:
 
 
 def _leaves(leaves: tuple[Leaf, ...], values: dict[str, Any]) -> dict[str, Any]:
-    return {
-        leaf.key: leaf.serialize(None)  # the object's type name
-        if leaf.name == TYPENAME
-        else _serialized(values.get(leaf.name), leaf)
-        for leaf in leaves
-    }
+    answer = {}
+    for leaf in leaves:  # most leaves need no call: ``_serialized``'s shortcuts, inline
+        value = values.get(leaf.name)
+        if type(value) is leaf.exact or (value is None and leaf.nullable):
+            answer[leaf.key] = value
+        elif leaf.names is not None and isinstance(value, Enum) and value in leaf.names:
+            answer[leaf.key] = leaf.names[value]
+        elif leaf.name == TYPENAME:
+            answer[leaf.key] = leaf.serialize(None)  # the object's type name
+        else:
+            answer[leaf.key] = _serialized(value, leaf)
+    return answer
 
 
 def _picked(fields: tuple[tuple[str, str], ...], values: dict[str, Any]) -> dict[str, Any]:
@@ -218,6 +227,8 @@ def _linked(item: Linked, reached: list[TreeNode]) -> Any:
 
 def _value(item: Value, stored: StoredNode) -> Any:
     value = stored.id if item.attribute == "id" else getattr(stored.record, item.attribute)
+    if type(value) is item.exact and not item.listed:
+        return value
     return _serialized(value, item, listed=item.listed)
 
 
@@ -230,7 +241,10 @@ def _serialized(value: Any, of: Leaf | Value, *, listed: bool = False) -> Any:
             raise NotCompiled
         return None
     kind = type(value)
-    if kind is of.unchanged and (kind is not int or GRAPHQL_MIN_INT <= value <= GRAPHQL_MAX_INT):
+    if kind is of.unchanged and (
+        kind is of.exact
+        or (GRAPHQL_MIN_INT <= value <= GRAPHQL_MAX_INT if kind is int else isfinite(value))
+    ):
         return value
     if of.names is not None and isinstance(value, Enum):
         name = of.names.get(value)
