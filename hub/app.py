@@ -254,7 +254,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         # Its inline script and style are allowed by their hashes, nothing else inline.
         self.ide_policy = policy_for_page(self.ide.html)
 
-    def encode_json(self, data: object) -> bytes:
+    def encode_json(self, data: object) -> str:
         return encode_answer(data)
 
     async def render_graphql_ide(self, request: Request) -> Response:

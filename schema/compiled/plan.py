@@ -474,7 +474,7 @@ def _shortcuts(leaf: Any) -> tuple[type | None, Mapping[Any, str] | None, type |
     check): each if it has one."""
     if isinstance(leaf, GraphQLScalarType):
         unchanged = _ANSWERED_AS_THEY_ARE.get(leaf)
-        return unchanged, None, None if unchanged in _RANGED else unchanged
+        return unchanged, None, (None if unchanged in _RANGED else unchanged)
     members = getattr(leaf, "wrapped_cls", None)
     if (
         isinstance(leaf, GraphQLEnumType)

@@ -15,6 +15,7 @@ from typing import Any
 
 from graphql import GRAPHQL_MAX_INT, GRAPHQL_MIN_INT, GraphQLError, GraphQLSchema
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
+from graphql.pyutils import is_iterable
 from strawberry.types.arguments import convert_arguments
 
 from graph.lineage import LineageEdge
@@ -240,6 +241,14 @@ def _serialized(value: Any, of: Leaf | Value, *, listed: bool = False) -> Any:
         if not of.nullable:
             raise NotCompiled
         return None
+    serialize = of.serialize
+    if listed:  # each item by the serializer; what is not a list is graphql-core's error
+        if not is_iterable(value):  # its own test: a string or a mapping is not one
+            raise NotCompiled
+        try:
+            return [serialize(each) for each in value]
+        except (GraphQLError, TypeError, ValueError):
+            raise NotCompiled from None
     kind = type(value)
     if kind is of.unchanged and (
         kind is of.exact
@@ -250,9 +259,8 @@ def _serialized(value: Any, of: Leaf | Value, *, listed: bool = False) -> Any:
         name = of.names.get(value)
         if name is not None:
             return name
-    serialize = of.serialize
     try:
-        return [serialize(each) for each in value] if listed else serialize(value)
+        return serialize(value)
     except (GraphQLError, TypeError, ValueError):
         raise NotCompiled from None
 

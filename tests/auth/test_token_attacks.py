@@ -105,6 +105,19 @@ async def test_not_yet_valid(
     assert await refused(http, token) == "the token is not valid yet"
 
 
+async def test_valid_once_its_not_before_has_passed(
+    http: httpx.AsyncClient, service: AuthService, birch: IssuedClient, clock: MovableClock
+) -> None:
+    """One verifier, one token, refused then accepted: the claims are checked against
+    the clock at each request, not at the first (the verifier keeps its claims check)."""
+    token = await own_token(service, birch, clock, nbf=int(clock()) + 120)
+    assert await refused(http, token) == "the token is not valid yet"
+
+    clock.now = clock() + 121
+
+    assert (await http.get("/whoami", headers=bearer(token))).status_code == 200
+
+
 async def test_issued_in_the_future(
     http: httpx.AsyncClient, service: AuthService, birch: IssuedClient, clock: MovableClock
 ) -> None:

@@ -98,7 +98,9 @@ class GraphQLSocket:
         )
 
     async def receive(self, within: float = 20.0) -> dict[str, Any]:
-        message: dict[str, Any] = json.loads(await asyncio.wait_for(self.connection.recv(), within))
+        raw = await asyncio.wait_for(self.connection.recv(), within)
+        assert isinstance(raw, str), raw  # graphql-transport-ws messages are text frames
+        message: dict[str, Any] = json.loads(raw)
         return message
 
     async def alert(self, within: float = 20.0) -> dict[str, Any]:
