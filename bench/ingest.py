@@ -124,23 +124,6 @@ async def time_load(store: GraphStore, records: list[Record]) -> Timing:
 Prepared = list[tuple[dict[str, list[dict[str, Any]]], dict[str, list[dict[str, Any]]]]]
 
 
-def prepare_raw(batches: list[list[Record]]) -> Prepared:
-    """The first baseline's rows: each chunk's planned nodes and edges, as planned."""
-    prepared: Prepared = []
-    for chunk in batches:
-        plan = plan_write(chunk)
-        nodes: dict[str, list[dict[str, Any]]] = {}
-        for node in [*plan.nodes.values(), *plan.placeholders.values()]:
-            nodes.setdefault(node.kind.value, []).append({"id": node.id, "p": node.properties})
-        edges: dict[str, list[dict[str, Any]]] = {}
-        for edge in plan.edges.values():
-            edges.setdefault(edge.kind.value, []).append(
-                {"s": edge.source, "t": edge.target, "p": edge.properties}
-            )
-        prepared.append((nodes, edges))
-    return prepared
-
-
 StoredGraph = tuple[dict[str, dict[str, Any]], dict[tuple[str, str, str], dict[str, Any]]]
 
 
@@ -161,26 +144,23 @@ async def read_graph(uri: str) -> StoredGraph:
     return nodes, edges
 
 
-def prepare_stored(batches: list[list[Record]], stored: StoredGraph) -> Prepared:
-    """The second baseline's rows: each chunk's planned nodes and edges, each with the
-    properties a completed store load left on it."""
-    nodes_stored, edges_stored = stored
+def prepare(batches: list[list[Record]], stored: StoredGraph | None = None) -> Prepared:
+    """A baseline's rows: each chunk's planned nodes and edges with their planned
+    properties (the raw baseline) or, given ``stored``, with the properties a completed
+    store load left on each (the stored-graph baseline)."""
     prepared: Prepared = []
     for chunk in batches:
         plan = plan_write(chunk)
         nodes: dict[str, list[dict[str, Any]]] = {}
         for node in [*plan.nodes.values(), *plan.placeholders.values()]:
-            nodes.setdefault(node.kind.value, []).append(
-                {"id": node.id, "p": nodes_stored[node.id]}
-            )
+            properties = node.properties if stored is None else stored[0][node.id]
+            nodes.setdefault(node.kind.value, []).append({"id": node.id, "p": properties})
         edges: dict[str, list[dict[str, Any]]] = {}
         for edge in plan.edges.values():
+            key = (edge.source, edge.kind.value, edge.target)
+            properties = edge.properties if stored is None else stored[1][key]
             edges.setdefault(edge.kind.value, []).append(
-                {
-                    "s": edge.source,
-                    "t": edge.target,
-                    "p": edges_stored[(edge.source, edge.kind.value, edge.target)],
-                }
+                {"s": edge.source, "t": edge.target, "p": properties}
             )
         prepared.append((nodes, edges))
     return prepared
@@ -273,7 +253,7 @@ async def main(batch_count: int, seed: int, repeat: int, freeze: bool) -> None:
     with bench_neo4j() as uri:
         server_cpu = local_server_cpu(uri)
         neo4j = Neo4jGraphStore(uri)
-        prepared = prepare_raw(batches)
+        prepared = prepare(batches)
         try:
             # Untimed: a new database grows its files and the JVM compiles on first use,
             # which would fall on whichever timing came first. The store's graph is read
@@ -281,7 +261,7 @@ async def main(batch_count: int, seed: int, repeat: int, freeze: bool) -> None:
             await time_raw_unwind(uri, prepared)
             await time_load(neo4j, records)
             stored = await read_graph(uri)
-            prepared_stored = prepare_stored(batches, stored)
+            prepared_stored = prepare(batches, stored)
             await time_raw_unwind(uri, prepared_stored)
             if await read_graph(uri) != stored:
                 raise AssertionError("the stored-graph baseline left another graph than the store")

@@ -183,12 +183,10 @@ def _edge_values(edge: LineageEdge) -> dict[str, Any]:
 
 def _leaves(leaves: tuple[Leaf, ...], values: dict[str, Any]) -> dict[str, Any]:
     answer = {}
-    for leaf in leaves:  # most leaves need no call: ``_serialized``'s shortcuts, inline
+    for leaf in leaves:  # a string or boolean leaf, the most of them, needs no call
         value = values.get(leaf.name)
-        if type(value) is leaf.exact or (value is None and leaf.nullable):
+        if type(value) is leaf.exact:
             answer[leaf.key] = value
-        elif leaf.names is not None and isinstance(value, Enum) and value in leaf.names:
-            answer[leaf.key] = leaf.names[value]
         elif leaf.name == TYPENAME:
             answer[leaf.key] = leaf.serialize(None)  # the object's type name
         else:
